@@ -1,0 +1,58 @@
+// Package objstore is caudal's narrow view of object storage: whole-object
+// PUT, ranged GET, delete, list by prefix and stat. Everything caudal keeps
+// durably, besides the metadata store, goes through a Bucket.
+//
+// Objects are passed as byte slices rather than streams: a segment object is
+// bounded by the gateway's flush size, and reads land in a byte cache, so a
+// stream would only add a copy. It also makes retries trivially safe.
+package objstore
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Bucket is implemented by every backend (file://, s3://) and by the wrappers
+// that add metrics, retries and fault injection.
+type Bucket interface {
+	// Put writes the object atomically: readers see all of it or none.
+	Put(ctx context.Context, key string, data []byte) error
+	// Get reads the whole object.
+	Get(ctx context.Context, key string) ([]byte, error)
+	// GetRange reads length bytes starting at off. A range that runs past
+	// the end of the object returns ErrRange.
+	GetRange(ctx context.Context, key string, off, length int64) ([]byte, error)
+	// Delete removes the object; deleting a missing object is not an error.
+	Delete(ctx context.Context, key string) error
+	// List calls fn for every object whose key starts with prefix, in
+	// lexical key order, and stops at fn's first error.
+	List(ctx context.Context, prefix string, fn func(Attrs) error) error
+	// Stat describes one object.
+	Stat(ctx context.Context, key string) (Attrs, error)
+	// Close releases the backend's resources.
+	Close() error
+}
+
+// Attrs describes a stored object.
+type Attrs struct {
+	Key          string
+	Size         int64
+	LastModified time.Time
+}
+
+// Error classes. Backends wrap one of these with %w so that callers decide
+// with errors.Is, never by matching strings.
+var (
+	// ErrNotFound: the object does not exist.
+	ErrNotFound = errors.New("object not found")
+	// ErrRange: a ranged read asked for bytes outside the object.
+	ErrRange = errors.New("range not satisfiable")
+	// ErrUnavailable: the store could not be reached or answered with a
+	// server-side failure; retrying later may succeed.
+	ErrUnavailable = errors.New("object store unavailable")
+	// ErrDenied: credentials were refused; retrying will not help.
+	ErrDenied = errors.New("object store access denied")
+	// ErrInvalidKey: the key is empty or escapes the bucket's namespace.
+	ErrInvalidKey = errors.New("invalid object key")
+)
