@@ -1,0 +1,70 @@
+package segments
+
+import (
+	"encoding/binary"
+	"fmt"
+)
+
+// Part is one partition's batches for WriteObject, each exactly one batch.
+type Part struct {
+	Topic     [16]byte
+	Partition int32
+	Batches   [][]byte
+}
+
+// PartSpan says where WriteObject put a part: its contiguous range, each
+// batch's range, and what the metadata commit needs (offsets taken, max
+// timestamp).
+type PartSpan struct {
+	Topic     [16]byte
+	Partition int32
+	Span
+	Batches      []Span
+	OffsetCount  int64
+	MaxTimestamp int64
+}
+
+// WriteObject packs parts, in the order given, into one segment object:
+// each part's batches contiguous with baseOffset set to 0, then the footer.
+// Batches are framing-checked only; validate them on produce. The input is
+// not modified.
+func WriteObject(parts []Part) ([]byte, []PartSpan, error) {
+	size := 0
+	for _, p := range parts {
+		for _, b := range p.Batches {
+			size += len(b)
+		}
+	}
+	obj := make([]byte, 0, size+4+len(parts)*entrySize+trailerSize)
+	spans := make([]PartSpan, 0, len(parts))
+	entries := make([]FooterEntry, 0, len(parts))
+	seen := make(map[[20]byte]bool, len(parts))
+	for i, p := range parts {
+		id := partitionID(p.Topic, p.Partition)
+		if seen[id] || len(p.Batches) == 0 || p.Partition < 0 {
+			return nil, nil, fmt.Errorf("write object: part %d (partition %d, %d batches): repeated, empty or negative partition", i, p.Partition, len(p.Batches))
+		}
+		seen[id] = true
+		ps := PartSpan{Topic: p.Topic, Partition: p.Partition, Span: Span{Off: int64(len(obj))}, Batches: make([]Span, len(p.Batches))}
+		for j, b := range p.Batches {
+			h, err := ParseBatchHeader(b)
+			if err == nil && h.Size() != len(b) {
+				err = corrupt("batchLength %d does not match %d bytes", h.BatchLength, len(b)-lengthOverhead)
+			}
+			if err != nil {
+				return nil, nil, fmt.Errorf("write object: part %d batch %d: %w", i, j, err)
+			}
+			ps.Batches[j] = Span{Off: int64(len(obj)), Len: int64(len(b))}
+			ps.OffsetCount += int64(h.LastOffsetDelta) + 1
+			if j == 0 || h.MaxTimestamp > ps.MaxTimestamp {
+				ps.MaxTimestamp = h.MaxTimestamp
+			}
+			obj = append(obj, b...)
+			binary.BigEndian.PutUint64(obj[ps.Batches[j].Off:], 0)
+		}
+		ps.Len = int64(len(obj)) - ps.Off
+		spans = append(spans, ps)
+		entries = append(entries, FooterEntry{Topic: p.Topic, Partition: p.Partition, Span: ps.Span, Batches: len(p.Batches)})
+	}
+	return appendFooter(obj, entries), spans, nil
+}
