@@ -1,0 +1,111 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+)
+
+// serverFlags are the flags shared by dev and gateway. Their names are
+// caudal's public interface (DESIGN.md, "Configuration").
+type serverFlags struct {
+	kafkaListen   string
+	advertise     string
+	httpListen    string
+	bucketURL     string
+	metadataURL   string
+	nodeID        int
+	rack          string
+	flushInterval time.Duration
+	flushBytes    int
+	cacheBytes    int64
+	brokerConfigs keyValues
+	logLevel      string
+}
+
+func (f *serverFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.kafkaListen, "kafka-listen", "127.0.0.1:9092", "Kafka protocol listener `host:port`")
+	fs.StringVar(&f.advertise, "advertise", "", "`host:port` given to clients in Metadata (default: the listen address)")
+	fs.StringVar(&f.httpListen, "http-listen", "127.0.0.1:9644", "admin HTTP listener for /metrics, /healthz, /readyz (empty: off)")
+	fs.StringVar(&f.bucketURL, "bucket-url", "", "object store: s3://BUCKET/PREFIX?endpoint=…&region=… or file:///DIR")
+	fs.StringVar(&f.metadataURL, "metadata-url", "", "metadata store: postgres://… or sqlite:///PATH")
+	fs.IntVar(&f.nodeID, "node-id", -1, "broker id in Metadata (-1: allocated by the metadata store)")
+	fs.StringVar(&f.rack, "rack", "", "rack or zone reported for this gateway")
+	fs.DurationVar(&f.flushInterval, "flush-interval", 100*time.Millisecond, "longest a produced batch waits before its object is written; the latency/PUT-cost dial")
+	fs.IntVar(&f.flushBytes, "flush-bytes", 8<<20, "object size that triggers a flush before the interval")
+	fs.Int64Var(&f.cacheBytes, "cache-bytes", 256<<20, "size of the read cache of object bytes")
+	fs.Var(&f.brokerConfigs, "broker-config", "broker setting `key=value` with Kafka's name (e.g. log.retention.hours=72); repeatable")
+	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+}
+
+// parseFlags parses args, taking each flag not given on the command line
+// from CAUDAL_<NAME> when that is set.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	var err error
+	fs.VisitAll(func(f *flag.Flag) {
+		env := "CAUDAL_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		v, ok := os.LookupEnv(env)
+		if given[f.Name] || !ok || err != nil {
+			return
+		}
+		if e := f.Value.Set(v); e != nil {
+			err = fmt.Errorf("%s=%q: %w", env, v, e)
+		}
+	})
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	return err
+}
+
+func (f *serverFlags) logger() (*slog.Logger, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
+		return nil, fmt.Errorf("--log-level: %w", err)
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})), nil
+}
+
+// keyValues is a repeatable key=value flag; one value may also hold
+// several pairs separated by commas (handy in environment variables).
+type keyValues map[string]string
+
+func (kv *keyValues) String() string {
+	var parts []string
+	for k, v := range *kv {
+		parts = append(parts, k+"="+v)
+	}
+	return strings.Join(parts, ",")
+}
+
+func (kv *keyValues) Set(s string) error {
+	if *kv == nil {
+		*kv = keyValues{}
+	}
+	// A part without '=' continues the previous value, so list values
+	// such as log.cleanup.policy=compact,delete survive.
+	var pairs []string
+	for _, part := range strings.Split(s, ",") {
+		if !strings.Contains(part, "=") && len(pairs) > 0 {
+			pairs[len(pairs)-1] += "," + part
+			continue
+		}
+		pairs = append(pairs, part)
+	}
+	for _, pair := range pairs {
+		k, v, ok := strings.Cut(pair, "=")
+		if !ok || k == "" {
+			return fmt.Errorf("%q is not key=value", pair)
+		}
+		(*kv)[strings.TrimSpace(k)] = strings.TrimSpace(v)
+	}
+	return nil
+}

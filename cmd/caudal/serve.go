@@ -1,0 +1,191 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/caudal/caudal/gateway"
+	"github.com/caudal/caudal/metadata"
+	"github.com/caudal/caudal/objstore"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// shutdownTimeout bounds the final flush on SIGTERM/SIGINT.
+const shutdownTimeout = 30 * time.Second
+
+// heartbeatInterval is how often a gateway refreshes its registry row.
+const heartbeatInterval = 5 * time.Second
+
+func runDev(args []string) error {
+	fs := flag.NewFlagSet("caudal dev", flag.ContinueOnError)
+	var f serverFlags
+	f.register(fs)
+	dataDir := fs.String("data-dir", "./data", "where caudal dev keeps its objects and metadata")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	dir, err := filepath.Abs(*dataDir)
+	if err != nil {
+		return fmt.Errorf("--data-dir: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "objects"), 0o755); err != nil {
+		return fmt.Errorf("create data dir: %w", err)
+	}
+	if f.bucketURL == "" {
+		f.bucketURL = "file://" + filepath.Join(dir, "objects")
+	}
+	if f.metadataURL == "" {
+		f.metadataURL = "sqlite://" + filepath.Join(dir, "metadata.db")
+	}
+	if f.nodeID < 0 {
+		f.nodeID = 0
+	}
+	return serve(f)
+}
+
+func runGateway(args []string) error {
+	fs := flag.NewFlagSet("caudal gateway", flag.ContinueOnError)
+	var f serverFlags
+	f.register(fs)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if f.bucketURL == "" || f.metadataURL == "" {
+		return errors.New("caudal gateway needs --bucket-url and --metadata-url")
+	}
+	return serve(f)
+}
+
+// serve runs one gateway until SIGTERM or SIGINT, then flushes what is
+// buffered and acknowledges it before exiting.
+func serve(f serverFlags) error {
+	log, err := f.logger()
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	bucket, err := objstore.Open(ctx, f.bucketURL)
+	if err != nil {
+		return fmt.Errorf("open bucket: %w", err)
+	}
+	defer bucket.Close()
+	if bucket, err = objstore.WithMetrics(bucket, reg); err != nil {
+		return err
+	}
+	store, err := metadata.Open(ctx, f.metadataURL, metadata.Options{})
+	if err != nil {
+		return fmt.Errorf("open metadata store: %w", err)
+	}
+	defer store.Close()
+
+	ln, err := net.Listen("tcp", f.kafkaListen)
+	if err != nil {
+		return fmt.Errorf("listen for kafka clients: %w", err)
+	}
+	advertise := f.advertise
+	if advertise == "" {
+		advertise = ln.Addr().String()
+	}
+	me, err := store.Heartbeat(ctx, metadata.Gateway{NodeID: int32(f.nodeID), Addr: advertise, Rack: f.rack})
+	if err != nil {
+		return fmt.Errorf("register gateway: %w", err)
+	}
+	gw, err := gateway.New(gateway.Config{
+		Advertise:     advertise,
+		NodeID:        me.NodeID,
+		Rack:          f.rack,
+		FlushInterval: f.flushInterval,
+		FlushBytes:    f.flushBytes,
+		CacheBytes:    f.cacheBytes,
+		Broker:        f.brokerConfigs,
+		Logger:        log,
+	}, store, bucket)
+	if err != nil {
+		return err
+	}
+	go heartbeat(ctx, log, store, me)
+	if f.httpListen != "" {
+		go serveHTTP(ctx, log, f.httpListen, reg, store, bucket)
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- gw.Serve(ln) }()
+	log.Info("caudal is serving kafka", "listen", ln.Addr().String(), "advertise", advertise, "node", me.NodeID, "bucket", f.bucketURL)
+
+	select {
+	case err = <-errc:
+	case <-ctx.Done():
+		log.Info("shutting down: flushing buffered batches")
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	if cerr := gw.Close(sctx); cerr != nil && err == nil {
+		err = cerr
+	}
+	return err
+}
+
+func heartbeat(ctx context.Context, log *slog.Logger, store metadata.Store, me metadata.Gateway) {
+	t := time.NewTicker(heartbeatInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if _, err := store.Heartbeat(ctx, me); err != nil && ctx.Err() == nil {
+				log.Warn("gateway heartbeat", "err", err)
+			}
+		}
+	}
+}
+
+// serveHTTP serves /metrics, /healthz (the process is up) and /readyz (the
+// metadata store and the bucket answer).
+func serveHTTP(ctx context.Context, log *slog.Logger, addr string, reg *prometheus.Registry, store metadata.Store, bucket objstore.Bucket) {
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
+	mux.HandleFunc("/readyz", func(w http.ResponseWriter, r *http.Request) {
+		if err := ready(r.Context(), store, bucket); err != nil {
+			http.Error(w, err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "ok")
+	})
+	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		<-ctx.Done()
+		srv.Close()
+	}()
+	if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		log.Error("admin http server", "err", err)
+	}
+}
+
+func ready(ctx context.Context, store metadata.Store, bucket objstore.Bucket) error {
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	if _, err := store.Topics(ctx); err != nil {
+		return fmt.Errorf("metadata store: %w", err)
+	}
+	if _, err := bucket.Stat(ctx, "readyz-probe"); err != nil && !errors.Is(err, objstore.ErrNotFound) {
+		return fmt.Errorf("bucket: %w", err)
+	}
+	return nil
+}

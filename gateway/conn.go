@@ -1,0 +1,183 @@
+package gateway
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+
+	"github.com/twmb/franz-go/pkg/kbin"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// maxPipelined bounds the requests a connection may have in flight; past
+// it the read loop stops reading, which pushes back on the client.
+const maxPipelined = 64
+
+// conn serves one client connection. Requests are handled in the read
+// loop, one at a time as Kafka does, except that a produce request only
+// enqueues its batches there and waits for the flush elsewhere, so one
+// connection can have many produce requests in flight. Responses are
+// written strictly in request order.
+type conn struct {
+	g        *Gateway
+	nc       net.Conn
+	out      chan *reply
+	ctx      context.Context
+	cancel   context.CancelFunc
+	clientID string
+}
+
+// reply is a response that may not be ready yet. resp == nil after done
+// means no response is sent (acks=0).
+type reply struct {
+	corr   int32
+	key    int16
+	done   chan struct{}
+	resp   kmsg.Response
+	header bool // flexible response header
+}
+
+func newConn(g *Gateway, nc net.Conn) *conn {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &conn{g: g, nc: nc, out: make(chan *reply, maxPipelined), ctx: ctx, cancel: cancel}
+}
+
+func (c *conn) serve() {
+	writerDone := make(chan struct{})
+	go func() {
+		defer close(writerDone)
+		c.writeLoop()
+	}()
+	err := c.readLoop()
+	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
+		c.g.log.Warn("closing kafka connection", "remote", c.nc.RemoteAddr().String(), "err", err)
+	}
+	close(c.out)
+	<-writerDone
+	c.cancel()
+	c.nc.Close()
+}
+
+func (c *conn) readLoop() error {
+	br := bufio.NewReaderSize(c.nc, 64<<10)
+	var sizeBuf [4]byte
+	for {
+		if _, err := io.ReadFull(br, sizeBuf[:]); err != nil {
+			return err
+		}
+		size := int32(binary.BigEndian.Uint32(sizeBuf[:]))
+		// Checked before allocating: a hostile length never becomes a
+		// buffer. 8 bytes is the smallest possible request header.
+		if size < 8 || size > maxRequestBytes {
+			return fmt.Errorf("request frame of %d bytes is outside [8, %d]", size, maxRequestBytes)
+		}
+		body := make([]byte, size)
+		if _, err := io.ReadFull(br, body); err != nil {
+			return fmt.Errorf("read request frame: %w", err)
+		}
+		r, err := c.handle(body)
+		if err != nil {
+			return err
+		}
+		select {
+		case c.out <- r:
+		case <-c.ctx.Done():
+			return c.ctx.Err()
+		}
+	}
+}
+
+// handle parses one request and starts serving it.
+func (c *conn) handle(body []byte) (*reply, error) {
+	rd := kbin.Reader{Src: body}
+	key, version, corr := rd.Int16(), rd.Int16(), rd.Int32()
+	clientID := rd.NullableString()
+	if !rd.Ok() {
+		return nil, errors.New("truncated request header")
+	}
+	if clientID != nil {
+		c.clientID = *clientID
+	}
+	api, served := apis[key]
+	if key == kmsg.ApiVersions.Int16() && (version < api.min || version > api.max) {
+		// Answered in version 0 so that any client can read which
+		// versions we do serve (KIP-511).
+		return c.ready(corr, key, unsupportedAPIVersions()), nil
+	}
+	if !served || version < api.min || version > api.max {
+		// As in Apache Kafka: a request that cannot be parsed at its
+		// version closes the connection.
+		return nil, fmt.Errorf("unsupported request %s (key %d) version %d", kmsg.NameForKey(key), key, version)
+	}
+	req := kmsg.RequestForKey(key)
+	req.SetVersion(version)
+	if req.IsFlexible() {
+		kmsg.SkipTags(&rd)
+		if !rd.Ok() {
+			return nil, errors.New("truncated request header tags")
+		}
+	}
+	if err := req.ReadFrom(rd.Src); err != nil {
+		return nil, fmt.Errorf("parse %s v%d: %w", kmsg.NameForKey(key), version, err)
+	}
+	if api.async != nil {
+		r := &reply{corr: corr, key: key, done: make(chan struct{}), header: req.IsFlexible()}
+		api.async(c, req, r)
+		return r, nil
+	}
+	resp := api.serve(c, req)
+	return c.ready(corr, key, resp), nil
+}
+
+func (c *conn) ready(corr int32, key int16, resp kmsg.Response) *reply {
+	r := &reply{corr: corr, key: key, done: make(chan struct{}), resp: resp}
+	if resp != nil {
+		r.header = resp.IsFlexible()
+	}
+	close(r.done)
+	return r
+}
+
+func (c *conn) writeLoop() {
+	bw := bufio.NewWriterSize(c.nc, 64<<10)
+	var buf []byte
+	for r := range c.out {
+		<-r.done
+		if r.resp == nil {
+			continue
+		}
+		buf = appendResponse(buf[:0], r)
+		if _, err := bw.Write(buf); err != nil {
+			c.fail()
+			continue
+		}
+		// Flush when nothing else is ready, so pipelined responses share
+		// a write.
+		if len(c.out) == 0 {
+			if err := bw.Flush(); err != nil {
+				c.fail()
+			}
+		}
+	}
+}
+
+func (c *conn) fail() {
+	c.cancel()
+	c.nc.Close()
+}
+
+func appendResponse(dst []byte, r *reply) []byte {
+	dst = append(dst, 0, 0, 0, 0)
+	dst = binary.BigEndian.AppendUint32(dst, uint32(r.corr))
+	// ApiVersions responses always use header v0 (KIP-511).
+	if r.header && r.key != kmsg.ApiVersions.Int16() {
+		dst = append(dst, 0)
+	}
+	dst = r.resp.AppendTo(dst)
+	binary.BigEndian.PutUint32(dst, uint32(len(dst)-4))
+	return dst
+}

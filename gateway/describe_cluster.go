@@ -1,0 +1,26 @@
+package gateway
+
+// DescribeCluster, versions 0–1.
+//
+// Reports the cluster id, the live gateways as brokers and this gateway as
+// the controller (there is none; any gateway answers admin requests).
+
+import (
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+func init() { register(kmsg.DescribeCluster, 0, 1, serveDescribeCluster) }
+
+func serveDescribeCluster(c *conn, kreq kmsg.Request) kmsg.Response {
+	req := kreq.(*kmsg.DescribeClusterRequest)
+	resp := req.ResponseKind().(*kmsg.DescribeClusterResponse)
+	resp.ClusterID = c.g.cfg.ClusterID
+	resp.ControllerID = c.g.cfg.NodeID
+	resp.ClusterAuthorizedOperations = -2147483648
+	for _, b := range c.g.brokers() {
+		db := kmsg.NewDescribeClusterResponseBroker()
+		db.NodeID, db.Host, db.Port, db.Rack = b.NodeID, b.Host, b.Port, b.Rack
+		resp.Brokers = append(resp.Brokers, db)
+	}
+	return resp
+}

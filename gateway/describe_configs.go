@@ -1,0 +1,108 @@
+package gateway
+
+// DescribeConfigs, versions 0–4.
+//
+// Topic resources list every topic config caudal knows with Kafka's names,
+// its effective value and its source: set on the topic, set on the broker
+// by the operator, or Kafka's default. Broker resources (any broker id, or
+// "" for the cluster default) list the broker settings in force.
+
+import (
+	"strconv"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+func init() { register(kmsg.DescribeConfigs, 0, 4, serveDescribeConfigs) }
+
+func serveDescribeConfigs(c *conn, kreq kmsg.Request) kmsg.Response {
+	req := kreq.(*kmsg.DescribeConfigsRequest)
+	resp := req.ResponseKind().(*kmsg.DescribeConfigsResponse)
+	for _, rr := range req.Resources {
+		res := kmsg.NewDescribeConfigsResponseResource()
+		res.ResourceType, res.ResourceName = rr.ResourceType, rr.ResourceName
+		entries, err := c.configEntries(rr.ResourceType, rr.ResourceName)
+		if err != nil {
+			res.ErrorCode = errCode(err)
+			res.ErrorMessage = errMessage(err)
+		}
+		want := map[string]bool{}
+		for _, n := range rr.ConfigNames {
+			want[n] = true
+		}
+		for _, e := range entries {
+			if rr.ConfigNames != nil && !want[e.name] {
+				continue
+			}
+			res.Configs = append(res.Configs, describedConfig(req, rr.ResourceType, e))
+		}
+		resp.Resources = append(resp.Resources, res)
+	}
+	return resp
+}
+
+func (c *conn) configEntries(kind kmsg.ConfigResourceType, name string) ([]configEntry, error) {
+	switch kind {
+	case kmsg.ConfigResourceTypeTopic:
+		t, err := c.g.store.Topic(c.ctx, name)
+		if err != nil {
+			return nil, err
+		}
+		return c.g.configs.topicEntries(t.Configs), nil
+	case kmsg.ConfigResourceTypeBroker:
+		if err := checkBrokerName(name); err != nil {
+			return nil, err
+		}
+		return c.g.configs.brokerEntries(), nil
+	default:
+		return nil, kafkaErr(kerr.InvalidRequest, "unsupported resource type %d", kind)
+	}
+}
+
+func checkBrokerName(name string) error {
+	if name == "" {
+		return nil
+	}
+	if _, err := strconv.ParseInt(name, 10, 32); err != nil {
+		return kafkaErr(kerr.InvalidRequest, "broker id must be an integer, got %q", name)
+	}
+	return nil
+}
+
+func describedConfig(req *kmsg.DescribeConfigsRequest, kind kmsg.ConfigResourceType, e configEntry) kmsg.DescribeConfigsResponseResourceConfig {
+	rc := kmsg.NewDescribeConfigsResponseResourceConfig()
+	rc.Name = e.name
+	v := e.value
+	rc.Value = &v
+	rc.Source = kmsg.ConfigSource(e.source)
+	rc.IsDefault = e.source == sourceDefault
+	// Broker settings come from flags and cannot be altered at run time.
+	rc.ReadOnly = kind == kmsg.ConfigResourceTypeBroker
+	rc.ConfigType = configType(e.name)
+	if req.IncludeSynonyms {
+		syn := kmsg.NewDescribeConfigsResponseResourceConfigConfigSynonym()
+		syn.Name, syn.Value, syn.Source = e.name, &v, rc.Source
+		rc.ConfigSynonyms = append(rc.ConfigSynonyms, syn)
+	}
+	return rc
+}
+
+func configType(name string) kmsg.ConfigType {
+	tc, ok := lookupTopicConfig(name)
+	if !ok {
+		return kmsg.ConfigTypeString
+	}
+	switch tc.kind {
+	case kindLong:
+		return kmsg.ConfigTypeLong
+	case kindInt:
+		return kmsg.ConfigTypeInt
+	case kindBool:
+		return kmsg.ConfigTypeBoolean
+	case kindCleanupPolicy:
+		return kmsg.ConfigTypeList
+	default:
+		return kmsg.ConfigTypeString
+	}
+}

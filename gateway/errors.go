@@ -1,0 +1,85 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/caudal/caudal/metadata"
+	"github.com/caudal/caudal/objstore"
+	"github.com/caudal/caudal/segments"
+	"github.com/twmb/franz-go/pkg/kerr"
+)
+
+// errorCodes maps the typed errors of the other packages to Kafka codes.
+// Storage that cannot be reached maps to KAFKA_STORAGE_ERROR, which clients
+// retry; nothing was acknowledged, so a retry is safe.
+var errorCodes = []struct {
+	err  error
+	code *kerr.Error
+}{
+	{metadata.ErrUnknownTopic, kerr.UnknownTopicOrPartition},
+	{metadata.ErrUnknownPartition, kerr.UnknownTopicOrPartition},
+	{metadata.ErrTopicExists, kerr.TopicAlreadyExists},
+	{metadata.ErrInvalidPartitions, kerr.InvalidPartitions},
+	{metadata.ErrOffsetOutOfRange, kerr.OffsetOutOfRange},
+	{metadata.ErrOutOfOrderSequence, kerr.OutOfOrderSequenceNumber},
+	{metadata.ErrInvalidProducerEpoch, kerr.InvalidProducerEpoch},
+	{metadata.ErrUnavailable, kerr.KafkaStorageError},
+	{objstore.ErrUnavailable, kerr.KafkaStorageError},
+	{objstore.ErrNotFound, kerr.KafkaStorageError},
+	{objstore.ErrDenied, kerr.KafkaStorageError},
+	{context.DeadlineExceeded, kerr.RequestTimedOut},
+	{context.Canceled, kerr.RequestTimedOut},
+	{errShuttingDown, kerr.NotLeaderForPartition},
+	{segments.ErrCorruptBatch, kerr.CorruptMessage},
+	{segments.ErrInvalidRecord, kerr.CorruptMessage},
+	{segments.ErrUnsupportedMagic, kerr.UnsupportedForMessageFormat},
+	{segments.ErrUnsupportedCodec, kerr.UnsupportedCompressionType},
+	{segments.ErrMissingKey, kerr.InvalidRecord},
+	{segments.ErrTooLarge, kerr.MessageTooLarge},
+	{segments.ErrCorruptObject, kerr.KafkaStorageError},
+}
+
+// errCode returns the Kafka error code for err; 0 for nil.
+func errCode(err error) int16 {
+	if err == nil {
+		return 0
+	}
+	var ke *kerr.Error
+	if errors.As(err, &ke) {
+		return ke.Code
+	}
+	for _, m := range errorCodes {
+		if errors.Is(err, m.err) {
+			return m.code.Code
+		}
+	}
+	return kerr.UnknownServerError.Code
+}
+
+// errMessage is the text sent in responses that carry one.
+func errMessage(err error) *string {
+	if err == nil {
+		return nil
+	}
+	s := err.Error()
+	return &s
+}
+
+var (
+	errShuttingDown = errors.New("gateway is shutting down")
+)
+
+// kafkaError carries a Kafka error code with a message for the client.
+type kafkaError struct {
+	code *kerr.Error
+	msg  string
+}
+
+func (e *kafkaError) Error() string { return e.msg }
+func (e *kafkaError) Unwrap() error { return e.code }
+
+func kafkaErr(code *kerr.Error, format string, args ...any) error {
+	return &kafkaError{code: code, msg: fmt.Sprintf(format, args...)}
+}

@@ -1,0 +1,215 @@
+// Package gateway is caudal's Kafka protocol server. It is stateless: topics,
+// offsets and the index live in the metadata store and record bytes in
+// segment objects in the bucket, so any gateway can serve any partition.
+//
+// Each served Kafka API has its own file, opening with the versions it
+// serves and how it behaves. Kafka error codes appear only in this package.
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/caudal/caudal/metadata"
+	"github.com/caudal/caudal/objstore"
+)
+
+// Config holds what a gateway needs besides its stores.
+type Config struct {
+	// Advertise is the host:port given to clients in Metadata responses.
+	Advertise string
+	// NodeID is this gateway's broker id in Metadata responses.
+	NodeID int32
+	Rack   string
+	// ClusterID is reported in Metadata and DescribeCluster.
+	ClusterID string
+
+	// FlushInterval and FlushBytes bound how long a produced batch waits
+	// and how large an object grows before it is written.
+	FlushInterval time.Duration
+	FlushBytes    int
+	// MaxBufferedBytes bounds produced bytes not yet committed; producers
+	// wait when it is reached.
+	MaxBufferedBytes int
+	// CacheBytes sizes the read cache of object bytes.
+	CacheBytes int64
+
+	// Broker holds broker-level settings and topic defaults, with Kafka's
+	// names (auto.create.topics.enable, num.partitions, log.retention.ms…).
+	Broker map[string]string
+
+	Logger *slog.Logger
+	Now    func() time.Time
+}
+
+// maxRequestBytes is Kafka's socket.request.max.bytes default.
+const maxRequestBytes = 100 << 20
+
+// Gateway serves the Kafka protocol over the metadata store and bucket.
+type Gateway struct {
+	cfg    Config
+	log    *slog.Logger
+	store  metadata.Store
+	bucket objstore.Bucket
+
+	topics  *topicCache
+	flusher *flusher
+	reader  *objectReader
+	waiters *waiters
+	configs *brokerConfigs
+
+	mu     sync.Mutex
+	lns    []net.Listener
+	conns  map[net.Conn]struct{}
+	connWG sync.WaitGroup
+	closed bool
+}
+
+// New builds a gateway; Serve starts answering clients.
+func New(cfg Config, store metadata.Store, bucket objstore.Bucket) (*Gateway, error) {
+	cfg = withDefaults(cfg)
+	bc, err := newBrokerConfigs(cfg.Broker)
+	if err != nil {
+		return nil, err
+	}
+	g := &Gateway{
+		cfg:     cfg,
+		log:     cfg.Logger,
+		store:   store,
+		bucket:  bucket,
+		configs: bc,
+		conns:   make(map[net.Conn]struct{}),
+		waiters: newWaiters(),
+	}
+	g.topics = newTopicCache(store, cfg.Now)
+	g.reader, err = newObjectReader(bucket, cfg.CacheBytes)
+	if err != nil {
+		return nil, err
+	}
+	g.flusher = newFlusher(g)
+	return g, nil
+}
+
+func withDefaults(cfg Config) Config {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.FlushInterval <= 0 {
+		cfg.FlushInterval = 100 * time.Millisecond
+	}
+	if cfg.FlushBytes <= 0 {
+		cfg.FlushBytes = 8 << 20
+	}
+	if cfg.MaxBufferedBytes <= 0 {
+		cfg.MaxBufferedBytes = 4 * cfg.FlushBytes
+	}
+	if cfg.CacheBytes <= 0 {
+		cfg.CacheBytes = 256 << 20
+	}
+	if cfg.ClusterID == "" {
+		cfg.ClusterID = "caudal"
+	}
+	return cfg
+}
+
+// Serve accepts Kafka connections on ln until Close.
+func (g *Gateway) Serve(ln net.Listener) error {
+	g.mu.Lock()
+	if g.closed {
+		g.mu.Unlock()
+		return errors.New("gateway closed")
+	}
+	g.lns = append(g.lns, ln)
+	g.mu.Unlock()
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			g.mu.Lock()
+			closed := g.closed
+			g.mu.Unlock()
+			if closed {
+				return nil
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				time.Sleep(10 * time.Millisecond)
+				continue
+			}
+			return fmt.Errorf("accept kafka connection: %w", err)
+		}
+		if !g.track(c) {
+			c.Close()
+			return nil
+		}
+		go func() {
+			defer g.untrack(c)
+			newConn(g, c).serve()
+		}()
+	}
+}
+
+func (g *Gateway) track(c net.Conn) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closed {
+		return false
+	}
+	g.conns[c] = struct{}{}
+	g.connWG.Add(1)
+	return true
+}
+
+func (g *Gateway) untrack(c net.Conn) {
+	g.mu.Lock()
+	delete(g.conns, c)
+	g.mu.Unlock()
+	g.connWG.Done()
+}
+
+// Close stops accepting, flushes and acknowledges what is buffered, then
+// closes client connections. The stores are the caller's to close.
+func (g *Gateway) Close(ctx context.Context) error {
+	g.mu.Lock()
+	if g.closed {
+		g.mu.Unlock()
+		return nil
+	}
+	g.closed = true
+	for _, ln := range g.lns {
+		ln.Close()
+	}
+	g.mu.Unlock()
+
+	// Flush first so that waiting producers get their acks written before
+	// their connections go away.
+	err := g.flusher.close(ctx)
+	g.waiters.closeAll()
+
+	done := make(chan struct{})
+	go func() {
+		// Give connections a moment to write the final acks.
+		time.Sleep(50 * time.Millisecond)
+		g.mu.Lock()
+		for c := range g.conns {
+			c.Close()
+		}
+		g.mu.Unlock()
+		g.connWG.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	g.reader.close()
+	return err
+}

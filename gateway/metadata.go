@@ -1,0 +1,138 @@
+package gateway
+
+// Metadata, versions 0–12.
+//
+// Lists the live gateways as brokers and every partition with this
+// gateway's view of its leader. A topic that does not exist is created
+// when auto.create.topics.enable is true and the client allows it (v4+;
+// always allowed before), with num.partitions partitions. Topics may be
+// asked for by id from v10; v0 treats an empty list as all topics, v1+ a
+// null list.
+
+import (
+	"context"
+	"errors"
+	"net"
+	"strconv"
+
+	"github.com/caudal/caudal/metadata"
+	"github.com/google/uuid"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+func init() { register(kmsg.Metadata, 0, 12, serveMetadata) }
+
+func serveMetadata(c *conn, kreq kmsg.Request) kmsg.Response {
+	req := kreq.(*kmsg.MetadataRequest)
+	resp := req.ResponseKind().(*kmsg.MetadataResponse)
+	g := c.g
+	resp.Brokers = g.brokers()
+	resp.ClusterID = &g.cfg.ClusterID
+	resp.ControllerID = g.cfg.NodeID
+
+	all := req.Topics == nil || (req.Version == 0 && len(req.Topics) == 0)
+	if all {
+		topics, err := g.store.Topics(c.ctx)
+		if err != nil {
+			g.log.Warn("list topics for metadata", "err", err)
+		}
+		for _, t := range topics {
+			resp.Topics = append(resp.Topics, g.topicMetadata(t))
+		}
+		return resp
+	}
+	autoCreate := g.configs.bool("auto.create.topics.enable") && (req.Version < 4 || req.AllowAutoTopicCreation)
+	for _, rt := range req.Topics {
+		resp.Topics = append(resp.Topics, g.describeTopic(c.ctx, rt, autoCreate))
+	}
+	return resp
+}
+
+func (g *Gateway) describeTopic(ctx context.Context, rt kmsg.MetadataRequestTopic, autoCreate bool) kmsg.MetadataResponseTopic {
+	var (
+		t   metadata.Topic
+		err error
+	)
+	if rt.Topic == nil {
+		id := uuid.UUID(rt.TopicID)
+		t, err = g.topics.byIDOrLoad(ctx, id)
+		if err != nil {
+			mt := kmsg.NewMetadataResponseTopic()
+			mt.TopicID = rt.TopicID
+			mt.ErrorCode = kerr.UnknownTopicID.Code
+			return mt
+		}
+		return g.topicMetadata(t)
+	}
+	name := *rt.Topic
+	mt := kmsg.NewMetadataResponseTopic()
+	mt.Topic = &name
+	if !validTopicName(name) {
+		mt.ErrorCode = kerr.InvalidTopicException.Code
+		return mt
+	}
+	t, err = g.topics.byNameOrLoad(ctx, name)
+	if errors.Is(err, metadata.ErrUnknownTopic) && autoCreate {
+		t, err = g.createTopic(ctx, metadata.TopicSpec{
+			Name:              name,
+			Partitions:        int32(g.configs.int("num.partitions")),
+			ReplicationFactor: int16(g.configs.int("default.replication.factor")),
+		})
+		if errors.Is(err, metadata.ErrTopicExists) {
+			t, err = g.topics.byNameOrLoad(ctx, name)
+		}
+	}
+	if err != nil {
+		mt.ErrorCode = errCode(err)
+		return mt
+	}
+	return g.topicMetadata(t)
+}
+
+func (g *Gateway) topicMetadata(t metadata.Topic) kmsg.MetadataResponseTopic {
+	mt := kmsg.NewMetadataResponseTopic()
+	name := t.Name
+	mt.Topic = &name
+	mt.TopicID = t.ID
+	for p := int32(0); p < t.Partitions; p++ {
+		mp := kmsg.NewMetadataResponseTopicPartition()
+		mp.Partition = p
+		mp.Leader = g.leaderFor(t.ID, p)
+		mp.LeaderEpoch = 0
+		mp.Replicas = []int32{mp.Leader}
+		mp.ISR = []int32{mp.Leader}
+		mt.Partitions = append(mt.Partitions, mp)
+	}
+	return mt
+}
+
+// brokers lists the gateways clients may connect to.
+func (g *Gateway) brokers() []kmsg.MetadataResponseBroker {
+	host, portStr, _ := net.SplitHostPort(g.cfg.Advertise)
+	port, _ := strconv.Atoi(portStr)
+	b := kmsg.NewMetadataResponseBroker()
+	b.NodeID = g.cfg.NodeID
+	b.Host = host
+	b.Port = int32(port)
+	if g.cfg.Rack != "" {
+		rack := g.cfg.Rack
+		b.Rack = &rack
+	}
+	return []kmsg.MetadataResponseBroker{b}
+}
+
+// leaderFor names the gateway that clients should use for a partition.
+// Any gateway accepts any partition; the leader only steers clients.
+func (g *Gateway) leaderFor(uuid.UUID, int32) int32 { return g.cfg.NodeID }
+
+// createTopic validates a spec and creates the topic.
+func (g *Gateway) createTopic(ctx context.Context, spec metadata.TopicSpec) (metadata.Topic, error) {
+	t, err := g.store.CreateTopic(ctx, spec)
+	if err != nil {
+		return metadata.Topic{}, err
+	}
+	g.topics.put(t)
+	g.log.Info("created topic", "topic", t.Name, "partitions", t.Partitions)
+	return t, nil
+}

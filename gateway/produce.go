@@ -1,0 +1,174 @@
+package gateway
+
+// Produce, versions 3–11 (RecordBatch v2 only).
+//
+// Each partition's batches are validated as a broker validates them (magic
+// 2, CRC-32C, lengths, record count, codec, keys on compacted topics,
+// max.message.bytes) and appended to the gateway's flush buffer; all of a
+// request's batches go into the same segment object. The response is sent
+// once that object is in the bucket and its metadata commit is done, so
+// acks=1 and acks=-1 both mean durable; acks=0 gets no response. A full
+// buffer blocks the connection's read loop, which pushes back on the
+// producer. Transactions are not served.
+
+import (
+	"fmt"
+
+	"github.com/caudal/caudal/metadata"
+	"github.com/caudal/caudal/segments"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+func init() { registerAsync(kmsg.Produce, 3, 11, serveProduce) }
+
+// producePart is one partition of a produce request while it is served.
+type producePart struct {
+	topic, part int // position in the response
+	slots       []slot
+}
+
+func serveProduce(c *conn, kreq kmsg.Request, r *reply) {
+	req := kreq.(*kmsg.ProduceRequest)
+	resp := req.ResponseKind().(*kmsg.ProduceResponse)
+	if req.Acks != 0 {
+		r.resp = resp
+	}
+	var (
+		items   []appendItem
+		waiting []producePart
+	)
+	for ti, rt := range req.Topics {
+		rtResp := kmsg.NewProduceResponseTopic()
+		rtResp.Topic = rt.Topic
+		for _, rp := range rt.Partitions {
+			pr := kmsg.NewProduceResponseTopicPartition()
+			pr.Partition = rp.Partition
+			pr.BaseOffset = -1
+			pr.LogAppendTime = -1
+			pr.LogStartOffset = -1
+			batchItems, err := c.validateProduce(req, rt.Topic, rp)
+			if err != nil {
+				pr.ErrorCode = errCode(err)
+				pr.ErrorMessage = errMessage(err)
+			} else {
+				items = append(items, batchItems...)
+				waiting = append(waiting, producePart{topic: ti, part: len(rtResp.Partitions), slots: make([]slot, len(batchItems))})
+			}
+			rtResp.Partitions = append(rtResp.Partitions, pr)
+		}
+		resp.Topics = append(resp.Topics, rtResp)
+	}
+	if len(items) == 0 {
+		close(r.done)
+		return
+	}
+	obj, slots, err := c.g.flusher.append(items)
+	if err != nil {
+		failProduce(resp, waiting, err)
+		close(r.done)
+		return
+	}
+	n := 0
+	for i := range waiting {
+		for j := range waiting[i].slots {
+			waiting[i].slots[j] = slots[n]
+			n++
+		}
+	}
+	go func() {
+		<-obj.done
+		if obj.err != nil {
+			failProduce(resp, waiting, obj.err)
+		} else {
+			answerProduce(resp, waiting, obj)
+		}
+		close(r.done)
+	}()
+}
+
+// validateProduce checks one partition's records and turns them into
+// items for the flush buffer.
+func (c *conn) validateProduce(req *kmsg.ProduceRequest, topic string, rp kmsg.ProduceRequestTopicPartition) ([]appendItem, error) {
+	if req.TransactionID != nil {
+		return nil, kerr.TransactionalIDAuthorizationFailed
+	}
+	if req.Acks != 0 && req.Acks != 1 && req.Acks != -1 {
+		return nil, kerr.InvalidRequiredAcks
+	}
+	t, err := c.g.topics.byNameOrLoad(c.ctx, topic)
+	if err != nil {
+		return nil, err
+	}
+	if rp.Partition < 0 || rp.Partition >= t.Partitions {
+		return nil, kerr.UnknownTopicOrPartition
+	}
+	maxBytes := c.g.topicInt(t, "max.message.bytes")
+	policy, _ := c.g.configs.topicValue(t.Configs, "cleanup.policy")
+	batches, err := segments.SplitBatches(rp.Records)
+	if err != nil {
+		return nil, kafkaErr(kerr.CorruptMessage, "%v", err)
+	}
+	if len(batches) == 0 {
+		return nil, kafkaErr(kerr.CorruptMessage, "no record batch")
+	}
+	key := partKey{topic: t.ID, partition: rp.Partition}
+	items := make([]appendItem, 0, len(batches))
+	for _, b := range batches {
+		if int64(len(b)) > maxBytes {
+			return nil, kafkaErr(kerr.MessageTooLarge, "batch of %d bytes exceeds max.message.bytes %d", len(b), maxBytes)
+		}
+		h, err := segments.ValidateBatch(b, segments.ValidateOptions{RequireKeys: isCompacted(policy), MaxDecompressed: int(4 * maxBytes)})
+		if err != nil {
+			return nil, err
+		}
+		if h.Transactional() || h.Control() {
+			return nil, kafkaErr(kerr.InvalidRecord, "transactional batches are not supported")
+		}
+		items = append(items, appendItem{key: key, batch: b, meta: metadata.BatchAppend{
+			Records:       int64(h.LastOffsetDelta) + 1,
+			MaxTimestamp:  h.MaxTimestamp,
+			ProducerID:    h.ProducerID,
+			ProducerEpoch: h.ProducerEpoch,
+			BaseSequence:  h.BaseSequence,
+		}})
+	}
+	return items, nil
+}
+
+// topicInt is a numeric topic config's effective value.
+func (g *Gateway) topicInt(t metadata.Topic, name string) int64 {
+	v, _ := g.configs.topicValue(t.Configs, name)
+	var n int64
+	fmt.Sscan(v, &n)
+	return n
+}
+
+func failProduce(resp *kmsg.ProduceResponse, waiting []producePart, err error) {
+	for _, w := range waiting {
+		p := &resp.Topics[w.topic].Partitions[w.part]
+		p.ErrorCode = errCode(err)
+		p.ErrorMessage = errMessage(err)
+	}
+}
+
+// answerProduce reports each partition's base offset: that of its first
+// batch, or the first error among its batches.
+func answerProduce(resp *kmsg.ProduceResponse, waiting []producePart, obj *pendingObject) {
+	for _, w := range waiting {
+		p := &resp.Topics[w.topic].Partitions[w.part]
+		for i, s := range w.slots {
+			res := obj.results.Runs[s.part][s.batch]
+			if res.Err != nil {
+				p.ErrorCode = errCode(res.Err)
+				p.ErrorMessage = errMessage(res.Err)
+				p.BaseOffset = -1
+				break
+			}
+			if i == 0 {
+				p.BaseOffset = res.BaseOffset
+			}
+			p.LogStartOffset = res.LogStartOffset
+		}
+	}
+}
