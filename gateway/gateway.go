@@ -17,6 +17,7 @@ import (
 
 	"github.com/caudal/caudal/metadata"
 	"github.com/caudal/caudal/objstore"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Config holds what a gateway needs besides its stores.
@@ -45,6 +46,9 @@ type Config struct {
 
 	Logger *slog.Logger
 	Now    func() time.Time
+	// Registerer receives the gateway's Prometheus metrics; nil keeps
+	// them unregistered.
+	Registerer prometheus.Registerer
 }
 
 // maxRequestBytes is Kafka's socket.request.max.bytes default.
@@ -113,6 +117,9 @@ func withDefaults(cfg Config) Config {
 	}
 	if cfg.CacheBytes <= 0 {
 		cfg.CacheBytes = 256 << 20
+	}
+	if cfg.Registerer == nil {
+		cfg.Registerer = prometheus.NewRegistry()
 	}
 	if cfg.ClusterID == "" {
 		cfg.ClusterID = "caudal"

@@ -115,6 +115,7 @@ func serve(f serverFlags) error {
 		CacheBytes:    f.cacheBytes,
 		Broker:        f.brokerConfigs,
 		Logger:        log,
+		Registerer:    reg,
 	}, store, bucket)
 	if err != nil {
 		return err
