@@ -1,0 +1,349 @@
+package metadata
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"reflect"
+	"sort"
+	"strings"
+
+	"github.com/google/uuid"
+)
+
+// How CommitObject stays deadlock-free across processes (PostgreSQL, READ
+// COMMITTED): before anything else it locks every partition row the commit
+// touches with one SELECT … ORDER BY topic_id, part FOR UPDATE, then the
+// producer rows with one SELECT … ORDER BY producer_id, topic_id, part FOR
+// UPDATE. Every writer takes locks in that same global order, so lock waits
+// cannot form a cycle. Producer rows are only written by commits holding the
+// partition lock, so a missing producer row cannot be inserted twice. BEGIN
+// and both SELECTs go to the server in one pipelined round trip, all writes
+// and COMMIT in a second, so the locks are held for about one round trip.
+// On SQLite the write transaction (BEGIN IMMEDIATE) serializes commits
+// outright.
+
+// producerHistory is how many batches per producer and partition are
+// remembered for duplicate detection, as in Kafka.
+const producerHistory = 5
+
+type tp struct {
+	topic uuid.UUID
+	part  int32
+}
+
+func tpLess(a, b tp) bool {
+	if c := bytes.Compare(a.topic[:], b.topic[:]); c != 0 {
+		return c < 0
+	}
+	return a.part < b.part
+}
+
+type partState struct {
+	start, next, origNext int64
+}
+
+type prodKey struct {
+	pid int64
+	tp
+}
+
+// seqEntry is one remembered batch: [base sequence, last sequence, base offset].
+type seqEntry [3]int64
+
+type prodState struct {
+	epoch   int16
+	batches []seqEntry
+	dirty   bool
+}
+
+// lastSequence is the batch's last sequence number; sequences wrap from
+// MaxInt32 to 0.
+func lastSequence(base int32, records int64) int32 {
+	return int32((int64(base) + records - 1) % (math.MaxInt32 + 1))
+}
+
+func nextSequence(s int32) int32 {
+	if s == math.MaxInt32 {
+		return 0
+	}
+	return s + 1
+}
+
+// check applies Kafka's idempotent-producer rules to one batch. It returns
+// (original base offset, true, nil) for a duplicate.
+func (p *prodState) check(b BatchAppend) (dupOffset int64, dup bool, err error) {
+	switch {
+	case p == nil || len(p.batches) == 0:
+		if p != nil && p.epoch > b.ProducerEpoch {
+			return 0, false, ErrInvalidProducerEpoch
+		}
+		if b.BaseSequence != 0 {
+			return 0, false, ErrOutOfOrderSequence
+		}
+	case p.epoch > b.ProducerEpoch:
+		return 0, false, ErrInvalidProducerEpoch
+	case b.ProducerEpoch > p.epoch:
+		if b.BaseSequence != 0 {
+			return 0, false, ErrOutOfOrderSequence
+		}
+	default:
+		last := lastSequence(b.BaseSequence, b.Records)
+		for _, e := range p.batches {
+			if e[0] == int64(b.BaseSequence) && e[1] == int64(last) {
+				return e[2], true, nil
+			}
+		}
+		if b.BaseSequence != nextSequence(int32(p.batches[len(p.batches)-1][1])) {
+			return 0, false, ErrOutOfOrderSequence
+		}
+	}
+	return 0, false, nil
+}
+
+// accept records a batch written at offset.
+func (p *prodState) accept(b BatchAppend, offset int64) {
+	if b.ProducerEpoch != p.epoch {
+		p.epoch, p.batches = b.ProducerEpoch, nil
+	}
+	p.batches = append(p.batches, seqEntry{int64(b.BaseSequence), int64(lastSequence(b.BaseSequence, b.Records)), offset})
+	if len(p.batches) > producerHistory {
+		p.batches = p.batches[len(p.batches)-producerHistory:]
+	}
+	p.dirty = true
+}
+
+func (s *sqlStore) CommitObject(ctx context.Context, c ObjectCommit) (CommitResult, error) {
+	for _, r := range c.Runs {
+		for _, b := range r.Batches {
+			if b.Records < 1 || b.Records > math.MaxInt32 {
+				return CommitResult{}, fmt.Errorf("commit object %s: batch of %s/%d spans %d offsets", c.Key, r.Topic, r.Partition, b.Records)
+			}
+		}
+	}
+	// The keys to lock, each list in the global lock order.
+	var keys []tp
+	seen := map[tp]bool{}
+	for _, r := range c.Runs {
+		if k := (tp{r.Topic, r.Partition}); !seen[k] {
+			seen[k] = true
+			keys = append(keys, k)
+		}
+	}
+	sort.Slice(keys, func(i, j int) bool { return tpLess(keys[i], keys[j]) })
+	var pkeys []prodKey
+	pseen := map[prodKey]bool{}
+	for _, r := range c.Runs {
+		for _, b := range r.Batches {
+			if k := (prodKey{b.ProducerID, tp{r.Topic, r.Partition}}); b.ProducerID >= 0 && !pseen[k] {
+				pseen[k] = true
+				pkeys = append(pkeys, k)
+			}
+		}
+	}
+	sort.Slice(pkeys, func(i, j int) bool {
+		if pkeys[i].pid != pkeys[j].pid {
+			return pkeys[i].pid < pkeys[j].pid
+		}
+		return tpLess(pkeys[i].tp, pkeys[j].tp)
+	})
+
+	var res CommitResult
+	err := s.b.lockAndWrite(ctx, func() ([]read, func() ([]stmt, error)) {
+		parts := map[tp]*partState{}
+		prods := map[prodKey]*prodState{}
+		var reads []read
+		if len(keys) > 0 {
+			src := make([][]any, len(keys))
+			for i, k := range keys {
+				src[i] = []any{k.topic, k.part}
+			}
+			from, args := s.rowSource(src, "uuid", "integer")
+			reads = append(reads, read{stmt{"SELECT p.topic_id, p.part, p.log_start_offset, p.next_offset FROM partitions p JOIN " + from +
+				" ON p.topic_id = v.column1 AND p.part = v.column2 ORDER BY p.topic_id, p.part" + s.forUpdate(" OF p"), args},
+				func(r rows) error {
+					var (
+						k  tp
+						ps partState
+					)
+					if err := r.Scan(&k.topic, &k.part, &ps.start, &ps.next); err != nil {
+						return err
+					}
+					ps.origNext = ps.next
+					parts[k] = &ps
+					return nil
+				}})
+		}
+		if len(pkeys) > 0 {
+			args := make([]any, 0, 3*len(pkeys))
+			for _, k := range pkeys {
+				args = append(args, k.pid, k.topic, k.part)
+			}
+			reads = append(reads, read{stmt{"SELECT producer_id, topic_id, part, epoch, batches FROM producers WHERE (producer_id, topic_id, part) IN (" +
+				placeholders(len(pkeys), 3) + ") ORDER BY producer_id, topic_id, part" + s.forUpdate(""), args},
+				func(r rows) error {
+					var (
+						k       prodKey
+						ps      prodState
+						batches string
+					)
+					if err := r.Scan(&k.pid, &k.topic, &k.part, &ps.epoch, &batches); err != nil {
+						return err
+					}
+					if err := json.Unmarshal([]byte(batches), &ps.batches); err != nil {
+						return fmt.Errorf("producer %d state: %w", k.pid, err)
+					}
+					prods[k] = &ps
+					return nil
+				}})
+		}
+		return reads, func() ([]stmt, error) {
+			var ws []stmt
+			res, ws = s.assign(c, keys, pkeys, parts, prods)
+			return ws, nil
+		}
+	})
+	if err != nil {
+		return CommitResult{}, s.wrap(ctx, "commit object "+c.Key, err)
+	}
+	return res, nil
+}
+
+// assign gives the batches their offsets from the locked rows, applying the
+// producer rules batch by batch, and returns the results and the writes.
+func (s *sqlStore) assign(c ObjectCommit, keys []tp, pkeys []prodKey, parts map[tp]*partState, prods map[prodKey]*prodState) (CommitResult, []stmt) {
+	// One index row per contiguous stretch of accepted batches of a run.
+	res := CommitResult{Runs: make([][]BatchResult, len(c.Runs))}
+	var index []IndexEntry
+	for i, r := range c.Runs {
+		out := make([]BatchResult, len(r.Batches))
+		res.Runs[i] = out
+		ps := parts[tp{r.Topic, r.Partition}]
+		var cur *IndexEntry // the open stretch
+		for j, b := range r.Batches {
+			if ps == nil {
+				out[j] = BatchResult{BaseOffset: -1, LogStartOffset: -1, Err: ErrUnknownPartition}
+				continue
+			}
+			var pst *prodState
+			if b.ProducerID >= 0 {
+				k := prodKey{b.ProducerID, tp{r.Topic, r.Partition}}
+				pst = prods[k]
+				off, dup, err := pst.check(b)
+				if err != nil || dup {
+					if dup {
+						out[j] = BatchResult{BaseOffset: off, LogStartOffset: ps.start, Duplicate: true}
+					} else {
+						out[j] = BatchResult{BaseOffset: -1, LogStartOffset: -1, Err: err}
+					}
+					if cur != nil {
+						index, cur = append(index, *cur), nil
+					}
+					continue
+				}
+				if pst == nil {
+					pst = &prodState{epoch: b.ProducerEpoch}
+					prods[k] = pst
+				}
+			}
+			base := ps.next
+			ps.next += b.Records
+			pst.acceptIfAny(b, base)
+			out[j] = BatchResult{BaseOffset: base, LogStartOffset: ps.start}
+			if cur == nil {
+				cur = &IndexEntry{Topic: r.Topic, Partition: r.Partition, BaseOffset: base, ObjectKey: c.Key,
+					ByteOffset: b.ByteOffset, MaxTimestamp: math.MinInt64}
+			}
+			cur.LastOffset = ps.next - 1
+			cur.ByteLength = b.ByteOffset + b.ByteLength - cur.ByteOffset
+			cur.MaxTimestamp = max(cur.MaxTimestamp, b.MaxTimestamp)
+		}
+		if cur != nil {
+			index = append(index, *cur)
+		}
+	}
+
+	// The writes: one statement per table.
+	var stmts []stmt
+	var upd [][]any
+	for _, k := range keys {
+		if ps := parts[k]; ps != nil && ps.next != ps.origNext {
+			upd = append(upd, []any{k.topic, k.part, ps.next})
+		}
+	}
+	if len(upd) > 0 {
+		from, args := s.rowSource(upd, "uuid", "integer", "bigint")
+		stmts = append(stmts, stmt{"UPDATE partitions SET next_offset = v.column3 FROM " + from +
+			" WHERE partitions.topic_id = v.column1 AND partitions.part = v.column2", args})
+	}
+	const chunk = 500 // SQLite's limit on parameters is 32766
+	for lo := 0; lo < len(index); lo += chunk {
+		src := make([][]any, 0, chunk)
+		for _, e := range index[lo:min(lo+chunk, len(index))] {
+			src = append(src, []any{e.Topic, e.Partition, e.BaseOffset, e.LastOffset, e.ObjectKey, e.ByteOffset, e.ByteLength, e.MaxTimestamp})
+		}
+		from, args := s.rowSource(src, "uuid", "integer", "bigint", "bigint", "text", "bigint", "bigint", "bigint")
+		stmts = append(stmts, stmt{"INSERT INTO index_entries (" + indexCols + ") SELECT * FROM " + from, args})
+	}
+	var prodArgs []any
+	n := 0
+	for _, k := range pkeys {
+		if ps := prods[k]; ps != nil && ps.dirty {
+			js, _ := json.Marshal(ps.batches)
+			prodArgs = append(prodArgs, k.pid, k.topic, k.part, ps.epoch, string(js))
+			n++
+		}
+	}
+	if n > 0 {
+		stmts = append(stmts, stmt{"INSERT INTO producers (producer_id, topic_id, part, epoch, batches) VALUES " +
+			placeholders(n, 5) + " ON CONFLICT (producer_id, topic_id, part) DO UPDATE SET epoch = excluded.epoch, batches = excluded.batches",
+			prodArgs})
+	}
+	stmts = append(stmts, stmt{"INSERT INTO objects (" + objectCols + ") VALUES (?, ?, ?, ?, 0)",
+		[]any{c.Key, c.Size, string(ObjectLive), s.nowMillis()}})
+	return res, stmts
+}
+
+// rowSource returns a FROM item named v with columns column1, column2, …
+// holding rows, and its arguments. SQLite gets a VALUES list; PostgreSQL
+// gets unnest over one array parameter per column (of the given types), so
+// the statement text does not depend on the row count and is prepared once.
+func (s *sqlStore) rowSource(rows [][]any, types ...string) (string, []any) {
+	if s.d != dialectPostgres {
+		args := make([]any, 0, len(rows)*len(types))
+		for _, r := range rows {
+			args = append(args, r...)
+		}
+		return "(VALUES " + placeholders(len(rows), len(types)) + ") AS v", args
+	}
+	args := make([]any, len(types))
+	casts := make([]string, len(types))
+	names := make([]string, len(types))
+	for c, t := range types {
+		casts[c] = "?::" + t + "[]"
+		names[c] = fmt.Sprintf("column%d", c+1)
+		switch t {
+		case "uuid", "text":
+			col := make([]string, len(rows))
+			for i, r := range rows {
+				col[i] = fmt.Sprint(r[c])
+			}
+			args[c] = col
+		default:
+			col := make([]int64, len(rows))
+			for i, r := range rows {
+				col[i] = reflect.ValueOf(r[c]).Int()
+			}
+			args[c] = col
+		}
+	}
+	return "unnest(" + strings.Join(casts, ", ") + ") AS v(" + strings.Join(names, ", ") + ")", args
+}
+
+func (p *prodState) acceptIfAny(b BatchAppend, offset int64) {
+	if p != nil {
+		p.accept(b, offset)
+	}
+}

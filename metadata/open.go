@@ -1,0 +1,54 @@
+package metadata
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// Open connects to the metadata store at url and applies any pending schema
+// migrations:
+//
+//	sqlite:///path/to/metadata.db   (embedded; sqlite://relative/path also works)
+//	postgres://user@host:5432/db     (or postgresql://)
+//
+// A database that cannot be reached is an error that Is ErrUnavailable.
+func Open(ctx context.Context, url string, opts Options) (Store, error) {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	var (
+		b   backend
+		err error
+	)
+	switch {
+	case strings.HasPrefix(url, "sqlite://"):
+		path := strings.TrimPrefix(url, "sqlite://")
+		if i := strings.IndexByte(path, '?'); i >= 0 {
+			path = path[:i]
+		}
+		if path == "" {
+			return nil, fmt.Errorf("metadata url %q: no database path", url)
+		}
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			return nil, fmt.Errorf("open metadata store: %w: %v", ErrUnavailable, err)
+		}
+		b, err = openSQLite(path)
+	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
+		b, err = openPostgres(ctx, url)
+	default:
+		return nil, fmt.Errorf("metadata url %q: want sqlite:// or postgres://", url)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open metadata store: %w", err)
+	}
+	s := &sqlStore{b: b, d: b.dialect(), now: opts.Now}
+	if err := s.migrate(ctx); err != nil {
+		b.close()
+		return nil, err
+	}
+	return s, nil
+}
