@@ -82,6 +82,10 @@ type Store interface {
 	AcquireLease(ctx context.Context, name, holder string, ttl time.Duration) (l Lease, acquired bool, err error)
 	ReleaseLease(ctx context.Context, name, holder string) error
 
+	// Maintenance is what the worker's retention and compaction jobs need
+	// (maintenance.go).
+	Maintenance
+
 	Close() error
 }
 
