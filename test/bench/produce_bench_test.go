@@ -1,0 +1,562 @@
+package bench
+
+// Produce benchmarks against `caudal gateway` running as a child process on
+// MinIO + PostgreSQL. Every figure is printed next to a baseline measured in
+// the same run: raw MinIO PUTs of the same bytes for throughput, and raw PUT
+// and metadata-commit latencies for produce latency.
+//
+// Each benchmark measures one fixed workload per invocation, whatever b.N
+// is: the workload is sized for a meaningful figure (≈256 MiB or ≈10 s),
+// and repeating it b.N times would make `-benchtime 20x` take most of an
+// hour. With -benchtime Nx (N > 1) the testing package invokes a benchmark
+// twice (N=1, then N), so the workload runs twice and the second figures
+// are the ones reported. Use -benchtime 1x for one measurement each.
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/caudal/caudal/metadata"
+	"github.com/caudal/caudal/objstore"
+	"github.com/caudal/caudal/test/testenv"
+)
+
+const (
+	benchPartitions = 16
+	recordSize      = 1 << 10
+	// throughputBytes is the record payload of the throughput workloads.
+	throughputBytes = 256 << 20
+	// latencyRate and latencyDuration shape the latency workloads.
+	latencyRate     = 2000 // records per second
+	latencyDuration = 10 * time.Second
+	flushInterval   = 100 * time.Millisecond // the gateway's default
+)
+
+// BenchmarkProduceThroughput produces 256 MiB of 1 KiB records to 16
+// partitions with 4 idempotent kgo producers (acks=all) and compares the
+// rate with raw MinIO PUTs of the same bytes in 8 MiB objects (4 writers,
+// measured before and after; the better one is the baseline). It also
+// reports the gateway's peak RSS (VmHWM) and the CPU seconds each process
+// spent, since everything shares this machine's cores.
+func BenchmarkProduceThroughput(b *testing.B) {
+	const clients = 4
+	srv := testenv.MinIO(b)
+	bucketURL, metadataURL := testenv.StoreURLs(b, testenv.Cloud)
+
+	rawBefore := rawPutMBps(b, srv, throughputBytes)
+
+	httpAddr := testenv.FreeAddr(b)
+	p := testenv.StartProcess(b, bucketURL, metadataURL, "--http-listen", httpAddr)
+	pid := processPid(b, p)
+	createTopic(b, p.Addr, "tput", benchPartitions)
+
+	cpu0 := sampleCPU(pid)
+	b.ResetTimer()
+	elapsed, records := produceVolume(b, p.Addr, "tput", throughputBytes, clients)
+	b.StopTimer()
+	cpu := sampleCPU(pid).sub(cpu0)
+	hwm := procStatusKB(pid, "VmHWM")
+	ops := objstoreOps(b, httpAddr)
+	objs, objBytes := bucketObjects(b, bucketURL)
+
+	rawAfter := rawPutMBps(b, srv, throughputBytes)
+	raw := max(rawBefore, rawAfter)
+	mbps := float64(records*recordSize) / 1e6 / elapsed.Seconds()
+	ratio := mbps / raw
+
+	b.ReportMetric(mbps, "caudal-MB/s")
+	b.ReportMetric(raw, "rawput-MB/s")
+	b.ReportMetric(ratio, "ratio")
+	b.ReportMetric(float64(hwm)/1024, "gw-peak-RSS-MiB")
+	report(b, "produce throughput: caudal %.1f MB/s (%d records of 1 KiB in %.2fs, %d clients) vs raw MinIO PUT 8 MiB×4 %.1f MB/s (before %.1f, after %.1f): ratio %.2f (target >= 0.80: %s)",
+		mbps, records, elapsed.Seconds(), clients, raw, rawBefore, rawAfter, ratio, verdict(ratio >= 0.8))
+	report(b, "produce throughput: gateway wrote %d objects, mean %.2f MiB; gateway peak RSS (VmHWM) %.1f MiB",
+		objs, float64(objBytes)/float64(max(objs, 1))/(1<<20), float64(hwm)/1024)
+	put := ops["put"]
+	report(b, "produce throughput: gateway PUTs %d, mean %.0f ms each, %.1f in flight on average over the run",
+		put.count, put.mean()*1000, put.sum/elapsed.Seconds())
+	report(b, "produce throughput: CPU seconds during the run (%.2fs wall, %d cores): %s", elapsed.Seconds(), runtimeCores(), cpu)
+}
+
+// BenchmarkProduceLatency produces 2,000 records/s of 1 KiB for 10 s, one
+// Produce call per record (linger 0), against a gateway with the default
+// 100 ms flush interval, and reports the promise latency p50/p99. In the
+// same run it measures PUT p50/p99 of an object of the size the gateway
+// wrote (directly to MinIO through the s3:// bucket) and CommitObject
+// p50/p99 for an idempotent 16-partition object on the same PostgreSQL,
+// and checks p99 <= flush interval + PUT p99 + commit p99 + 10 ms.
+func BenchmarkProduceLatency(b *testing.B) {
+	srv := testenv.MinIO(b)
+	bucketURL, metadataURL := testenv.StoreURLs(b, testenv.Cloud)
+	p := testenv.StartProcess(b, bucketURL, metadataURL, "--flush-interval", flushInterval.String())
+	createTopic(b, p.Addr, "lat", benchPartitions)
+
+	cl := newProducer(b, p.Addr, "lat", kgo.ProducerLinger(0))
+	warmUp(b, cl, "lat")
+
+	b.ResetTimer()
+	lats, errs := pacedProduce(b, cl, "lat", latencyRate, latencyDuration, nil)
+	b.StopTimer()
+	if errs > 0 {
+		b.Errorf("%d of %d produces failed", errs, len(lats)+errs)
+	}
+	objs, objBytes := bucketObjects(b, bucketURL)
+	objSize := int(objBytes / int64(max(objs, 1)))
+
+	put := putLatencies(b, srv, objSize, 200)
+	commit := commitLatencies(b, 200)
+
+	p50, p99 := percentile(lats, 50), percentile(lats, 99)
+	bound := flushInterval + percentile(put, 99) + percentile(commit, 99) + 10*time.Millisecond
+	b.ReportMetric(ms(p50), "p50-ms")
+	b.ReportMetric(ms(p99), "p99-ms")
+	b.ReportMetric(ms(percentile(put, 99)), "put-p99-ms")
+	b.ReportMetric(ms(percentile(commit, 99)), "commit-p99-ms")
+	b.ReportMetric(ms(bound), "bound-ms")
+	report(b, "produce latency at %d rec/s × 1 KiB, %d records, flush %s: p50 %.1f ms, p90 %.1f ms, p99 %.1f ms, max %.1f ms",
+		latencyRate, len(lats), flushInterval, ms(p50), ms(percentile(lats, 90)), ms(p99), ms(percentile(lats, 100)))
+	report(b, "produce latency baselines: gateway wrote %d objects, mean %d KiB; PUT of %d KiB p50 %.1f ms p99 %.1f ms; commit (16 partitions, idempotent) p50 %.1f ms p99 %.1f ms",
+		objs, objSize>>10, objSize>>10, ms(percentile(put, 50)), ms(percentile(put, 99)), ms(percentile(commit, 50)), ms(percentile(commit, 99)))
+	report(b, "produce latency target: p99 %.1f ms <= flush %.0f + PUT p99 %.1f + commit p99 %.1f + 10 = %.1f ms: %s",
+		ms(p99), ms(flushInterval), ms(percentile(put, 99)), ms(percentile(commit, 99)), ms(bound), verdict(p99 <= bound))
+}
+
+// --- helpers shared by the produce and fetch benchmarks ---
+
+// report prints a result line so that it shows in `go test -bench` output
+// whatever the verbosity, and logs it with the benchmark.
+func report(b *testing.B, format string, args ...any) {
+	b.Helper()
+	line := fmt.Sprintf(format, args...)
+	fmt.Printf("    %s: %s\n", b.Name(), line)
+	b.Log(line)
+}
+
+func verdict(ok bool) string {
+	if ok {
+		return "MET"
+	}
+	return "MISSED"
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// percentile returns the q-th percentile (nearest rank) of ds; 100 is the
+// maximum. ds is sorted in place.
+func percentile(ds []time.Duration, q float64) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	slices.Sort(ds)
+	i := int(float64(len(ds))*q/100+0.999999) - 1
+	return ds[min(max(i, 0), len(ds)-1)]
+}
+
+// newClient connects a kgo client to a gateway; it is closed with b.
+func newClient(b *testing.B, addr string, opts ...kgo.Opt) *kgo.Client {
+	b.Helper()
+	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(addr)}, opts...)...)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(cl.Close)
+	return cl
+}
+
+// newProducer is an idempotent (acks=all) producer that picks each
+// record's partition from Record.Partition.
+func newProducer(b *testing.B, addr, topic string, opts ...kgo.Opt) *kgo.Client {
+	b.Helper()
+	return newClient(b, addr, append([]kgo.Opt{
+		kgo.DefaultProduceTopic(topic),
+		kgo.RecordPartitioner(kgo.ManualPartitioner()),
+		kgo.ProduceRequestTimeout(60 * time.Second),
+		// kgo compresses with snappy by default; the stored bytes should
+		// be the produced bytes.
+		kgo.ProducerBatchCompression(kgo.NoCompression()),
+	}, opts...)...)
+}
+
+func createTopic(b *testing.B, addr, topic string, partitions int32) {
+	b.Helper()
+	cl := newClient(b, addr)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	resp, err := kadm.NewClient(cl).CreateTopic(ctx, partitions, 1, nil, topic)
+	if err == nil {
+		err = resp.Err
+	}
+	if err != nil {
+		b.Fatalf("create topic %s: %v", topic, err)
+	}
+}
+
+// warmUp produces one record per partition synchronously, so that the
+// producer id, metadata and connections exist before timing starts.
+func warmUp(b *testing.B, cl *kgo.Client, topic string) {
+	b.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	var rs []*kgo.Record
+	for p := range int32(benchPartitions) {
+		rs = append(rs, &kgo.Record{Topic: topic, Partition: p, Value: []byte("warm-up")})
+	}
+	if err := cl.ProduceSync(ctx, rs...).FirstErr(); err != nil {
+		b.Fatalf("warm-up produce: %v", err)
+	}
+}
+
+// produceVolume produces total bytes of 1 KiB records round-robin over the
+// topic's partitions from `clients` producers as fast as they accept them
+// and returns the time from the first record to the last acknowledgement,
+// after a warm-up. Any failed record fails b.
+func produceVolume(b *testing.B, addr, topic string, total, clients int) (time.Duration, int) {
+	b.Helper()
+	records := total / recordSize
+	cls := make([]*kgo.Client, clients)
+	for i := range cls {
+		cls[i] = newProducer(b, addr, topic,
+			kgo.MaxBufferedRecords(16384), // 16 MiB of records per client
+			kgo.ProducerBatchMaxBytes(1<<20),
+		)
+		warmUp(b, cls[i], topic)
+	}
+	// Distinct random values, so that nothing on the way can shrink them.
+	const distinct = 16384
+	values := make([]byte, distinct*recordSize)
+	rand.Read(values)
+	var (
+		failed atomic.Pointer[error]
+		acked  sync.WaitGroup
+	)
+	ctx := context.Background()
+	start := time.Now()
+	var wg sync.WaitGroup
+	for c, cl := range cls {
+		wg.Go(func() {
+			for i := c; i < records; i += clients {
+				acked.Add(1)
+				v := values[(i%distinct)*recordSize:][:recordSize]
+				r := &kgo.Record{Partition: int32(i % benchPartitions), Value: v}
+				cl.Produce(ctx, r, func(_ *kgo.Record, err error) {
+					if err != nil {
+						failed.CompareAndSwap(nil, &err)
+					}
+					acked.Done()
+				})
+			}
+		})
+	}
+	wg.Wait()
+	acked.Wait()
+	elapsed := time.Since(start)
+	if err := failed.Load(); err != nil {
+		b.Fatalf("produce: %v", *err)
+	}
+	return elapsed, records
+}
+
+// pacedProduce produces rate 1 KiB records per second for d, one Produce
+// call per record, round-robin over the partitions, with the send time
+// (UnixNano) in the value's first 8 bytes. It returns each acknowledged
+// record's promise latency and the number of failures. If onSend is not
+// nil it is called before each record is produced.
+func pacedProduce(b *testing.B, cl *kgo.Client, topic string, rate int, d time.Duration, onSend func()) ([]time.Duration, int) {
+	b.Helper()
+	n := int(float64(rate) * d.Seconds())
+	interval := time.Second / time.Duration(rate)
+	var (
+		mu   sync.Mutex
+		lats = make([]time.Duration, 0, n)
+		errs int
+		wg   sync.WaitGroup
+	)
+	ctx := context.Background()
+	start := time.Now()
+	for i := range n {
+		if wait := time.Until(start.Add(time.Duration(i) * interval)); wait > time.Millisecond {
+			time.Sleep(wait)
+		}
+		value := make([]byte, recordSize)
+		rand.Read(value[8:])
+		sent := time.Now()
+		binary.BigEndian.PutUint64(value, uint64(sent.UnixNano()))
+		if onSend != nil {
+			onSend()
+		}
+		wg.Add(1)
+		cl.Produce(ctx, &kgo.Record{Topic: topic, Partition: int32(i % benchPartitions), Value: value}, func(_ *kgo.Record, err error) {
+			lat := time.Since(sent)
+			mu.Lock()
+			if err != nil {
+				errs++
+			} else {
+				lats = append(lats, lat)
+			}
+			mu.Unlock()
+			wg.Done()
+		})
+	}
+	wg.Wait()
+	if behind := time.Since(start) - d; behind > time.Second {
+		b.Logf("pacing fell %s behind the %s schedule", behind, d)
+	}
+	return lats, errs
+}
+
+// rawPutMBps PUTs total bytes in 8 MiB objects, 4 concurrent writers,
+// into a fresh bucket through caudal's s3:// Bucket and returns MB/s.
+func rawPutMBps(b *testing.B, srv *testenv.MinIOServer, total int) float64 {
+	b.Helper()
+	const size = 8 << 20
+	bucket, err := objstore.Open(context.Background(), srv.URL(srv.NewBucket(b), "raw"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer bucket.Close()
+	mbps := putThroughput(b, bucket, total/size, size, 4)
+	b.SetBytes(0) // putThroughput sets it for its own use of b's timer
+	return mbps
+}
+
+// putLatencies PUTs n objects of size bytes one at a time into a fresh
+// bucket and returns each PUT's latency.
+func putLatencies(b *testing.B, srv *testenv.MinIOServer, size, n int) []time.Duration {
+	b.Helper()
+	bucket, err := objstore.Open(context.Background(), srv.URL(srv.NewBucket(b), "raw"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer bucket.Close()
+	data := make([]byte, max(size, 1))
+	rand.Read(data)
+	lats := make([]time.Duration, 0, n)
+	for i := range n {
+		data[0] = byte(i) // distinct contents
+		start := time.Now()
+		if err := bucket.Put(context.Background(), fmt.Sprintf("segments/%08d", i), data); err != nil {
+			b.Fatal(err)
+		}
+		lats = append(lats, time.Since(start))
+	}
+	return lats
+}
+
+// commitLatencies runs n CommitObject calls, one at a time, on a fresh
+// database of the test PostgreSQL server, each for an object spanning 16
+// partitions with one idempotent batch of 12 records per partition (about
+// what 2,000 records/s leaves per partition per 100 ms flush), and returns
+// each commit's latency.
+func commitLatencies(b *testing.B, n int) []time.Duration {
+	b.Helper()
+	ctx := context.Background()
+	store, err := metadata.Open(ctx, testenv.Postgres(b), metadata.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer store.Close()
+	t, err := store.CreateTopic(ctx, metadata.TopicSpec{Name: "commit", Partitions: benchPartitions, ReplicationFactor: 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	pid, err := store.AllocateProducerID(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	const records, size = 12, 12 * (recordSize + 80)
+	lats := make([]time.Duration, 0, n)
+	for i := range n {
+		c := metadata.ObjectCommit{Key: fmt.Sprintf("segments/commit-%d-%08d", time.Now().UnixNano(), i), Size: benchPartitions * size}
+		for p := range int32(benchPartitions) {
+			c.Runs = append(c.Runs, metadata.PartitionRun{Topic: t.ID, Partition: p, Batches: []metadata.BatchAppend{{
+				ByteOffset: int64(p) * size, ByteLength: size, Records: records, MaxTimestamp: time.Now().UnixMilli(),
+				ProducerID: pid, ProducerEpoch: 0, BaseSequence: int32(i * records),
+			}}})
+		}
+		start := time.Now()
+		res, err := store.CommitObject(ctx, c)
+		lats = append(lats, time.Since(start))
+		if err != nil {
+			b.Fatal(err)
+		}
+		if e := res.Runs[0][0].Err; e != nil {
+			b.Fatalf("commit %d: %v", i, e)
+		}
+	}
+	return lats
+}
+
+// bucketObjects counts the objects under the bucket URL and their bytes.
+func bucketObjects(b *testing.B, bucketURL string) (int, int64) {
+	b.Helper()
+	bucket, err := objstore.Open(context.Background(), bucketURL)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer bucket.Close()
+	n, total := 0, int64(0)
+	err = bucket.List(context.Background(), "", func(a objstore.Attrs) error {
+		n++
+		total += a.Size
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return n, total
+}
+
+// opStat is one object store operation's count and total seconds, from
+// the gateway's caudal_objstore_operation_duration_seconds histogram.
+type opStat struct {
+	count int
+	sum   float64
+}
+
+func (o opStat) mean() float64 { return o.sum / float64(max(o.count, 1)) }
+
+// objstoreOps scrapes the gateway's /metrics for its successful object
+// store operations, by op.
+func objstoreOps(b *testing.B, httpAddr string) map[string]opStat {
+	b.Helper()
+	resp, err := http.Get("http://" + httpAddr + "/metrics")
+	if err != nil {
+		b.Logf("scrape gateway metrics: %v", err)
+		return nil
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	ops := map[string]opStat{}
+	const name = "caudal_objstore_operation_duration_seconds_"
+	for line := range strings.SplitSeq(string(body), "\n") {
+		rest, ok := strings.CutPrefix(line, name)
+		if !ok || !strings.Contains(rest, `outcome="ok"`) {
+			continue
+		}
+		_, after, _ := strings.Cut(rest, `op="`)
+		op, _, _ := strings.Cut(after, `"`)
+		fields := strings.Fields(rest)
+		v, _ := strconv.ParseFloat(fields[len(fields)-1], 64)
+		s := ops[op]
+		switch {
+		case strings.HasPrefix(rest, "sum{"):
+			s.sum = v
+		case strings.HasPrefix(rest, "count{"):
+			s.count = int(v)
+		}
+		ops[op] = s
+	}
+	return ops
+}
+
+// processPid finds the gateway child process by its --kafka-listen
+// address in /proc.
+func processPid(b *testing.B, p *testenv.Process) int {
+	b.Helper()
+	want := []byte("\x00--kafka-listen\x00" + p.Addr + "\x00")
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		cmdline, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err == nil && bytes.Contains(cmdline, want) && bytes.Contains(cmdline, []byte("\x00gateway\x00")) {
+			return pid
+		}
+	}
+	b.Fatalf("no process listens with --kafka-listen %s", p.Addr)
+	return 0
+}
+
+// procStatusKB reads one "kB" field of /proc/<pid>/status (0 if absent).
+func procStatusKB(pid int, field string) int64 {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for line := range strings.SplitSeq(string(data), "\n") {
+		if rest, ok := strings.CutPrefix(line, field+":"); ok {
+			v, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+			return v
+		}
+	}
+	return 0
+}
+
+// cpuSample is CPU seconds (user+system) used so far by the gateway, this
+// test process (clients), MinIO and PostgreSQL.
+type cpuSample struct{ gateway, clients, minio, postgres float64 }
+
+func (s cpuSample) sub(o cpuSample) cpuSample {
+	return cpuSample{s.gateway - o.gateway, s.clients - o.clients, s.minio - o.minio, s.postgres - o.postgres}
+}
+
+func (s cpuSample) String() string {
+	return fmt.Sprintf("gateway %.1f, kgo clients+bench %.1f, minio %.1f, postgres %.1f", s.gateway, s.clients, s.minio, s.postgres)
+}
+
+func sampleCPU(gatewayPid int) cpuSample {
+	var s cpuSample
+	s.gateway = procCPU(gatewayPid)
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	s.clients = float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
+		switch strings.TrimSpace(string(comm)) {
+		case "minio":
+			s.minio += procCPU(pid)
+		case "postgres":
+			s.postgres += procCPU(pid)
+		}
+	}
+	return s
+}
+
+// procCPU is a process's user+system CPU seconds from /proc/<pid>/stat.
+func procCPU(pid int) float64 {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// Fields after the parenthesised command name; utime and stime are
+	// fields 14 and 15 of the whole line, in clock ticks (100 Hz).
+	i := bytes.LastIndexByte(data, ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(string(data[i+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	u, _ := strconv.ParseFloat(f[11], 64)
+	s, _ := strconv.ParseFloat(f[12], 64)
+	return (u + s) / 100
+}
+
+func runtimeCores() int { return runtime.NumCPU() }
