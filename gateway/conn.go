@@ -146,7 +146,16 @@ func (c *conn) writeLoop() {
 	bw := bufio.NewWriterSize(c.nc, 64<<10)
 	var buf []byte
 	for r := range c.out {
-		<-r.done
+		select {
+		case <-r.done:
+		default:
+			// r waits for a flush: send what is already written first,
+			// or earlier answers would wait a whole flush cycle with it.
+			if err := bw.Flush(); err != nil {
+				c.fail()
+			}
+			<-r.done
+		}
 		if r.resp == nil {
 			continue
 		}

@@ -14,9 +14,11 @@ package gateway
 import (
 	"context"
 	"errors"
+	"sync"
 	"time"
 
 	"github.com/caudal/caudal/metadata"
+	"github.com/caudal/caudal/segments"
 	"github.com/google/uuid"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -49,14 +51,17 @@ func serveFetch(c *conn, kreq kmsg.Request) kmsg.Response {
 }
 
 // fetchOnce reads every requested partition once. It reports the record
-// bytes returned and whether any partition failed.
+// bytes returned and whether any partition failed. Partitions are read
+// concurrently, each up to its own limit, and then trimmed in request
+// order to the request's max_bytes, so a cold fetch keeps several GETs in
+// flight instead of one.
 func (g *Gateway) fetchOnce(ctx context.Context, req *kmsg.FetchRequest) (*kmsg.FetchResponse, int, bool) {
 	resp := req.ResponseKind().(*kmsg.FetchResponse)
-	total, failed := 0, false
 	maxBytes := int(req.MaxBytes)
 	if maxBytes <= 0 {
 		maxBytes = 52428800 // fetch.max.bytes default, for versions without it
 	}
+	var reads []*partitionRead
 	for _, rt := range req.Topics {
 		tr := kmsg.NewFetchResponseTopic()
 		tr.Topic, tr.TopicID = rt.Topic, rt.TopicID
@@ -66,26 +71,81 @@ func (g *Gateway) fetchOnce(ctx context.Context, req *kmsg.FetchRequest) (*kmsg.
 			pr.Partition = rp.Partition
 			pr.HighWatermark, pr.LastStableOffset, pr.LogStartOffset = -1, -1, -1
 			pr.PreferredReadReplica = -1
-			// librdkafka rejects null records; an empty fetch is empty bytes.
-			pr.RecordBatches = []byte{}
-			err := terr
-			if err == nil {
-				var data []byte
-				data, err = g.fetchPartition(ctx, t, rp, maxBytes-total, total == 0, &pr)
-				if data != nil {
-					pr.RecordBatches = data
-				}
-				total += len(data)
-			}
-			if err != nil {
-				pr.ErrorCode = errCode(err)
-				failed = true
-			}
 			tr.Partitions = append(tr.Partitions, pr)
+			reads = append(reads, &partitionRead{topic: t, req: rp, err: terr, limit: min(int(rp.PartitionMaxBytes), maxBytes)})
 		}
 		resp.Topics = append(resp.Topics, tr)
 	}
+	g.readPartitions(ctx, reads)
+
+	total, failed, i := 0, false, 0
+	for ti := range resp.Topics {
+		for pi := range resp.Topics[ti].Partitions {
+			pr, rd := &resp.Topics[ti].Partitions[pi], reads[i]
+			i++
+			pr.HighWatermark, pr.LastStableOffset, pr.LogStartOffset = rd.state.NextOffset, rd.state.NextOffset, rd.state.LogStartOffset
+			if rd.err != nil {
+				if rd.state == (metadata.PartitionState{}) {
+					pr.HighWatermark, pr.LastStableOffset, pr.LogStartOffset = -1, -1, -1
+				}
+				pr.ErrorCode = errCode(rd.err)
+				failed = true
+			}
+			// librdkafka rejects null records; an empty fetch is empty bytes.
+			pr.RecordBatches = trimBatches(rd.data, maxBytes-total, total == 0)
+			total += len(pr.RecordBatches)
+		}
+	}
 	return resp, total, failed
+}
+
+// partitionRead is one partition of a fetch while it is read.
+type partitionRead struct {
+	topic metadata.Topic
+	req   kmsg.FetchRequestTopicPartition
+	limit int
+	state metadata.PartitionState
+	data  []byte
+	err   error
+}
+
+// fetchConcurrency bounds the partitions one fetch reads at once.
+const fetchConcurrency = 8
+
+func (g *Gateway) readPartitions(ctx context.Context, reads []*partitionRead) {
+	sem := make(chan struct{}, fetchConcurrency)
+	var wg sync.WaitGroup
+	for _, rd := range reads {
+		if rd.err != nil {
+			continue
+		}
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			rd.data, rd.err = g.fetchPartition(ctx, rd)
+		})
+	}
+	wg.Wait()
+}
+
+// trimBatches keeps the whole batches of data that fit in budget; with
+// atLeastOne the first batch is kept even when it alone is larger (KIP-74).
+func trimBatches(data []byte, budget int, atLeastOne bool) []byte {
+	n := 0
+	for n < len(data) {
+		h, err := segments.ParseBatchHeader(data[n:])
+		if err != nil {
+			break
+		}
+		if n+h.Size() > budget && !(atLeastOne && n == 0) {
+			break
+		}
+		n += h.Size()
+	}
+	if n == 0 {
+		return []byte{}
+	}
+	return data[:n:n]
 }
 
 func (g *Gateway) fetchTopic(ctx context.Context, version int16, rt kmsg.FetchRequestTopic) (metadata.Topic, error) {
@@ -99,7 +159,8 @@ func (g *Gateway) fetchTopic(ctx context.Context, version int16, rt kmsg.FetchRe
 	return g.topics.byNameOrLoad(ctx, rt.Topic)
 }
 
-func (g *Gateway) fetchPartition(ctx context.Context, t metadata.Topic, rp kmsg.FetchRequestTopicPartition, budget int, first bool, pr *kmsg.FetchResponseTopicPartition) ([]byte, error) {
+func (g *Gateway) fetchPartition(ctx context.Context, rd *partitionRead) ([]byte, error) {
+	t, rp := rd.topic, rd.req
 	if rp.Partition < 0 || rp.Partition >= t.Partitions {
 		return nil, kerr.UnknownTopicOrPartition
 	}
@@ -107,13 +168,9 @@ func (g *Gateway) fetchPartition(ctx context.Context, t metadata.Topic, rp kmsg.
 	if err != nil {
 		return nil, err
 	}
-	pr.HighWatermark, pr.LastStableOffset, pr.LogStartOffset = st.NextOffset, st.NextOffset, st.LogStartOffset
+	rd.state = st
 	if rp.FetchOffset < st.LogStartOffset || rp.FetchOffset > st.NextOffset {
 		return nil, kerr.OffsetOutOfRange
 	}
-	limit := min(int(rp.PartitionMaxBytes), budget)
-	if limit <= 0 && !first {
-		return nil, nil
-	}
-	return g.readLog(ctx, t.ID, rp.Partition, rp.FetchOffset, st.NextOffset, limit, first)
+	return g.readLog(ctx, t.ID, rp.Partition, rp.FetchOffset, st.NextOffset, rd.limit, true)
 }

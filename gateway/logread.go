@@ -25,19 +25,17 @@ func (g *Gateway) readLog(ctx context.Context, topic uuid.UUID, partition int32,
 		if err != nil {
 			return nil, fmt.Errorf("look up index of partition %d from offset %d: %w", partition, from, err)
 		}
+		rows = rowsToRead(rows, hw, maxBytes-len(out))
 		if len(rows) == 0 {
 			return out, nil
 		}
-		for _, row := range rows {
-			if row.BaseOffset >= hw {
-				return out, nil
-			}
-			stored, err := g.reader.read(ctx, row.ObjectKey, row.ByteOffset, row.ByteLength)
-			if err != nil {
-				return nil, err
-			}
+		stored, err := g.reader.readRows(ctx, rows)
+		if err != nil {
+			return nil, err
+		}
+		for i, row := range rows {
 			// The cache shares its bytes; patching needs our own copy.
-			buf := append([]byte(nil), stored...)
+			buf := append([]byte(nil), stored[i]...)
 			batches, err := patchRow(buf, row.BaseOffset)
 			if err != nil {
 				return nil, fmt.Errorf("object %s partition %d: %w", row.ObjectKey, partition, err)
@@ -49,8 +47,7 @@ func (g *Gateway) readLog(ctx context.Context, topic uuid.UUID, partition int32,
 				if b.BaseOffset >= hw {
 					return out, nil
 				}
-				n := int(b.Len)
-				if len(out)+n > maxBytes && !(atLeastOne && len(out) == 0) {
+				if len(out)+int(b.Len) > maxBytes && !(atLeastOne && len(out) == 0) {
 					return out, nil
 				}
 				out = append(out, buf[b.Off:b.Off+b.Len]...)
@@ -60,6 +57,17 @@ func (g *Gateway) readLog(ctx context.Context, topic uuid.UUID, partition int32,
 		}
 	}
 	return out, nil
+}
+
+// rowsToRead keeps the rows below hw that the byte budget can use: the
+// first always, then while the bytes before each row fit.
+func rowsToRead(rows []metadata.IndexEntry, hw int64, budget int) []metadata.IndexEntry {
+	n, bytes := 0, int64(0)
+	for n < len(rows) && rows[n].BaseOffset < hw && (n == 0 || bytes < int64(budget)) {
+		bytes += rows[n].ByteLength
+		n++
+	}
+	return rows[:n]
 }
 
 // maxRecordScan bounds the decompressed bytes read to find one record by

@@ -2,8 +2,11 @@ package gateway
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"sync"
 
+	"github.com/caudal/caudal/metadata"
 	"github.com/caudal/caudal/objstore"
 	"github.com/dgraph-io/ristretto/v2"
 )
@@ -51,6 +54,27 @@ func (r *objectReader) read(ctx context.Context, key string, off, length int64) 
 	}
 	r.cache.Set(rk, b, int64(len(b)))
 	return b, nil
+}
+
+// readConcurrency bounds the ranged GETs one partition read keeps in
+// flight.
+const readConcurrency = 4
+
+// readRows reads the byte ranges of index rows concurrently.
+func (r *objectReader) readRows(ctx context.Context, rows []metadata.IndexEntry) ([][]byte, error) {
+	out := make([][]byte, len(rows))
+	errs := make([]error, len(rows))
+	sem := make(chan struct{}, readConcurrency)
+	var wg sync.WaitGroup
+	for i, row := range rows {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			out[i], errs[i] = r.read(ctx, row.ObjectKey, row.ByteOffset, row.ByteLength)
+		})
+	}
+	wg.Wait()
+	return out, errors.Join(errs...)
 }
 
 func wholeKey(key string) string { return key + "@all" }
