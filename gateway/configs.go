@@ -65,6 +65,13 @@ var brokerDefaults = map[string]string{
 	"unclean.leader.election.enable":    "false",
 	"offsets.retention.minutes":         "10080",
 	"delete.topic.enable":               "true",
+	// The group coordinator's.
+	"group.min.session.timeout.ms":         "6000",
+	"group.max.session.timeout.ms":         "1800000",
+	"group.consumer.session.timeout.ms":    "45000",
+	"group.consumer.heartbeat.interval.ms": "5000",
+	"offsets.retention.check.interval.ms":  "600000",
+	"offset.metadata.max.bytes":            "4096",
 }
 
 // brokerConfigs are the broker settings in force: Kafka's defaults,

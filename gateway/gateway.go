@@ -66,6 +66,7 @@ type Gateway struct {
 	reader  *objectReader
 	waiters *waiters
 	configs *brokerConfigs
+	groups  *groupCoordinator
 
 	mu     sync.Mutex
 	lns    []net.Listener
@@ -96,6 +97,8 @@ func New(cfg Config, store metadata.Store, bucket objstore.Bucket) (*Gateway, er
 		return nil, err
 	}
 	g.flusher = newFlusher(g)
+	g.groups = newGroupCoordinator(g)
+	g.groups.start()
 	return g, nil
 }
 
@@ -198,6 +201,7 @@ func (g *Gateway) Close(ctx context.Context) error {
 	// Flush first so that waiting producers get their acks written before
 	// their connections go away.
 	err := g.flusher.close(ctx)
+	g.groups.close(ctx)
 	g.waiters.closeAll()
 
 	done := make(chan struct{})

@@ -62,6 +62,12 @@ type Store interface {
 	DeleteOffsets(ctx context.Context, group string, parts []TopicPartition) error
 	// Groups lists the groups that have committed offsets.
 	Groups(ctx context.Context) ([]string, error)
+	// SaveGroup stores a group's coordinator state, replacing what was
+	// stored; LoadGroup returns it, or ErrNotFound; DeleteGroup removes it
+	// (a no-op when absent).
+	SaveGroup(ctx context.Context, rec GroupRecord) error
+	LoadGroup(ctx context.Context, name string) (GroupRecord, error)
+	DeleteGroup(ctx context.Context, name string) error
 
 	Object(ctx context.Context, key string) (Object, error)
 	// Objects calls fn for every object row, in key order.

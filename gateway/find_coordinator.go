@@ -1,0 +1,41 @@
+package gateway
+
+// FindCoordinator, versions 0–5.
+//
+// Names the gateway that coordinates a group (key type 0) or a
+// transactional id (key type 1), one key before v4 and a batch of keys
+// from v4. coordinatorFor chooses; for now every gateway coordinates
+// every group, so it names itself. Other key types get INVALID_REQUEST.
+
+import (
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+func init() { register(kmsg.FindCoordinator, 0, 5, serveFindCoordinator) }
+
+func serveFindCoordinator(c *conn, kreq kmsg.Request) kmsg.Response {
+	req := kreq.(*kmsg.FindCoordinatorRequest)
+	resp := req.ResponseKind().(*kmsg.FindCoordinatorResponse)
+	find := func(key string) kmsg.FindCoordinatorResponseCoordinator {
+		rc := kmsg.NewFindCoordinatorResponseCoordinator()
+		rc.Key = key
+		if req.CoordinatorType != 0 && req.CoordinatorType != 1 {
+			rc.ErrorCode = kerr.InvalidRequest.Code
+			rc.NodeID = -1
+			return rc
+		}
+		b := c.g.coordinatorFor(key)
+		rc.NodeID, rc.Host, rc.Port = b.NodeID, b.Host, b.Port
+		return rc
+	}
+	if req.Version >= 4 {
+		for _, key := range req.CoordinatorKeys {
+			resp.Coordinators = append(resp.Coordinators, find(key))
+		}
+		return resp
+	}
+	rc := find(req.CoordinatorKey)
+	resp.ErrorCode, resp.NodeID, resp.Host, resp.Port = rc.ErrorCode, rc.NodeID, rc.Host, rc.Port
+	return resp
+}

@@ -1,0 +1,534 @@
+package gateway
+
+// The group coordinator. Group state (members, generation, assignments)
+// lives in this gateway's memory, behind groupTable; what must survive a
+// restart is written to a groupStore in the background, and committed
+// offsets go straight to the metadata store. Timers are absolute times on
+// the injected clock (Config.Now), checked by tick every few milliseconds
+// of wall time, so tests can drive them with a fake clock.
+//
+// Every gateway coordinates every group for now; coordinatorFor is the one
+// place a later change picks a gateway per group (rendezvous hashing).
+
+import (
+	"context"
+	"errors"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/caudal/caudal/metadata"
+	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// coordinatorFor names the gateway that coordinates group.
+func (g *Gateway) coordinatorFor(string) kmsg.MetadataResponseBroker { return g.brokers()[0] }
+
+// coordinates reports whether this gateway coordinates group; the others
+// answer NOT_COORDINATOR.
+func (g *Gateway) coordinates(group string) bool {
+	return g.coordinatorFor(group).NodeID == g.cfg.NodeID
+}
+
+type groupState int8
+
+const (
+	groupEmpty groupState = iota
+	groupPreparingRebalance
+	groupCompletingRebalance
+	groupStable
+	groupDead
+	// KIP-848 states.
+	groupAssigning
+	groupReconciling
+)
+
+var groupStateNames = map[groupState]string{
+	groupEmpty:               "Empty",
+	groupPreparingRebalance:  "PreparingRebalance",
+	groupCompletingRebalance: "CompletingRebalance",
+	groupStable:              "Stable",
+	groupDead:                "Dead",
+	groupAssigning:           "Assigning",
+	groupReconciling:         "Reconciling",
+}
+
+func (s groupState) String() string { return groupStateNames[s] }
+
+const (
+	groupTypeClassic  = "classic"
+	groupTypeConsumer = "consumer"
+)
+
+// group is one consumer group. All fields are guarded by the
+// coordinator's mutex.
+type group struct {
+	name  string
+	typ   string // groupTypeClassic or groupTypeConsumer
+	state groupState
+	// emptySince is when the group last became empty (offset retention).
+	emptySince time.Time
+
+	// Classic protocol.
+	protocolType string
+	protocol     string
+	generation   int32
+	leader       string
+	members      map[string]*member
+	statics      map[string]string    // group.instance.id → member id
+	pending      map[string]time.Time // ids handed out with MEMBER_ID_REQUIRED → expiry
+	joinDeadline time.Time
+	joinSeq      int64
+
+	// KIP-848 protocol.
+	cons *consumerGroup
+}
+
+// member is a classic group member.
+type member struct {
+	id, instanceID, clientID, host string
+	protocols                      []kmsg.JoinGroupRequestProtocol
+	session, rebalance             time.Duration
+	expires                        time.Time
+	assignment                     []byte
+	joinedAt                       int64
+	// join and sync are the member's waiting JoinGroup / SyncGroup, if
+	// any; buffered so that answering never blocks.
+	join chan *kmsg.JoinGroupResponse
+	sync chan syncResult
+}
+
+type syncResult struct {
+	code       int16
+	assignment []byte
+}
+
+func newGroup(name string) *group {
+	return &group{
+		name:    name,
+		typ:     groupTypeClassic,
+		members: map[string]*member{},
+		statics: map[string]string{},
+		pending: map[string]time.Time{},
+		cons:    newConsumerGroup(),
+	}
+}
+
+// groupTable holds the groups this coordinator owns. It is an interface so
+// that coordinators can later be spread over gateways.
+type groupTable interface {
+	get(name string) *group
+	put(g *group)
+	remove(name string)
+	all() []*group
+}
+
+type memGroupTable map[string]*group
+
+func (t memGroupTable) get(name string) *group { return t[name] }
+func (t memGroupTable) put(g *group)           { t[g.name] = g }
+func (t memGroupTable) remove(name string)     { delete(t, name) }
+func (t memGroupTable) all() []*group {
+	out := make([]*group, 0, len(t))
+	for _, g := range t {
+		out = append(out, g)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
+	return out
+}
+
+// groupCoordinator serves the group APIs for the groups this gateway
+// coordinates.
+type groupCoordinator struct {
+	g     *Gateway
+	store metadata.Store
+	gs    groupStore
+	now   func() time.Time
+	set   groupSettings
+
+	mu      sync.Mutex
+	groups  groupTable
+	dirty   map[string]bool
+	stopped bool
+
+	kick chan struct{}
+	stop chan struct{}
+	wg   sync.WaitGroup
+
+	lag          *prometheus.GaugeVec
+	topicsMu     sync.Mutex
+	topicsAt     time.Time
+	topicsCached []metadata.Topic
+}
+
+func newGroupCoordinator(g *Gateway) *groupCoordinator {
+	co := &groupCoordinator{
+		g:      g,
+		store:  g.store,
+		gs:     groupStoreFor(g.store),
+		now:    g.cfg.Now,
+		set:    groupSettingsFrom(g.configs),
+		groups: memGroupTable{},
+		dirty:  map[string]bool{},
+		kick:   make(chan struct{}, 1),
+		stop:   make(chan struct{}),
+		lag: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "caudal_consumer_group_lag",
+			Help: "Records between a group's committed offset and the partition's high watermark.",
+		}, []string{"group", "topic", "partition"}),
+	}
+	if err := g.cfg.Registerer.Register(co.lag); err != nil {
+		var are prometheus.AlreadyRegisteredError
+		if errors.As(err, &are) {
+			if gv, ok := are.ExistingCollector.(*prometheus.GaugeVec); ok {
+				co.lag = gv
+			}
+		}
+	}
+	return co
+}
+
+// start runs the timers, the persister and the lag refresher.
+func (co *groupCoordinator) start() {
+	co.wg.Add(3)
+	go co.timerLoop()
+	go co.persistLoop()
+	go co.lagLoop()
+}
+
+// close answers every waiting request, saves what is unsaved and stops.
+func (co *groupCoordinator) close(ctx context.Context) {
+	co.mu.Lock()
+	if co.stopped {
+		co.mu.Unlock()
+		return
+	}
+	co.stopped = true
+	for _, gr := range co.groups.all() {
+		for _, m := range gr.members {
+			co.answerJoinErr(m, errCodeNotCoordinator)
+			co.answerSync(m, syncResult{code: errCodeNotCoordinator})
+		}
+	}
+	co.mu.Unlock()
+	close(co.stop)
+	co.wg.Wait()
+	co.persist(ctx)
+}
+
+func (co *groupCoordinator) timerLoop() {
+	defer co.wg.Done()
+	t := time.NewTicker(co.set.tick)
+	defer t.Stop()
+	var lastSweep time.Time
+	for {
+		select {
+		case <-co.stop:
+			return
+		case <-t.C:
+		}
+		now := co.now()
+		co.tick(now)
+		if now.Sub(lastSweep) >= co.set.retentionCheck {
+			lastSweep = now
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			if err := co.expireOffsets(ctx, now); err != nil {
+				co.g.log.Warn("expire group offsets", "err", err)
+			}
+			cancel()
+		}
+	}
+}
+
+// tick fires every timer that is due at now.
+func (co *groupCoordinator) tick(now time.Time) {
+	co.mu.Lock()
+	defer co.mu.Unlock()
+	for _, gr := range co.groups.all() {
+		if gr.typ == groupTypeConsumer {
+			co.consumerTick(gr, now)
+			continue
+		}
+		for id, until := range gr.pending {
+			if now.After(until) {
+				delete(gr.pending, id)
+				co.maybeCompleteJoin(gr)
+			}
+		}
+		for _, m := range gr.members {
+			if m.join == nil && now.After(m.expires) {
+				co.g.log.Info("group member session expired", "group", gr.name, "member", m.id)
+				co.removeMember(gr, m)
+			}
+		}
+		if gr.state == groupPreparingRebalance && !now.Before(gr.joinDeadline) {
+			co.completeJoin(gr)
+		}
+	}
+}
+
+// lookup returns the group, loading it from the group store when this
+// coordinator does not hold it, and creating it when create is set. On
+// success it returns with co.mu held, also when the group is nil (not
+// found and create unset).
+func (co *groupCoordinator) lookup(ctx context.Context, name string, create bool) (*group, error) {
+	for {
+		co.mu.Lock()
+		if co.stopped {
+			co.mu.Unlock()
+			return nil, errShuttingDown
+		}
+		if gr := co.groups.get(name); gr != nil && gr.state != groupDead {
+			return gr, nil
+		}
+		co.mu.Unlock()
+		rec, err := co.gs.LoadGroup(ctx, name)
+		var gr *group
+		switch {
+		case errors.Is(err, metadata.ErrNotFound):
+			if !create {
+				co.mu.Lock()
+				if gr := co.groups.get(name); gr != nil && gr.state != groupDead {
+					return gr, nil
+				}
+				return nil, nil
+			}
+			gr = newGroup(name)
+			gr.emptySince = co.now()
+		case err != nil:
+			return nil, err
+		default:
+			gr = co.restore(rec)
+		}
+		co.mu.Lock()
+		if existing := co.groups.get(name); existing != nil && existing.state != groupDead {
+			co.mu.Unlock()
+			continue
+		}
+		co.groups.put(gr)
+		return gr, nil
+	}
+}
+
+// restore rebuilds a group from its record after a restart. Members come
+// back as they were but must rejoin: a classic group starts a rebalance
+// (so its generation goes up), a KIP-848 group bumps its epoch.
+func (co *groupCoordinator) restore(rec groupRecord) *group {
+	gr := newGroup(rec.Name)
+	now := co.now()
+	gr.emptySince = rec.UpdatedAt
+	gr.protocolType = rec.ProtocolType
+	gr.protocol = rec.Protocol
+	gr.generation = rec.Generation
+	gr.leader = rec.Leader
+	if rec.Type == groupTypeConsumer {
+		gr.typ = groupTypeConsumer
+		co.restoreConsumer(gr, rec, now)
+		return gr
+	}
+	var maxRebalance time.Duration
+	for _, mr := range rec.Members {
+		gr.joinSeq++
+		m := &member{
+			id: mr.MemberID, instanceID: mr.InstanceID, clientID: mr.ClientID, host: mr.ClientHost,
+			protocols:  []kmsg.JoinGroupRequestProtocol{{Name: rec.Protocol, Metadata: mr.ProtocolMetadata}},
+			session:    time.Duration(mr.SessionTimeoutMs) * time.Millisecond,
+			rebalance:  time.Duration(mr.RebalanceTimeoutMs) * time.Millisecond,
+			assignment: mr.Assignment,
+			joinedAt:   gr.joinSeq,
+		}
+		m.expires = now.Add(m.session)
+		gr.members[m.id] = m
+		if m.instanceID != "" {
+			gr.statics[m.instanceID] = m.id
+		}
+		maxRebalance = max(maxRebalance, m.rebalance)
+	}
+	if len(gr.members) > 0 {
+		gr.state = groupPreparingRebalance
+		gr.joinDeadline = now.Add(maxRebalance)
+	}
+	return gr
+}
+
+// record snapshots a group for the group store.
+func (co *groupCoordinator) record(gr *group) groupRecord {
+	rec := groupRecord{
+		Name: gr.name, Type: gr.typ, ProtocolType: gr.protocolType, Protocol: gr.protocol,
+		Generation: gr.generation, Leader: gr.leader, UpdatedAt: co.now(),
+	}
+	if gr.typ == groupTypeConsumer {
+		co.recordConsumer(gr, &rec)
+		return rec
+	}
+	for _, m := range gr.sortedMembers() {
+		rec.Members = append(rec.Members, groupMemberRecord{
+			MemberID: m.id, InstanceID: m.instanceID, ClientID: m.clientID, ClientHost: m.host,
+			SessionTimeoutMs:   ms(m.session),
+			RebalanceTimeoutMs: ms(m.rebalance),
+			ProtocolMetadata:   m.metadataFor(gr.protocol),
+			Assignment:         m.assignment,
+		})
+	}
+	return rec
+}
+
+// markDirty queues the group for the persister. Called with co.mu held.
+func (co *groupCoordinator) markDirty(gr *group) {
+	co.dirty[gr.name] = true
+	select {
+	case co.kick <- struct{}{}:
+	default:
+	}
+}
+
+func (co *groupCoordinator) persistLoop() {
+	defer co.wg.Done()
+	for {
+		select {
+		case <-co.stop:
+			return
+		case <-co.kick:
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		co.persist(ctx)
+		cancel()
+	}
+}
+
+// persist writes every dirty group's latest snapshot.
+func (co *groupCoordinator) persist(ctx context.Context) {
+	type job struct {
+		name string
+		rec  *groupRecord
+	}
+	co.mu.Lock()
+	var jobs []job
+	for name := range co.dirty {
+		gr := co.groups.get(name)
+		if gr == nil || gr.state == groupDead {
+			jobs = append(jobs, job{name: name})
+			continue
+		}
+		rec := co.record(gr)
+		jobs = append(jobs, job{name: name, rec: &rec})
+	}
+	clear(co.dirty)
+	co.mu.Unlock()
+	for _, j := range jobs {
+		var err error
+		if j.rec == nil {
+			err = co.gs.DeleteGroup(ctx, j.name)
+		} else {
+			err = co.gs.SaveGroup(ctx, *j.rec)
+		}
+		if err != nil && !errors.Is(err, metadata.ErrNotFound) {
+			co.g.log.Warn("persist group", "group", j.name, "err", err)
+			co.mu.Lock()
+			co.dirty[j.name] = true // retried on the next change
+			co.mu.Unlock()
+		}
+	}
+}
+
+// expireOffsets deletes the committed offsets of groups that have been
+// empty longer than offsets.retention.minutes (KIP-211): an offset expires
+// once both its commit and the group's emptiness are that old. A group
+// left with neither members nor offsets is forgotten.
+func (co *groupCoordinator) expireOffsets(ctx context.Context, now time.Time) error {
+	if co.set.offsetsRetention < 0 {
+		return nil
+	}
+	names, err := co.store.Groups(ctx)
+	if err != nil {
+		return err
+	}
+	for _, name := range names {
+		co.mu.Lock()
+		var emptySince time.Time
+		active := false
+		if gr := co.groups.get(name); gr != nil {
+			active = gr.memberCount() > 0
+			emptySince = gr.emptySince
+		}
+		co.mu.Unlock()
+		if active {
+			continue
+		}
+		offs, err := co.store.FetchOffsets(ctx, name)
+		if err != nil {
+			return err
+		}
+		var expired []metadata.TopicPartition
+		for _, o := range offs {
+			base := o.CommitTime
+			if emptySince.After(base) {
+				base = emptySince
+			}
+			if now.Sub(base) >= co.set.offsetsRetention {
+				expired = append(expired, metadata.TopicPartition{Topic: o.Topic, Partition: o.Partition})
+			}
+		}
+		if len(expired) == 0 {
+			continue
+		}
+		if err := co.store.DeleteOffsets(ctx, name, expired); err != nil {
+			return err
+		}
+		co.g.log.Info("expired group offsets", "group", name, "partitions", len(expired))
+		if len(expired) == len(offs) {
+			co.mu.Lock()
+			if gr := co.groups.get(name); gr != nil && gr.memberCount() == 0 {
+				gr.state = groupDead
+				co.groups.remove(name)
+				co.markDirty(gr)
+			}
+			co.mu.Unlock()
+		}
+	}
+	return nil
+}
+
+func (gr *group) memberCount() int {
+	if gr.typ == groupTypeConsumer {
+		return len(gr.cons.members)
+	}
+	return len(gr.members)
+}
+
+func (gr *group) sortedMembers() []*member {
+	ms := make([]*member, 0, len(gr.members))
+	for _, m := range gr.members {
+		ms = append(ms, m)
+	}
+	sort.Slice(ms, func(i, j int) bool { return ms[i].joinedAt < ms[j].joinedAt })
+	return ms
+}
+
+// stateName is the group's state as ListGroups and DescribeGroups report it.
+func (gr *group) stateName() string {
+	if gr.typ == groupTypeConsumer {
+		return gr.consumerState().String()
+	}
+	return gr.state.String()
+}
+
+func (m *member) metadataFor(protocol string) []byte {
+	for _, p := range m.protocols {
+		if p.Name == protocol {
+			return p.Metadata
+		}
+	}
+	return nil
+}
+
+func newMemberID(clientID string) string {
+	if clientID == "" {
+		clientID = "member"
+	}
+	return clientID + "-" + uuid.NewString()
+}
+
+func ms(d time.Duration) int32 { return int32(d / time.Millisecond) }

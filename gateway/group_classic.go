@@ -1,0 +1,605 @@
+package gateway
+
+// The classic group protocol's state machine (JoinGroup, SyncGroup,
+// Heartbeat, LeaveGroup), as Apache Kafka's GroupCoordinator runs it:
+//
+//	Empty ──join──► PreparingRebalance ──all known members rejoined, or
+//	the largest rebalance timeout passed──► CompletingRebalance ──leader's
+//	SyncGroup──► Stable ──join with new protocols / leader rejoin / member
+//	leaves or expires──► PreparingRebalance …
+//
+// Assignors run in the clients: the leader gets every member's metadata
+// for the chosen protocol and sends the assignments back in SyncGroup.
+
+import (
+	"bytes"
+	"context"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+var (
+	errCodeNotCoordinator = kerr.NotCoordinator.Code
+	errCodeUnknownMember  = kerr.UnknownMemberID.Code
+	errCodeRebalancing    = kerr.RebalanceInProgress.Code
+	errCodeFencedInstance = kerr.FencedInstanceID.Code
+	errCodeIllegalGen     = kerr.IllegalGeneration.Code
+	errCodeInconsistent   = kerr.InconsistentGroupProtocol.Code
+)
+
+// joinInfo is a JoinGroup request with the connection's client id and host.
+type joinInfo struct {
+	req      *kmsg.JoinGroupRequest
+	clientID string
+	host     string
+}
+
+func joinError(req *kmsg.JoinGroupRequest, code int16) *kmsg.JoinGroupResponse {
+	resp := req.ResponseKind().(*kmsg.JoinGroupResponse)
+	resp.ErrorCode = code
+	resp.Generation = -1
+	resp.MemberID = req.MemberID
+	return resp
+}
+
+// join serves one JoinGroup, waiting for the rebalance when it takes part
+// in one.
+func (co *groupCoordinator) join(ctx context.Context, ji joinInfo) *kmsg.JoinGroupResponse {
+	req := ji.req
+	if req.Group == "" {
+		return joinError(req, kerr.InvalidGroupID.Code)
+	}
+	session := time.Duration(req.SessionTimeoutMillis) * time.Millisecond
+	rebalance := time.Duration(req.RebalanceTimeoutMillis) * time.Millisecond
+	if req.Version == 0 {
+		rebalance = session
+	}
+	if session < co.set.minSession || session > co.set.maxSession {
+		return joinError(req, kerr.InvalidSessionTimeout.Code)
+	}
+	if req.ProtocolType == "" || len(req.Protocols) == 0 {
+		return joinError(req, errCodeInconsistent)
+	}
+	gr, err := co.lookup(ctx, req.Group, true)
+	if err != nil {
+		return joinError(req, errCode(err))
+	}
+	wait, resp := co.joinLocked(gr, ji, session, rebalance)
+	co.mu.Unlock()
+	if resp != nil {
+		return resp
+	}
+	return co.awaitJoin(gr, req, wait, rebalance)
+}
+
+// joinLocked decides a JoinGroup with co.mu held: either an answer now or
+// a channel that the rebalance answers.
+func (co *groupCoordinator) joinLocked(gr *group, ji joinInfo, session, rebalance time.Duration) (chan *kmsg.JoinGroupResponse, *kmsg.JoinGroupResponse) {
+	req := ji.req
+	if gr.typ == groupTypeConsumer {
+		if len(gr.cons.members) > 0 {
+			return nil, joinError(req, errCodeInconsistent)
+		}
+		gr.typ = groupTypeClassic
+		gr.state = groupEmpty
+	}
+	instance := ""
+	if req.InstanceID != nil {
+		instance = *req.InstanceID
+	}
+	if gr.state != groupEmpty && (gr.protocolType != req.ProtocolType || !gr.supports(req.MemberID, req.Protocols)) {
+		return nil, joinError(req, errCodeInconsistent)
+	}
+	now := co.now()
+	if req.MemberID == "" {
+		if instance != "" {
+			if oldID, ok := gr.statics[instance]; ok {
+				return co.replaceStatic(gr, gr.members[oldID], ji, session, rebalance)
+			}
+			return co.addMember(gr, newMemberID(instance), ji, session, rebalance), nil
+		}
+		if req.Version >= 4 {
+			// KIP-394: the member must come back with this id.
+			id := newMemberID(ji.clientID)
+			gr.pending[id] = now.Add(session)
+			resp := joinError(req, kerr.MemberIDRequired.Code)
+			resp.MemberID = id
+			return nil, resp
+		}
+		return co.addMember(gr, newMemberID(ji.clientID), ji, session, rebalance), nil
+	}
+	if _, ok := gr.pending[req.MemberID]; ok {
+		delete(gr.pending, req.MemberID)
+		return co.addMember(gr, req.MemberID, ji, session, rebalance), nil
+	}
+	if instance != "" {
+		if id, ok := gr.statics[instance]; ok && id != req.MemberID {
+			return nil, joinError(req, errCodeFencedInstance)
+		}
+	}
+	m := gr.members[req.MemberID]
+	if m == nil {
+		return nil, joinError(req, errCodeUnknownMember)
+	}
+	changed := !sameProtocols(m.protocols, req.Protocols)
+	co.updateMember(m, ji, session, rebalance)
+	switch gr.state {
+	case groupPreparingRebalance:
+		w := co.awaitRebalance(m)
+		co.maybeCompleteJoin(gr)
+		return w, nil
+	case groupCompletingRebalance:
+		if !changed {
+			// A resend (the response was lost): answer as before.
+			return nil, co.joinResponse(gr, m)
+		}
+	case groupStable:
+		if !changed && m.id != gr.leader {
+			return nil, co.joinResponse(gr, m)
+		}
+	default:
+		return nil, joinError(req, errCodeUnknownMember)
+	}
+	w := co.awaitRebalance(m)
+	co.prepareRebalance(gr)
+	return w, nil
+}
+
+// awaitJoin waits for the rebalance to answer; a stopped coordinator or a
+// rebalance that outlives the member's rebalance timeout answers for it.
+func (co *groupCoordinator) awaitJoin(gr *group, req *kmsg.JoinGroupRequest, wait chan *kmsg.JoinGroupResponse, rebalance time.Duration) *kmsg.JoinGroupResponse {
+	timer := time.NewTimer(rebalance + 5*time.Second)
+	defer timer.Stop()
+	select {
+	case resp := <-wait:
+		return resp
+	case <-co.stop:
+		return joinError(req, errCodeNotCoordinator)
+	case <-timer.C:
+	}
+	co.mu.Lock()
+	defer co.mu.Unlock()
+	select {
+	case resp := <-wait:
+		return resp
+	default:
+	}
+	for _, m := range gr.members {
+		if m.join == wait {
+			m.join = nil
+		}
+	}
+	return joinError(req, errCodeRebalancing)
+}
+
+func (co *groupCoordinator) updateMember(m *member, ji joinInfo, session, rebalance time.Duration) {
+	m.protocols = ji.req.Protocols
+	m.clientID, m.host = ji.clientID, ji.host
+	m.session, m.rebalance = session, rebalance
+	m.expires = co.now().Add(session)
+}
+
+func (co *groupCoordinator) addMember(gr *group, id string, ji joinInfo, session, rebalance time.Duration) chan *kmsg.JoinGroupResponse {
+	gr.joinSeq++
+	m := &member{id: id, joinedAt: gr.joinSeq}
+	if ji.req.InstanceID != nil {
+		m.instanceID = *ji.req.InstanceID
+		gr.statics[m.instanceID] = id
+	}
+	co.updateMember(m, ji, session, rebalance)
+	if gr.state == groupEmpty {
+		gr.protocolType = ji.req.ProtocolType
+	}
+	gr.members[id] = m
+	w := co.awaitRebalance(m)
+	if gr.state == groupPreparingRebalance {
+		co.maybeCompleteJoin(gr)
+	} else {
+		co.prepareRebalance(gr)
+	}
+	return w
+}
+
+// replaceStatic handles a static member rejoining without its member id:
+// it gets a new id and the old one is fenced. When nothing else changed
+// the group keeps its generation and assignment (no rebalance).
+func (co *groupCoordinator) replaceStatic(gr *group, old *member, ji joinInfo, session, rebalance time.Duration) (chan *kmsg.JoinGroupResponse, *kmsg.JoinGroupResponse) {
+	req := ji.req
+	changed := !sameProtocols(old.protocols, req.Protocols)
+	co.answerJoinErr(old, errCodeFencedInstance)
+	co.answerSync(old, syncResult{code: errCodeFencedInstance})
+	delete(gr.members, old.id)
+	m := &member{id: newMemberID(old.instanceID), instanceID: old.instanceID, assignment: old.assignment, joinedAt: old.joinedAt}
+	co.updateMember(m, ji, session, rebalance)
+	gr.members[m.id] = m
+	gr.statics[m.instanceID] = m.id
+	wasLeader := gr.leader == old.id
+	if wasLeader {
+		gr.leader = m.id
+	}
+	co.markDirty(gr)
+	co.g.log.Info("static group member replaced", "group", gr.name, "instance", m.instanceID, "old", old.id, "new", m.id)
+	switch {
+	case gr.state == groupStable && !changed && !wasLeader:
+		return nil, co.joinResponse(gr, m)
+	case gr.state == groupPreparingRebalance:
+		w := co.awaitRebalance(m)
+		co.maybeCompleteJoin(gr)
+		return w, nil
+	}
+	w := co.awaitRebalance(m)
+	co.prepareRebalance(gr)
+	return w, nil
+}
+
+func (co *groupCoordinator) awaitRebalance(m *member) chan *kmsg.JoinGroupResponse {
+	if m.join != nil {
+		// A second JoinGroup from the same member replaces the first.
+		co.answerJoinErr(m, errCodeRebalancing)
+	}
+	m.join = make(chan *kmsg.JoinGroupResponse, 1)
+	return m.join
+}
+
+// supports reports whether every other member also supports one of protos.
+func (gr *group) supports(self string, protos []kmsg.JoinGroupRequestProtocol) bool {
+	for _, p := range protos {
+		all := true
+		for _, m := range gr.members {
+			if m.id != self && !hasProtocol(m.protocols, p.Name) {
+				all = false
+				break
+			}
+		}
+		if all {
+			return true
+		}
+	}
+	return false
+}
+
+func hasProtocol(ps []kmsg.JoinGroupRequestProtocol, name string) bool {
+	for _, p := range ps {
+		if p.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+func sameProtocols(a, b []kmsg.JoinGroupRequestProtocol) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].Name != b[i].Name || !bytes.Equal(a[i].Metadata, b[i].Metadata) {
+			return false
+		}
+	}
+	return true
+}
+
+// prepareRebalance starts a join phase: members have up to the largest
+// rebalance timeout to rejoin.
+func (co *groupCoordinator) prepareRebalance(gr *group) {
+	if gr.state == groupCompletingRebalance {
+		for _, m := range gr.members {
+			m.assignment = nil
+			co.answerSync(m, syncResult{code: errCodeRebalancing})
+		}
+	}
+	var maxRebalance time.Duration
+	for _, m := range gr.members {
+		maxRebalance = max(maxRebalance, m.rebalance)
+	}
+	gr.state = groupPreparingRebalance
+	gr.joinDeadline = co.now().Add(maxRebalance)
+	co.maybeCompleteJoin(gr)
+}
+
+// maybeCompleteJoin ends the join phase early once every known member has
+// rejoined and no member id handed out is still expected.
+func (co *groupCoordinator) maybeCompleteJoin(gr *group) {
+	if gr.state != groupPreparingRebalance || len(gr.pending) > 0 {
+		return
+	}
+	for _, m := range gr.members {
+		if m.join == nil {
+			return
+		}
+	}
+	co.completeJoin(gr)
+}
+
+// completeJoin ends the join phase: members that did not rejoin are
+// removed, the generation goes up, the protocol is chosen and every
+// waiting member is answered; the leader gets the members' metadata.
+func (co *groupCoordinator) completeJoin(gr *group) {
+	for _, m := range gr.members {
+		if m.join == nil {
+			co.dropMember(gr, m)
+		}
+	}
+	clear(gr.pending)
+	gr.generation++
+	co.markDirty(gr)
+	if len(gr.members) == 0 {
+		gr.state = groupEmpty
+		gr.protocol, gr.leader = "", ""
+		gr.emptySince = co.now()
+		return
+	}
+	if gr.members[gr.leader] == nil {
+		gr.leader = gr.sortedMembers()[0].id
+	}
+	gr.protocol = gr.selectProtocol()
+	gr.state = groupCompletingRebalance
+	now := co.now()
+	for _, m := range gr.members {
+		m.join <- co.joinResponse(gr, m)
+		m.join = nil
+		m.expires = now.Add(m.session)
+	}
+}
+
+// selectProtocol is the first protocol in the leader's preference order
+// that every member supports.
+func (gr *group) selectProtocol() string {
+	leader := gr.members[gr.leader]
+	for _, p := range leader.protocols {
+		all := true
+		for _, m := range gr.members {
+			if !hasProtocol(m.protocols, p.Name) {
+				all = false
+				break
+			}
+		}
+		if all {
+			return p.Name
+		}
+	}
+	return leader.protocols[0].Name
+}
+
+// joinResponse is the current generation as m sees it; the leader gets
+// every member's metadata. The handler sets the version.
+func (co *groupCoordinator) joinResponse(gr *group, m *member) *kmsg.JoinGroupResponse {
+	resp := kmsg.NewPtrJoinGroupResponse()
+	resp.Generation = gr.generation
+	pt, p := gr.protocolType, gr.protocol
+	resp.ProtocolType, resp.Protocol = &pt, &p
+	resp.LeaderID = gr.leader
+	resp.MemberID = m.id
+	if m.id == gr.leader {
+		for _, o := range gr.sortedMembers() {
+			jm := kmsg.NewJoinGroupResponseMember()
+			jm.MemberID = o.id
+			if o.instanceID != "" {
+				id := o.instanceID
+				jm.InstanceID = &id
+			}
+			jm.ProtocolMetadata = o.metadataFor(gr.protocol)
+			resp.Members = append(resp.Members, jm)
+		}
+	}
+	return resp
+}
+
+func (co *groupCoordinator) answerJoinErr(m *member, code int16) {
+	if m.join == nil {
+		return
+	}
+	resp := kmsg.NewPtrJoinGroupResponse()
+	resp.ErrorCode = code
+	resp.Generation = -1
+	resp.MemberID = m.id
+	m.join <- resp
+	m.join = nil
+}
+
+func (co *groupCoordinator) answerSync(m *member, r syncResult) {
+	if m.sync == nil {
+		return
+	}
+	m.sync <- r
+	m.sync = nil
+}
+
+// dropMember removes m without starting a rebalance.
+func (co *groupCoordinator) dropMember(gr *group, m *member) {
+	co.answerJoinErr(m, errCodeUnknownMember)
+	co.answerSync(m, syncResult{code: errCodeUnknownMember})
+	delete(gr.members, m.id)
+	if m.instanceID != "" && gr.statics[m.instanceID] == m.id {
+		delete(gr.statics, m.instanceID)
+	}
+	if gr.leader == m.id {
+		gr.leader = ""
+	}
+	co.markDirty(gr)
+}
+
+// removeMember removes m (left or expired) and rebalances the rest.
+func (co *groupCoordinator) removeMember(gr *group, m *member) {
+	co.dropMember(gr, m)
+	switch gr.state {
+	case groupStable, groupCompletingRebalance:
+		co.prepareRebalance(gr)
+	case groupPreparingRebalance:
+		co.maybeCompleteJoin(gr)
+	}
+}
+
+// checkMember validates a member id / instance id pair and the
+// generation, as SyncGroup, Heartbeat and OffsetCommit do.
+func (gr *group) checkMember(memberID string, instanceID *string, generation int32) (*member, int16) {
+	if instanceID != nil {
+		if id, ok := gr.statics[*instanceID]; ok && id != memberID {
+			return nil, errCodeFencedInstance
+		}
+	}
+	m := gr.members[memberID]
+	if m == nil {
+		return nil, errCodeUnknownMember
+	}
+	if generation != gr.generation {
+		return m, errCodeIllegalGen
+	}
+	return m, 0
+}
+
+// syncGroup serves SyncGroup: the leader's assignments complete the
+// rebalance; the others wait for them.
+func (co *groupCoordinator) syncGroup(ctx context.Context, req *kmsg.SyncGroupRequest) *kmsg.SyncGroupResponse {
+	resp := req.ResponseKind().(*kmsg.SyncGroupResponse)
+	gr, err := co.lookup(ctx, req.Group, false)
+	if err != nil {
+		resp.ErrorCode = errCode(err)
+		return resp
+	}
+	if gr == nil || gr.typ != groupTypeClassic {
+		co.mu.Unlock()
+		resp.ErrorCode = errCodeUnknownMember
+		return resp
+	}
+	m, code := gr.checkMember(req.MemberID, req.InstanceID, req.Generation)
+	if code == 0 && ((req.ProtocolType != nil && *req.ProtocolType != gr.protocolType) || (req.Protocol != nil && *req.Protocol != gr.protocol)) {
+		code = errCodeInconsistent
+	}
+	if code != 0 {
+		co.mu.Unlock()
+		resp.ErrorCode = code
+		return resp
+	}
+	pt, p := gr.protocolType, gr.protocol
+	resp.ProtocolType, resp.Protocol = &pt, &p
+	m.expires = co.now().Add(m.session)
+	switch gr.state {
+	case groupPreparingRebalance:
+		co.mu.Unlock()
+		resp.ErrorCode = errCodeRebalancing
+		return resp
+	case groupStable:
+		resp.MemberAssignment = m.assignment
+		co.mu.Unlock()
+		return resp
+	case groupCompletingRebalance:
+	default:
+		co.mu.Unlock()
+		resp.ErrorCode = errCodeUnknownMember
+		return resp
+	}
+	co.answerSync(m, syncResult{code: errCodeRebalancing})
+	wait := make(chan syncResult, 1)
+	m.sync = wait
+	if m.id == gr.leader {
+		given := map[string][]byte{}
+		for _, a := range req.GroupAssignment {
+			given[a.MemberID] = a.MemberAssignment
+		}
+		for _, o := range gr.members {
+			o.assignment = given[o.id]
+			co.answerSync(o, syncResult{assignment: o.assignment})
+		}
+		gr.state = groupStable
+		co.markDirty(gr)
+	}
+	co.mu.Unlock()
+
+	timer := time.NewTimer(m.rebalance + 5*time.Second)
+	defer timer.Stop()
+	var r syncResult
+	select {
+	case r = <-wait:
+	case <-co.stop:
+		r.code = errCodeNotCoordinator
+	case <-timer.C:
+		co.mu.Lock()
+		select {
+		case r = <-wait:
+		default:
+			if m.sync == wait {
+				m.sync = nil
+			}
+			r.code = errCodeRebalancing
+		}
+		co.mu.Unlock()
+	}
+	resp.ErrorCode = r.code
+	resp.MemberAssignment = r.assignment
+	return resp
+}
+
+// heartbeat serves Heartbeat: it keeps the member's session alive and
+// tells it when to rejoin.
+func (co *groupCoordinator) heartbeat(ctx context.Context, req *kmsg.HeartbeatRequest) int16 {
+	gr, err := co.lookup(ctx, req.Group, false)
+	if err != nil {
+		return errCode(err)
+	}
+	defer co.mu.Unlock()
+	if gr == nil || gr.typ != groupTypeClassic {
+		return errCodeUnknownMember
+	}
+	m, code := gr.checkMember(req.MemberID, req.InstanceID, req.Generation)
+	if m != nil {
+		m.expires = co.now().Add(m.session)
+	}
+	if code != 0 {
+		return code
+	}
+	switch gr.state {
+	case groupPreparingRebalance:
+		return errCodeRebalancing
+	case groupEmpty, groupDead:
+		return errCodeUnknownMember
+	}
+	return 0
+}
+
+// leave serves LeaveGroup for a batch of members (one before v3). An
+// empty member id with an instance id names the static member.
+func (co *groupCoordinator) leave(ctx context.Context, group string, members []kmsg.LeaveGroupRequestMember) (int16, []int16) {
+	codes := make([]int16, len(members))
+	gr, err := co.lookup(ctx, group, false)
+	if err != nil {
+		return errCode(err), codes
+	}
+	defer co.mu.Unlock()
+	if gr == nil || gr.typ != groupTypeClassic {
+		for i := range codes {
+			codes[i] = errCodeUnknownMember
+		}
+		return 0, codes
+	}
+	for i, lm := range members {
+		id := lm.MemberID
+		if lm.InstanceID != nil {
+			cur, ok := gr.statics[*lm.InstanceID]
+			switch {
+			case !ok:
+				codes[i] = errCodeUnknownMember
+				continue
+			case id != "" && id != cur:
+				codes[i] = errCodeFencedInstance
+				continue
+			}
+			id = cur
+		}
+		m := gr.members[id]
+		if m == nil {
+			if _, ok := gr.pending[id]; ok {
+				delete(gr.pending, id)
+				co.maybeCompleteJoin(gr)
+				continue
+			}
+			codes[i] = errCodeUnknownMember
+			continue
+		}
+		co.g.log.Info("group member left", "group", group, "member", id)
+		co.removeMember(gr, m)
+	}
+	return 0, codes
+}

@@ -1,0 +1,44 @@
+package gateway
+
+import (
+	"time"
+)
+
+// groupSettings are the coordinator's timeouts, read once from the broker
+// configs.
+type groupSettings struct {
+	minSession, maxSession time.Duration
+	// consumerSession and consumerHeartbeat apply to KIP-848 groups,
+	// whose members do not choose their own.
+	consumerSession   time.Duration
+	consumerHeartbeat time.Duration
+	offsetsRetention  time.Duration // <0: keep forever
+	retentionCheck    time.Duration
+	maxMetadata       int
+	// tick is how often timers are checked (wall clock); lagRefresh how
+	// often the lag gauges are recomputed.
+	tick       time.Duration
+	lagRefresh time.Duration
+}
+
+func groupSettingsFrom(bc *brokerConfigs) groupSettings {
+	ms := func(key string) time.Duration { return time.Duration(bc.int(key)) * time.Millisecond }
+	s := groupSettings{
+		minSession:        ms("group.min.session.timeout.ms"),
+		maxSession:        ms("group.max.session.timeout.ms"),
+		consumerSession:   ms("group.consumer.session.timeout.ms"),
+		consumerHeartbeat: ms("group.consumer.heartbeat.interval.ms"),
+		offsetsRetention:  time.Duration(bc.int("offsets.retention.minutes")) * time.Minute,
+		retentionCheck:    ms("offsets.retention.check.interval.ms"),
+		maxMetadata:       int(bc.int("offset.metadata.max.bytes")),
+		tick:              50 * time.Millisecond,
+		lagRefresh:        10 * time.Second,
+	}
+	if bc.int("offsets.retention.minutes") < 0 {
+		s.offsetsRetention = -1
+	}
+	if s.retentionCheck <= 0 {
+		s.retentionCheck = 10 * time.Minute
+	}
+	return s
+}

@@ -1,0 +1,25 @@
+package gateway
+
+// Heartbeat, versions 0–4.
+//
+// Keeps a classic member's session alive. REBALANCE_IN_PROGRESS tells it
+// to rejoin; a stale generation gets ILLEGAL_GENERATION, an unknown member
+// UNKNOWN_MEMBER_ID and a replaced static member FENCED_INSTANCE_ID.
+
+import (
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+func init() { register(kmsg.Heartbeat, 0, 4, serveHeartbeat) }
+
+func serveHeartbeat(c *conn, kreq kmsg.Request) kmsg.Response {
+	req := kreq.(*kmsg.HeartbeatRequest)
+	resp := req.ResponseKind().(*kmsg.HeartbeatResponse)
+	if !c.g.coordinates(req.Group) {
+		resp.ErrorCode = kerr.NotCoordinator.Code
+		return resp
+	}
+	resp.ErrorCode = c.g.groups.heartbeat(c.ctx, req)
+	return resp
+}

@@ -1,0 +1,45 @@
+package gateway
+
+// JoinGroup, versions 0–9.
+//
+// Classic group membership. A new member without an id gets one with
+// MEMBER_ID_REQUIRED from v4 (KIP-394) and must join again with it. The
+// join phase lasts until every known member has rejoined or the largest
+// rebalance timeout passes; the request waits for it. The leader gets
+// every member's metadata for the chosen protocol (the first in the
+// leader's preference order that all members support). A static member
+// (group.instance.id) that rejoins without its id replaces its old
+// incarnation, which gets FENCED_INSTANCE_ID; with unchanged protocols
+// the group does not rebalance. A session timeout outside
+// group.{min,max}.session.timeout.ms gets INVALID_SESSION_TIMEOUT.
+
+import (
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+func init() { register(kmsg.JoinGroup, 0, 9, serveJoinGroup) }
+
+func serveJoinGroup(c *conn, kreq kmsg.Request) kmsg.Response {
+	req := kreq.(*kmsg.JoinGroupRequest)
+	var resp *kmsg.JoinGroupResponse
+	if !c.g.coordinates(req.Group) {
+		resp = joinError(req, kerr.NotCoordinator.Code)
+	} else {
+		resp = c.g.groups.join(c.ctx, joinInfo{req: req, clientID: c.clientID, host: c.clientHost()})
+	}
+	resp.Version = req.Version
+	return resp
+}
+
+// clientHost is the client's address as Kafka reports it ("/1.2.3.4").
+func (c *conn) clientHost() string {
+	addr := c.nc.RemoteAddr().String()
+	for i := len(addr) - 1; i >= 0; i-- {
+		if addr[i] == ':' {
+			addr = addr[:i]
+			break
+		}
+	}
+	return "/" + addr
+}
