@@ -36,7 +36,7 @@ func (g *Gateway) readLog(ctx context.Context, topic uuid.UUID, partition int32,
 		for i, row := range rows {
 			// The cache shares its bytes; patching needs our own copy.
 			buf := append([]byte(nil), stored[i]...)
-			batches, err := patchRow(buf, row.BaseOffset)
+			batches, err := patchRow(buf, row)
 			if err != nil {
 				return nil, fmt.Errorf("object %s partition %d: %w", row.ObjectKey, partition, err)
 			}
@@ -102,7 +102,7 @@ func (g *Gateway) scanRow(ctx context.Context, row metadata.IndexEntry, better f
 		return -1, -1, false, err
 	}
 	buf := append([]byte(nil), stored...)
-	batches, err := patchRow(buf, row.BaseOffset)
+	batches, err := patchRow(buf, row)
 	if err != nil {
 		return -1, -1, false, fmt.Errorf("object %s: %w", row.ObjectKey, err)
 	}
@@ -127,10 +127,13 @@ func (g *Gateway) scanRow(ctx context.Context, row metadata.IndexEntry, better f
 }
 
 // patchRow writes real offsets into one index row's stored batches and
-// lists them.
-func patchRow(buf []byte, base int64) ([]segments.BatchSpan, error) {
-	if _, err := segments.PatchOffsets(buf, base, 0); err != nil {
+// lists them. Key-compacted rows already carry their offsets, with gaps.
+func patchRow(buf []byte, row metadata.IndexEntry) ([]segments.BatchSpan, error) {
+	if row.Absolute {
+		return segments.IndexAbsolute(buf)
+	}
+	if _, err := segments.PatchOffsets(buf, row.BaseOffset, 0); err != nil {
 		return nil, err
 	}
-	return segments.BatchIndex(buf, base)
+	return segments.BatchIndex(buf, row.BaseOffset)
 }

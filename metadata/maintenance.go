@@ -1,6 +1,68 @@
 package metadata
 
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/google/uuid"
+)
+
 // Maintenance holds the store operations of the worker's jobs: retention,
 // merge and key compaction, and object garbage collection.
+//
+// Objects become garbage only one way: no index row references them any
+// more (rows are never added to an existing object). Every operation that
+// removes rows marks the objects it left unreferenced, and MarkUnreferenced
+// sweeps up the rest (DeleteTopic, concurrent removals on PostgreSQL).
 type Maintenance interface {
+	// TrimLog advances the partition's log start offset to start (never
+	// back, and never past the next offset: a larger start is clamped)
+	// and removes every index row that lies entirely below the resulting
+	// log start offset; start <= 0 only removes rows below the current
+	// one (DeleteRecords cleanup). Objects left unreferenced are marked
+	// with deleteAfter. One transaction.
+	TrimLog(ctx context.Context, topic uuid.UUID, partition int32, start int64, deleteAfter time.Time) (TrimResult, error)
+
+	// PartitionSize sums the byte lengths of the partition's index rows
+	// and counts them.
+	PartitionSize(ctx context.Context, topic uuid.UUID, partition int32) (rows, bytes int64, err error)
+
+	// ReplaceIndex swaps index rows of one partition for rewritten ones in
+	// one transaction: Old must be exactly the rows the store holds in
+	// [Old[0].BaseOffset, Old[len-1].LastOffset] (else ErrConflict and
+	// nothing changes), New (possibly empty) must lie in that range, and
+	// Objects, the rewritten objects they point into, are recorded as live.
+	// Objects of Old left unreferenced are marked with deleteAfter.
+	ReplaceIndex(ctx context.Context, r IndexReplacement, deleteAfter time.Time) error
+
+	// ObjectsByKey returns the object rows of those keys that have one.
+	ObjectsByKey(ctx context.Context, keys []string) (map[string]Object, error)
+	// MarkUnreferenced marks every live object no index row references
+	// with deleteAfter and returns how many it marked.
+	MarkUnreferenced(ctx context.Context, deleteAfter time.Time) (int, error)
+	// ExpiredObjects returns up to limit marked objects whose delete-after
+	// time is at or before t, in key order.
+	ExpiredObjects(ctx context.Context, t time.Time, limit int) ([]Object, error)
 }
+
+// TrimResult is what TrimLog did.
+type TrimResult struct {
+	State       PartitionState // after the trim
+	RemovedRows int
+	Marked      []string // object keys marked for deletion
+}
+
+// IndexReplacement is one ReplaceIndex swap.
+type IndexReplacement struct {
+	Topic     uuid.UUID
+	Partition int32
+	Old       []IndexEntry
+	New       []IndexEntry
+	// Objects are the new objects New points into.
+	Objects []Object
+}
+
+// ErrConflict: the rows a maintenance job planned on changed underneath
+// it (retention or another job got there first); replan.
+var ErrConflict = errors.New("index changed concurrently")

@@ -299,9 +299,13 @@ func (s *sqlStore) AdvanceLogStart(ctx context.Context, topic uuid.UUID, partiti
 
 const indexCols = "topic_id, part, base_offset, last_offset, object_key, byte_offset, byte_length, max_timestamp"
 
+// indexReadCols are the columns scanIndex reads: indexCols and the flag
+// key compaction sets (migration 0003).
+const indexReadCols = indexCols + ", absolute"
+
 func scanIndex(r row) (IndexEntry, error) {
 	var e IndexEntry
-	err := r.Scan(&e.Topic, &e.Partition, &e.BaseOffset, &e.LastOffset, &e.ObjectKey, &e.ByteOffset, &e.ByteLength, &e.MaxTimestamp)
+	err := r.Scan(&e.Topic, &e.Partition, &e.BaseOffset, &e.LastOffset, &e.ObjectKey, &e.ByteOffset, &e.ByteLength, &e.MaxTimestamp, &e.Absolute)
 	return e, err
 }
 
@@ -316,7 +320,7 @@ func (s *sqlStore) Index(ctx context.Context, topic uuid.UUID, partition int32, 
 		e, err := scanIndex(r)
 		es = append(es, e)
 		return err
-	}, "SELECT "+indexCols+" FROM index_entries WHERE topic_id = ? AND part = ? AND last_offset >= ? ORDER BY last_offset LIMIT ?",
+	}, "SELECT "+indexReadCols+" FROM index_entries WHERE topic_id = ? AND part = ? AND last_offset >= ? ORDER BY last_offset LIMIT ?",
 		topic, partition, from, limit)
 	return es, s.wrap(ctx, fmt.Sprintf("index of %s/%d", topic, partition), err)
 }
@@ -334,13 +338,13 @@ func (s *sqlStore) indexOne(ctx context.Context, op, q string, args ...any) (Ind
 
 func (s *sqlStore) IndexByTimestamp(ctx context.Context, topic uuid.UUID, partition int32, ts int64) (IndexEntry, bool, error) {
 	return s.indexOne(ctx, fmt.Sprintf("index of %s/%d by timestamp", topic, partition),
-		"SELECT "+indexCols+" FROM index_entries WHERE topic_id = ? AND part = ? AND max_timestamp >= ? ORDER BY base_offset LIMIT 1",
+		"SELECT "+indexReadCols+" FROM index_entries WHERE topic_id = ? AND part = ? AND max_timestamp >= ? ORDER BY base_offset LIMIT 1",
 		topic, partition, ts)
 }
 
 func (s *sqlStore) IndexMaxTimestamp(ctx context.Context, topic uuid.UUID, partition int32) (IndexEntry, bool, error) {
 	return s.indexOne(ctx, fmt.Sprintf("max timestamp of %s/%d", topic, partition),
-		"SELECT "+indexCols+" FROM index_entries WHERE topic_id = ? AND part = ? ORDER BY max_timestamp DESC, base_offset DESC LIMIT 1",
+		"SELECT "+indexReadCols+" FROM index_entries WHERE topic_id = ? AND part = ? ORDER BY max_timestamp DESC, base_offset DESC LIMIT 1",
 		topic, partition)
 }
 

@@ -132,6 +132,10 @@ type IndexEntry struct {
 	ByteOffset   int64
 	ByteLength   int64
 	MaxTimestamp int64
+	// Absolute: the stored batches carry their real baseOffsets and the
+	// offsets may have gaps (key compaction's output); readers take each
+	// batch's offset from its header instead of patching from BaseOffset.
+	Absolute bool
 }
 
 // ObjectCommit describes one flushed segment object.

@@ -11,8 +11,10 @@ import (
 const usage = `usage: caudal <command> [flags]
 
 commands:
-  dev       one gateway on SQLite and a local directory (what 'make run' starts)
+  dev       one gateway and the worker on SQLite and a local directory (what 'make run' starts)
   gateway   a Kafka protocol gateway over --bucket-url and --metadata-url
+  worker    retention, compaction and object GC over --bucket-url and --metadata-url
+            (one active per cluster, by lease; others stand by)
 
 Every flag can also be set through CAUDAL_<FLAG>, e.g. CAUDAL_KAFKA_LISTEN.
 Run 'caudal <command> -h' for the command's flags.
@@ -29,6 +31,8 @@ func main() {
 		err = runDev(args)
 	case "gateway":
 		err = runGateway(args)
+	case "worker":
+		err = runWorker(args)
 	case "-h", "--help", "help":
 		fmt.Print(usage)
 		return

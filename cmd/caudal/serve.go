@@ -33,6 +33,8 @@ func runDev(args []string) error {
 	fs := flag.NewFlagSet("caudal dev", flag.ContinueOnError)
 	var f serverFlags
 	f.register(fs)
+	var wf workerFlags
+	wf.registerJobs(fs)
 	dataDir := fs.String("data-dir", "./data", "where caudal dev keeps its objects and metadata")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -53,7 +55,7 @@ func runDev(args []string) error {
 	if f.nodeID < 0 {
 		f.nodeID = 0
 	}
-	return serve(f)
+	return serve(f, &wf)
 }
 
 func runGateway(args []string) error {
@@ -66,12 +68,13 @@ func runGateway(args []string) error {
 	if f.bucketURL == "" || f.metadataURL == "" {
 		return errors.New("caudal gateway needs --bucket-url and --metadata-url")
 	}
-	return serve(f)
+	return serve(f, nil)
 }
 
 // serve runs one gateway until SIGTERM or SIGINT, then flushes what is
-// buffered and acknowledges it before exiting.
-func serve(f serverFlags) error {
+// buffered and acknowledges it before exiting. With dev, the worker runs
+// in-process too.
+func serve(f serverFlags, dev *workerFlags) error {
 	log, err := f.logger()
 	if err != nil {
 		return err
@@ -122,6 +125,11 @@ func serve(f serverFlags) error {
 		return err
 	}
 	go heartbeat(ctx, log, store, me)
+	if dev != nil {
+		if err := startDevWorker(ctx, *dev, store, bucket, f.brokerConfigs, log); err != nil {
+			return err
+		}
+	}
 	if f.httpListen != "" {
 		go serveHTTP(ctx, log, f.httpListen, reg, store, bucket)
 	}

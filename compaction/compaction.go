@@ -1,0 +1,156 @@
+// Package compaction is the worker's rewriting of segment objects: merging
+// small objects into larger partition-local ones, key compaction for
+// cleanup.policy=compact, and garbage collection of orphan objects (written
+// by a gateway or by this package but never committed). Each job is a pure
+// planner and an executor that does the I/O. Rewrites follow one recipe,
+// safe to stop at any point: PUT the new object, then one metadata
+// transaction swaps the index rows if the old ones are still exactly there
+// and marks the objects left unreferenced; a crash before the swap leaves
+// an orphan that GC removes, and readers keep reading the old objects until
+// their grace period ends.
+package compaction
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/caudal/caudal/metadata"
+	"github.com/caudal/caudal/objstore"
+	"github.com/caudal/caudal/retention"
+	"github.com/caudal/caudal/segments"
+	"github.com/google/uuid"
+)
+
+// KeyPrefix is where segment objects live in the bucket (the gateway's
+// prefix too); compaction writes there and orphan GC looks there.
+const KeyPrefix = "segments/"
+
+// Config is what the compaction jobs need; Store and Bucket are required.
+type Config struct {
+	Store  metadata.Store
+	Bucket objstore.Bucket
+	// Defaults are the broker-level settings topic configs fall back to.
+	Defaults retention.Defaults
+	// Grace is how long replaced objects stay readable, and how old an
+	// unreferenced bucket object must be before orphan GC deletes it.
+	Grace time.Duration
+	Merge MergeOptions
+	// MaxDecompressed caps inflated records per batch (0: 64 MiB).
+	MaxDecompressed int
+	Now             func() time.Time
+	Log             *slog.Logger
+}
+
+// Compactor runs the compaction jobs; it is not safe for concurrent use.
+type Compactor struct{ c Config }
+
+// New returns a Compactor; zero fields get their defaults.
+func New(c Config) *Compactor {
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Log == nil {
+		c.Log = slog.Default()
+	}
+	c.Merge = c.Merge.withDefaults()
+	return &Compactor{c: c}
+}
+
+// Run merges small objects and key-compacts compacted topics, partition by
+// partition. A failing partition does not stop the others.
+func (c *Compactor) Run(ctx context.Context) error {
+	topics, err := c.c.Store.Topics(ctx)
+	if err != nil {
+		return fmt.Errorf("compaction: list topics: %w", err)
+	}
+	var errs []error
+	for _, t := range topics {
+		pol := c.c.Defaults.Policy(t.Configs)
+		for p := range t.Partitions {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			if pol.Compact {
+				if _, err := c.CompactKeys(ctx, t, p, pol); err != nil && !skippable(err) {
+					errs = append(errs, err)
+				}
+			}
+			if _, err := c.MergePartition(ctx, t, p); err != nil && !skippable(err) {
+				errs = append(errs, err)
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// skippable errors mean another change won the race; the next pass
+// replans.
+func skippable(err error) bool {
+	return errors.Is(err, metadata.ErrUnknownTopic) || errors.Is(err, metadata.ErrUnknownPartition) ||
+		errors.Is(err, metadata.ErrConflict)
+}
+
+// pageRows is how many index rows are read per query.
+const pageRows = 1000
+
+// partitionRows reads all index rows of a partition.
+func (c *Compactor) partitionRows(ctx context.Context, t metadata.Topic, partition int32) ([]metadata.IndexEntry, error) {
+	var all []metadata.IndexEntry
+	from := int64(0)
+	for {
+		rows, err := c.c.Store.Index(ctx, t.ID, partition, from, pageRows)
+		if err != nil {
+			return nil, fmt.Errorf("read index of %s/%d from %d: %w", t.Name, partition, from, err)
+		}
+		all = append(all, rows...)
+		if len(rows) < pageRows {
+			return all, nil
+		}
+		from = rows[len(rows)-1].LastOffset + 1
+	}
+}
+
+// readRow reads one index row's stored bytes.
+func (c *Compactor) readRow(ctx context.Context, r metadata.IndexEntry) ([]byte, error) {
+	b, err := c.c.Bucket.GetRange(ctx, r.ObjectKey, r.ByteOffset, r.ByteLength)
+	if err != nil {
+		return nil, fmt.Errorf("read %d bytes at %d of object %s: %w", r.ByteLength, r.ByteOffset, r.ObjectKey, err)
+	}
+	return b, nil
+}
+
+// rowBatches returns a row's batches with their real offsets written in and
+// listed, as a reader sees them.
+func rowBatches(r metadata.IndexEntry, b []byte) ([]segments.BatchSpan, error) {
+	if r.Absolute {
+		return segments.IndexAbsolute(b)
+	}
+	if _, err := segments.PatchOffsets(b, r.BaseOffset, 0); err != nil {
+		return nil, err
+	}
+	return segments.BatchIndex(b, r.BaseOffset)
+}
+
+// newKey names a rewritten object like the gateway names flushed ones.
+func newKey() (string, error) {
+	id, err := uuid.NewV7()
+	if err != nil {
+		return "", fmt.Errorf("new object key: %w", err)
+	}
+	return KeyPrefix + id.String(), nil
+}
+
+// put writes a new object and returns its metadata row.
+func (c *Compactor) put(ctx context.Context, data []byte) (metadata.Object, error) {
+	key, err := newKey()
+	if err != nil {
+		return metadata.Object{}, err
+	}
+	if err := c.c.Bucket.Put(ctx, key, data); err != nil {
+		return metadata.Object{}, fmt.Errorf("put object %s: %w", key, err)
+	}
+	return metadata.Object{Key: key, Size: int64(len(data)), State: metadata.ObjectLive}, nil
+}

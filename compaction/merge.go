@@ -1,0 +1,181 @@
+package compaction
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/caudal/caudal/metadata"
+	"github.com/caudal/caudal/segments"
+)
+
+// MergeOptions tune merge compaction.
+type MergeOptions struct {
+	// SmallObject: objects below this size are merge candidates (4 MiB).
+	SmallObject int64
+	// MinAge: objects younger than this are left alone (1 minute), so that
+	// tailing readers find fresh data where the gateway cached it.
+	MinAge time.Duration
+	// TargetBytes bounds a merged object (8 MiB, the default flush size).
+	TargetBytes int64
+}
+
+func (o MergeOptions) withDefaults() MergeOptions {
+	if o.SmallObject <= 0 {
+		o.SmallObject = 4 << 20
+	}
+	if o.MinAge == 0 {
+		o.MinAge = time.Minute
+	}
+	if o.TargetBytes <= 0 {
+		o.TargetBytes = 8 << 20
+	}
+	return o
+}
+
+// MergeInput is one partition's index rows and the objects they point to.
+type MergeInput struct {
+	Now     time.Time
+	Rows    []metadata.IndexEntry // in offset order
+	Objects map[string]metadata.Object
+	Options MergeOptions
+}
+
+// PlanMerge picks groups of a partition's rows to rewrite, each group into
+// one new object with one index row. A group is consecutive rows with dense
+// offsets (each starting right after the previous one ends, so the
+// concatenated batches keep the reader's offset arithmetic), none absolute,
+// all in live objects smaller than SmallObject and older than MinAge, at
+// most TargetBytes in all, and of at least two rows. Within a run, leading
+// rows larger than the rest of the run together are left out, so merged
+// rows only merge again with as much new data as they hold: every byte is
+// rewritten a logarithmic number of times, not once per pass.
+func PlanMerge(in MergeInput) [][]metadata.IndexEntry {
+	opt := in.Options.withDefaults()
+	candidate := func(r metadata.IndexEntry) bool {
+		o, ok := in.Objects[r.ObjectKey]
+		return ok && !r.Absolute && o.State == metadata.ObjectLive && o.Size < opt.SmallObject &&
+			!o.CreatedAt.After(in.Now.Add(-opt.MinAge))
+	}
+	var groups [][]metadata.IndexEntry
+	flush := func(run []metadata.IndexEntry) {
+		// Split the run into chunks of at most TargetBytes.
+		for len(run) > 0 {
+			n, size := 0, int64(0)
+			for n < len(run) && (n == 0 || size+run[n].ByteLength <= opt.TargetBytes) {
+				size += run[n].ByteLength
+				n++
+			}
+			chunk := run[:n]
+			run = run[n:]
+			for len(chunk) >= 2 && chunk[0].ByteLength > size-chunk[0].ByteLength {
+				size -= chunk[0].ByteLength
+				chunk = chunk[1:]
+			}
+			if len(chunk) >= 2 {
+				groups = append(groups, chunk)
+			}
+		}
+	}
+	start := 0
+	for i, r := range in.Rows {
+		if !candidate(r) {
+			flush(in.Rows[start:i])
+			start = i + 1
+			continue
+		}
+		if i > start && r.BaseOffset != in.Rows[i-1].LastOffset+1 {
+			flush(in.Rows[start:i])
+			start = i
+		}
+	}
+	flush(in.Rows[start:])
+	return groups
+}
+
+// MergeResult counts what one partition's merge did.
+type MergeResult struct {
+	Groups       int   // merged groups (new objects)
+	RowsMerged   int   // old rows replaced
+	BytesWritten int64 // bytes of the new objects
+}
+
+// MergePartition merges one partition's small objects as PlanMerge
+// decides. A group whose rows changed meanwhile is skipped (its new object
+// is left for orphan GC).
+func (c *Compactor) MergePartition(ctx context.Context, t metadata.Topic, partition int32) (MergeResult, error) {
+	var res MergeResult
+	rows, err := c.partitionRows(ctx, t, partition)
+	if err != nil || len(rows) < 2 {
+		return res, err
+	}
+	keys := make([]string, len(rows))
+	for i, r := range rows {
+		keys[i] = r.ObjectKey
+	}
+	objs, err := c.c.Store.ObjectsByKey(ctx, keys)
+	if err != nil {
+		return res, fmt.Errorf("merge %s/%d: %w", t.Name, partition, err)
+	}
+	groups := PlanMerge(MergeInput{Now: c.c.Now(), Rows: rows, Objects: objs, Options: c.c.Merge})
+	var firstErr error
+	for _, g := range groups {
+		n, err := c.mergeGroup(ctx, t, partition, g)
+		if err != nil {
+			if skippable(err) {
+				c.c.Log.Info("merge skipped: index changed", "topic", t.Name, "partition", partition, "offset", g[0].BaseOffset, "err", err)
+				continue
+			}
+			if firstErr == nil {
+				firstErr = err
+			}
+			continue
+		}
+		res.Groups++
+		res.RowsMerged += len(g)
+		res.BytesWritten += n
+	}
+	return res, firstErr
+}
+
+// mergeGroup rewrites one group and returns the new object's size.
+func (c *Compactor) mergeGroup(ctx context.Context, t metadata.Topic, partition int32, g []metadata.IndexEntry) (int64, error) {
+	first, last := g[0], g[len(g)-1]
+	fail := func(err error) (int64, error) {
+		return 0, fmt.Errorf("merge %s/%d offsets %d-%d: %w", t.Name, partition, first.BaseOffset, last.LastOffset, err)
+	}
+	var batches [][]byte
+	maxTS := first.MaxTimestamp
+	for _, r := range g {
+		b, err := c.readRow(ctx, r)
+		if err != nil {
+			return fail(err)
+		}
+		bs, err := segments.SplitBatches(b)
+		if err != nil {
+			return fail(fmt.Errorf("object %s: %w", r.ObjectKey, err))
+		}
+		batches = append(batches, bs...)
+		maxTS = max(maxTS, r.MaxTimestamp)
+	}
+	data, spans, err := segments.WriteObject([]segments.Part{{Topic: t.ID, Partition: partition, Batches: batches}})
+	if err != nil {
+		return fail(err)
+	}
+	if want := last.LastOffset - first.BaseOffset + 1; spans[0].OffsetCount != want {
+		return fail(fmt.Errorf("rows hold %d offsets, their batches %d", want, spans[0].OffsetCount))
+	}
+	obj, err := c.put(ctx, data)
+	if err != nil {
+		return fail(err)
+	}
+	row := metadata.IndexEntry{Topic: t.ID, Partition: partition, BaseOffset: first.BaseOffset, LastOffset: last.LastOffset,
+		ObjectKey: obj.Key, ByteOffset: spans[0].Off, ByteLength: spans[0].Len, MaxTimestamp: maxTS}
+	err = c.c.Store.ReplaceIndex(ctx, metadata.IndexReplacement{Topic: t.ID, Partition: partition, Old: g,
+		New: []metadata.IndexEntry{row}, Objects: []metadata.Object{obj}}, c.c.Now().Add(c.c.Grace))
+	if err != nil {
+		return fail(err)
+	}
+	c.c.Log.Debug("merged rows", "topic", t.Name, "partition", partition, "offset", first.BaseOffset, "rows", len(g), "object", obj.Key, "bytes", obj.Size)
+	return obj.Size, nil
+}

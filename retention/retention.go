@@ -1,0 +1,177 @@
+// Package retention is the worker's log cleanup: time and size retention
+// (retention.ms, retention.bytes), removal of index rows below the log start
+// offset (DeleteRecords), and deletion of objects no index row references,
+// after a grace period so that in-flight fetches finish. Each job is a pure
+// planner and an executor that does the I/O; all are idempotent and safe to
+// stop at any point.
+package retention
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/caudal/caudal/metadata"
+	"github.com/caudal/caudal/objstore"
+)
+
+// Config is what the retention jobs need; Store, Bucket are required.
+type Config struct {
+	Store  metadata.Store
+	Bucket objstore.Bucket
+	// Defaults are the broker-level settings topic configs fall back to.
+	Defaults Defaults
+	// Grace is how long an unreferenced object stays in the bucket before
+	// it is deleted (in-flight fetches may still read it).
+	Grace time.Duration
+	Now   func() time.Time
+	Log   *slog.Logger
+}
+
+// Retainer runs retention. It is not safe for concurrent use; the worker
+// runs one at a time.
+type Retainer struct{ c Config }
+
+// New returns a Retainer; zero Now and Log default to time.Now and
+// slog.Default.
+func New(c Config) *Retainer {
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Log == nil {
+		c.Log = slog.Default()
+	}
+	return &Retainer{c: c}
+}
+
+// pageRows is how many index rows one planning step reads.
+const pageRows = 1000
+
+// Run applies retention and DeleteRecords cleanup to every partition of
+// every topic, then deletes objects whose grace period has passed. A
+// failing partition does not stop the others; their errors are joined.
+func (r *Retainer) Run(ctx context.Context) error {
+	topics, err := r.c.Store.Topics(ctx)
+	if err != nil {
+		return fmt.Errorf("retention: list topics: %w", err)
+	}
+	var errs []error
+	for _, t := range topics {
+		pol := r.c.Defaults.Policy(t.Configs)
+		for p := range t.Partitions {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			if _, err := r.Partition(ctx, t, p, pol); err != nil && !gone(err) {
+				errs = append(errs, err)
+			}
+		}
+	}
+	if err := r.DeleteObjects(ctx); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// gone: the topic or partition was deleted meanwhile; nothing to do.
+func gone(err error) bool {
+	return errors.Is(err, metadata.ErrUnknownTopic) || errors.Is(err, metadata.ErrUnknownPartition)
+}
+
+// Partition applies pol to one partition: it plans the log start offset
+// time and size retention ask for, then trims the index below it (which
+// also removes rows below a start DeleteRecords set).
+func (r *Retainer) Partition(ctx context.Context, t metadata.Topic, partition int32, pol Policy) (metadata.TrimResult, error) {
+	st, err := r.c.Store.Partition(ctx, t.ID, partition)
+	if err != nil {
+		return metadata.TrimResult{}, fmt.Errorf("retention of %s/%d: read partition: %w", t.Name, partition, err)
+	}
+	start, why := int64(-1), ""
+	if pol.Delete {
+		_, bytes, err := r.c.Store.PartitionSize(ctx, t.ID, partition)
+		if err != nil {
+			return metadata.TrimResult{}, fmt.Errorf("retention of %s/%d: %w", t.Name, partition, err)
+		}
+		in := Input{NowMs: r.c.Now().UnixMilli(), Policy: pol, NextOffset: st.NextOffset, Bytes: bytes}
+		from := int64(0)
+		for {
+			rows, err := r.c.Store.Index(ctx, t.ID, partition, from, pageRows)
+			if err != nil {
+				return metadata.TrimResult{}, fmt.Errorf("retention of %s/%d: read index from %d: %w", t.Name, partition, from, err)
+			}
+			in.Rows, in.More = toRows(rows), len(rows) == pageRows
+			plan := PlanRetention(in)
+			if plan.Start >= 0 {
+				start, why = plan.Start, plan.Reason
+			}
+			if !plan.Next {
+				break
+			}
+			in.Bytes = plan.Bytes
+			from = rows[len(rows)-1].LastOffset + 1
+		}
+	}
+	res, err := r.c.Store.TrimLog(ctx, t.ID, partition, start, r.c.Now().Add(r.c.Grace))
+	if err != nil {
+		return res, fmt.Errorf("retention of %s/%d: trim log to %d: %w", t.Name, partition, start, err)
+	}
+	if res.RemovedRows > 0 || res.State.LogStartOffset != st.LogStartOffset {
+		r.c.Log.Info("retention trimmed partition", "topic", t.Name, "partition", partition, "offset", res.State.LogStartOffset,
+			"rows", res.RemovedRows, "marked", len(res.Marked), "reason", why)
+	}
+	return res, nil
+}
+
+func toRows(es []metadata.IndexEntry) []Row {
+	rows := make([]Row, len(es))
+	for i, e := range es {
+		rows[i] = Row{BaseOffset: e.BaseOffset, LastOffset: e.LastOffset, Bytes: e.ByteLength, MaxTimestamp: e.MaxTimestamp}
+	}
+	return rows
+}
+
+// deleteBatch is how many expired objects DeleteObjects handles per step.
+const deleteBatch = 500
+
+// DeleteObjects marks objects no index row references (deleted topics, rows
+// removed concurrently) and deletes from the bucket, then forgets, the
+// marked objects whose grace period has passed. An object is deleted from
+// the bucket before its row goes, so a crash in between only repeats the
+// (idempotent) delete.
+func (r *Retainer) DeleteObjects(ctx context.Context) error {
+	now := r.c.Now()
+	if n, err := r.c.Store.MarkUnreferenced(ctx, now.Add(r.c.Grace)); err != nil {
+		return fmt.Errorf("delete objects: %w", err)
+	} else if n > 0 {
+		r.c.Log.Info("marked unreferenced objects for deletion", "objects", n, "delete_after", now.Add(r.c.Grace))
+	}
+	for {
+		objs, err := r.c.Store.ExpiredObjects(ctx, now, deleteBatch)
+		if err != nil {
+			return fmt.Errorf("delete objects: %w", err)
+		}
+		var done []string
+		var errs []error
+		for _, o := range objs {
+			if err := r.c.Bucket.Delete(ctx, o.Key); err != nil {
+				errs = append(errs, fmt.Errorf("delete object %s: %w", o.Key, err))
+				continue
+			}
+			done = append(done, o.Key)
+		}
+		if len(done) > 0 {
+			if err := r.c.Store.ForgetObjects(ctx, done); err != nil {
+				return fmt.Errorf("delete objects: %w", err)
+			}
+			r.c.Log.Info("deleted objects", "objects", len(done))
+		}
+		if len(errs) > 0 {
+			return errors.Join(errs...)
+		}
+		if len(objs) < deleteBatch {
+			return nil
+		}
+	}
+}
