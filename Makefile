@@ -4,7 +4,7 @@ CACHE    ?= $(HOME)/.cache/caudal
 export CAUDAL_CACHE := $(CACHE)
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: run build test bench lint setup fuzz
+.PHONY: run build test bench lint setup fuzz cluster cluster-stop
 
 ## run: build and start caudal dev (SQLite + ./data) on localhost:9092
 run: build
@@ -12,6 +12,13 @@ run: build
 
 build:
 	$(GO) build -o bin/caudal ./cmd/caudal
+
+## cluster: MinIO, PostgreSQL, three gateways and a worker as local processes
+cluster: build setup
+	./deploy/cluster.sh
+
+cluster-stop:
+	./deploy/cluster.sh stop
 
 ## setup: install the tests' servers and clients (PostgreSQL, kcat, confluent_kafka, MinIO)
 setup:
@@ -25,10 +32,13 @@ test: setup
 
 # FUZZTIME bounds each fuzz target in `make test`; raise it for a long local run.
 FUZZTIME ?= 10s
+FUZZPKGS := ./segments/ ./gateway/
 fuzz:
-	@for target in $$($(GO) test -list '^Fuzz' ./segments/ | grep '^Fuzz'); do \
-		echo "fuzz segments $$target"; \
-		$(GO) test -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) ./segments/ || exit 1; \
+	@for pkg in $(FUZZPKGS); do \
+		for target in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+			echo "fuzz $$pkg $$target"; \
+			$(GO) test -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+		done; \
 	done
 
 ## bench: storage and produce benchmarks against MinIO + PostgreSQL

@@ -8,10 +8,14 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kbin"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
+
+// maxIdle is Kafka's connections.max.idle.ms default.
+const maxIdle = 10 * time.Minute
 
 // maxPipelined bounds the requests a connection may have in flight; past
 // it the read loop stops reading, which pushes back on the client.
@@ -66,6 +70,8 @@ func (c *conn) readLoop() error {
 	br := bufio.NewReaderSize(c.nc, 64<<10)
 	var sizeBuf [4]byte
 	for {
+		// Kafka's connections.max.idle.ms: a silent client is dropped.
+		c.nc.SetReadDeadline(time.Now().Add(maxIdle))
 		if _, err := io.ReadFull(br, sizeBuf[:]); err != nil {
 			return err
 		}

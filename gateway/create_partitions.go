@@ -41,6 +41,8 @@ func (c *conn) createPartitions(validateOnly bool, rt kmsg.CreatePartitionsReque
 		return kafkaErr(kerr.InvalidPartitions, "topic currently has %d partitions, which is higher than the requested %d", t.Partitions, rt.Count)
 	case rt.Count == t.Partitions:
 		return kafkaErr(kerr.InvalidPartitions, "topic already has %d partitions", t.Partitions)
+	case rt.Count > maxTopicPartitions:
+		return kafkaErr(kerr.InvalidPartitions, "number of partitions %d exceeds the limit of %d per topic", rt.Count, maxTopicPartitions)
 	case validateOnly:
 		return nil
 	}

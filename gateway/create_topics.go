@@ -84,6 +84,11 @@ func (c *conn) createTopic(validateOnly bool, rt kmsg.CreateTopicsRequestTopic, 
 	return nil
 }
 
+// maxTopicPartitions bounds one topic's partitions: each is a metadata
+// row, so a single request asking for 2^31-1 of them would otherwise hold
+// the metadata store for hours.
+const maxTopicPartitions = 100_000
+
 // topicSpec checks a requested topic as Kafka does and fills in defaults.
 func (g *Gateway) topicSpec(rt kmsg.CreateTopicsRequestTopic) (metadata.TopicSpec, error) {
 	spec := metadata.TopicSpec{Name: rt.Topic, Partitions: rt.NumPartitions, ReplicationFactor: rt.ReplicationFactor, Configs: map[string]string{}}
@@ -105,6 +110,9 @@ func (g *Gateway) topicSpec(rt kmsg.CreateTopicsRequestTopic) (metadata.TopicSpe
 	}
 	if spec.Partitions <= 0 {
 		return spec, kafkaErr(kerr.InvalidPartitions, "number of partitions must be larger than 0")
+	}
+	if spec.Partitions > maxTopicPartitions {
+		return spec, kafkaErr(kerr.InvalidPartitions, "number of partitions %d exceeds the limit of %d per topic", spec.Partitions, maxTopicPartitions)
 	}
 	if spec.ReplicationFactor <= 0 {
 		return spec, kafkaErr(kerr.InvalidReplicationFactor, "replication factor must be larger than 0")

@@ -26,9 +26,15 @@ import (
 
 func init() { register(kmsg.Fetch, 4, 16, serveFetch) }
 
+// maxFetchWait bounds max_wait_ms; clients default to 500 ms.
+const maxFetchWait = 30 * time.Second
+
 func serveFetch(c *conn, kreq kmsg.Request) kmsg.Response {
 	req := kreq.(*kmsg.FetchRequest)
-	deadline := time.Now().Add(time.Duration(req.MaxWaitMillis) * time.Millisecond)
+	// The wait is capped: a long-poll holds the connection's read loop,
+	// so a hostile max_wait_ms would pin it for days.
+	wait := min(time.Duration(req.MaxWaitMillis)*time.Millisecond, maxFetchWait)
+	deadline := time.Now().Add(wait)
 	for {
 		wake := c.g.waiters.wait()
 		resp, n, failed := c.g.fetchOnce(c.ctx, req)
