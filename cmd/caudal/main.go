@@ -6,6 +6,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 )
 
 const usage = `usage: caudal <command> [flags]
@@ -16,11 +17,22 @@ commands:
   worker    retention, compaction and object GC over --bucket-url and --metadata-url
             (one active per cluster, by lease; others stand by)
 
+Kafka's command-line tools, with Kafka's flags (also run as kafka-topics[.sh],
+kafka-console-producer, … through a symlink to this binary):
+  topics             create, list, describe, alter and delete topics
+  console-producer   produce lines read from stdin
+  console-consumer   print records to stdout
+  consumer-groups    list, describe, reset offsets of and delete consumer groups
+  configs            describe and alter topic and broker configs
+
 Every flag can also be set through CAUDAL_<FLAG>, e.g. CAUDAL_KAFKA_LISTEN.
 Run 'caudal <command> -h' for the command's flags.
 `
 
 func main() {
+	if tool, ok := kafkaToolName(os.Args[0]); ok {
+		os.Exit(runTool(tool, filepath.Base(os.Args[0]), os.Args[1:]))
+	}
 	if len(os.Args) < 2 {
 		fmt.Fprint(os.Stderr, usage)
 		os.Exit(2)
@@ -33,6 +45,8 @@ func main() {
 		err = runGateway(args)
 	case "worker":
 		err = runWorker(args)
+	case "topics", "console-producer", "console-consumer", "consumer-groups", "configs":
+		os.Exit(runTool(cmd, "caudal "+cmd, args))
 	case "-h", "--help", "help":
 		fmt.Print(usage)
 		return

@@ -1,0 +1,249 @@
+package main
+
+// The Kafka command-line tools built into the binary: `caudal topics`,
+// `caudal console-producer`, … or, through a symlink, `kafka-topics.sh`.
+// Flags keep Kafka's spellings; errors are one line on stderr, exit code 1,
+// and a bad flag exits 2 with the usage.
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+const (
+	defaultBootstrap = "localhost:9092"
+	// connectTimeout bounds the first contact with the bootstrap servers.
+	connectTimeout = 5 * time.Second
+	// requestTimeout bounds one admin operation.
+	requestTimeout = 30 * time.Second
+)
+
+// tool is one command-line tool; prog is the name it was invoked by.
+type tool func(prog string, args []string) error
+
+var tools = map[string]tool{
+	"topics":           runTopics,
+	"console-producer": runConsoleProducer,
+	"console-consumer": runConsoleConsumer,
+	"consumer-groups":  runConsumerGroups,
+	"configs":          runConfigs,
+}
+
+// kafkaToolName maps argv[0] (kafka-topics, kafka-topics.sh, …) to a tool.
+func kafkaToolName(arg0 string) (string, bool) {
+	base := strings.TrimSuffix(filepath.Base(arg0), ".sh")
+	name, ok := strings.CutPrefix(base, "kafka-")
+	if !ok || tools[name] == nil {
+		return "", false
+	}
+	return name, true
+}
+
+// runTool runs the named tool and returns the process exit code.
+func runTool(name, prog string, args []string) int {
+	err := tools[name](prog, args)
+	var ue *usageError
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.As(err, &ue):
+		ue.print()
+		return 2
+	default:
+		fmt.Fprintln(os.Stderr, oneLine(err.Error()))
+		return 1
+	}
+}
+
+// usageError is a command line that makes no sense: exit 2 with the usage.
+type usageError struct {
+	fs      *flag.FlagSet
+	msg     string
+	printed bool // the flag package has printed message and usage already
+}
+
+func (e *usageError) Error() string { return e.msg }
+
+func (e *usageError) print() {
+	if e.printed {
+		return
+	}
+	fmt.Fprintf(os.Stderr, "%s: %s\n", e.fs.Name(), e.msg)
+	e.fs.Usage()
+}
+
+func badUsage(fs *flag.FlagSet, format string, args ...any) error {
+	return &usageError{fs: fs, msg: fmt.Sprintf(format, args...)}
+}
+
+// newToolFlags returns a flag set with --bootstrap-server registered.
+func newToolFlags(prog, summary string) (*flag.FlagSet, *string) {
+	fs := flag.NewFlagSet(prog, flag.ContinueOnError)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "usage: %s %s\n\nflags (- or --):\n", prog, summary)
+		fs.PrintDefaults()
+	}
+	bootstrap := fs.String("bootstrap-server", defaultBootstrap, "Kafka `host:port[,host:port]` to connect to")
+	return fs, bootstrap
+}
+
+// parseToolFlags parses args; positional arguments are a usage error.
+func parseToolFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return &usageError{fs: fs, msg: err.Error(), printed: true}
+	}
+	if fs.NArg() > 0 {
+		return badUsage(fs, "unexpected argument %q", fs.Arg(0))
+	}
+	return nil
+}
+
+// connect checks that a bootstrap server accepts connections and returns a
+// client seeded with them.
+func connect(bootstrap string, opts ...kgo.Opt) (*kgo.Client, error) {
+	seeds := splitList(bootstrap)
+	if len(seeds) == 0 {
+		return nil, errors.New("--bootstrap-server is empty")
+	}
+	if err := dialAny(seeds); err != nil {
+		return nil, err
+	}
+	opts = append([]kgo.Opt{kgo.SeedBrokers(seeds...), kgo.DialTimeout(connectTimeout)}, opts...)
+	cl, err := kgo.NewClient(opts...)
+	if err != nil {
+		return nil, fmt.Errorf("bad client configuration: %w", err)
+	}
+	return cl, nil
+}
+
+// connectAdmin is connect for the admin tools.
+func connectAdmin(bootstrap string) (*kadm.Client, error) {
+	cl, err := connect(bootstrap, kgo.ClientID("caudal-admin"))
+	if err != nil {
+		return nil, err
+	}
+	return kadm.NewClient(cl), nil
+}
+
+// dialAny returns nil as soon as one seed accepts a TCP connection.
+func dialAny(seeds []string) error {
+	var last error
+	for _, s := range seeds {
+		c, err := net.DialTimeout("tcp", s, connectTimeout)
+		if err == nil {
+			c.Close()
+			return nil
+		}
+		last = err
+		var op *net.OpError
+		if errors.As(err, &op) && op.Err != nil {
+			last = op.Err
+		}
+	}
+	return fmt.Errorf("could not connect to bootstrap server %s: %v", strings.Join(seeds, ","), last)
+}
+
+// opContext bounds one admin operation.
+func opContext() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), requestTimeout)
+}
+
+// splitList splits a comma-separated list, dropping empty items.
+func splitList(s string) []string {
+	var out []string
+	for _, part := range strings.Split(s, ",") {
+		if part = strings.TrimSpace(part); part != "" {
+			out = append(out, part)
+		}
+	}
+	return out
+}
+
+// oneLine folds a multi-line message onto one line.
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(strings.ReplaceAll(s, "\n", " ")), " ")
+}
+
+// repeated is a flag that may be given several times (--property, --config).
+type repeated []string
+
+func (r *repeated) String() string     { return strings.Join(*r, ",") }
+func (r *repeated) Set(s string) error { *r = append(*r, s); return nil }
+
+// keyValueMap parses k=v items into a map.
+func keyValueMap(items []string) (map[string]string, error) {
+	m := map[string]string{}
+	for _, it := range items {
+		k, v, ok := strings.Cut(it, "=")
+		if !ok || strings.TrimSpace(k) == "" {
+			return nil, fmt.Errorf("invalid property %q: expected key=value", it)
+		}
+		m[strings.TrimSpace(k)] = v
+	}
+	return m, nil
+}
+
+// exactlyOne reports a usage error unless exactly one of the named actions is set.
+func exactlyOne(fs *flag.FlagSet, actions map[string]bool) error {
+	var all []string
+	n := 0
+	for name, on := range actions {
+		all = append(all, "--"+name)
+		if on {
+			n++
+		}
+	}
+	if n != 1 {
+		slices.Sort(all)
+		return badUsage(fs, "exactly one of %s is required", strings.Join(all, ", "))
+	}
+	return nil
+}
+
+// actions are a tool's mutually exclusive action flags (--create, --list, …).
+type actions map[string]*bool
+
+func registerActions(fs *flag.FlagSet, what string, names ...string) actions {
+	a := actions{}
+	for _, n := range names {
+		a[n] = fs.Bool(n, false, strings.ReplaceAll(n, "-", " ")+" "+what)
+	}
+	return a
+}
+
+// chosen returns the one action given, or a usage error.
+func (a actions) chosen(fs *flag.FlagSet) (string, error) {
+	set := map[string]bool{}
+	var name string
+	for n, on := range a {
+		set[n] = *on
+		if *on {
+			name = n
+		}
+	}
+	return name, exactlyOne(fs, set)
+}
+
+// withAdmin connects to the bootstrap servers and runs fn.
+func withAdmin(bootstrap string, fn func(*kadm.Client) error) error {
+	adm, err := connectAdmin(bootstrap)
+	if err != nil {
+		return err
+	}
+	defer adm.Close()
+	return fn(adm)
+}

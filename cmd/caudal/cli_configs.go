@@ -1,0 +1,250 @@
+package main
+
+// caudal configs (kafka-configs): describe and alter topic and broker configs.
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+type configsCmd struct {
+	adm           *kadm.Client
+	entityType    string
+	name          string
+	entityDefault bool
+	all           bool
+	add, remove   string
+}
+
+func runConfigs(prog string, args []string) error {
+	fs, bootstrap := newToolFlags(prog, "--entity-type topics|brokers --entity-name N --describe | --alter --add-config k=v[,k=v] --delete-config k[,k]")
+	var c configsCmd
+	describe := fs.Bool("describe", false, "list the entity's configs")
+	alter := fs.Bool("alter", false, "alter the entity's configs")
+	fs.StringVar(&c.entityType, "entity-type", "", "topics or brokers")
+	fs.StringVar(&c.name, "entity-name", "", "topic name or broker id")
+	fs.BoolVar(&c.entityDefault, "entity-default", false, "the cluster-wide broker default")
+	topic := fs.String("topic", "", "same as --entity-type topics --entity-name `T`")
+	broker := fs.String("broker", "", "same as --entity-type brokers --entity-name `B`")
+	fs.BoolVar(&c.all, "all", false, "describe: every config, not only the dynamic ones")
+	fs.StringVar(&c.add, "add-config", "", "configs to set: `k=v,k2=[v1,v2]`")
+	fs.StringVar(&c.remove, "delete-config", "", "configs to remove: `k,k2`")
+	if err := parseToolFlags(fs, args); err != nil {
+		return err
+	}
+	if err := c.check(fs, *describe, *alter, *topic, *broker); err != nil {
+		return err
+	}
+	return withAdmin(*bootstrap, func(adm *kadm.Client) error {
+		c.adm = adm
+		ctx, cancel := opContext()
+		defer cancel()
+		if *alter {
+			return c.alter(ctx)
+		}
+		return c.describe(ctx)
+	})
+}
+
+func (c *configsCmd) check(fs *flag.FlagSet, describe, alter bool, topic, broker string) error {
+	if err := exactlyOne(fs, map[string]bool{"describe": describe, "alter": alter}); err != nil {
+		return err
+	}
+	switch {
+	case topic != "":
+		c.entityType, c.name = "topics", topic
+	case broker != "":
+		c.entityType, c.name = "brokers", broker
+	}
+	switch c.entityType {
+	case "topics", "topic":
+		c.entityType = "topics"
+		if c.name == "" && alter {
+			return badUsage(fs, "--alter needs --entity-name")
+		}
+	case "brokers", "broker":
+		c.entityType = "brokers"
+		if _, err := strconv.ParseInt(c.name, 10, 32); c.name != "" && err != nil {
+			return badUsage(fs, "broker --entity-name must be a broker id, got %q", c.name)
+		}
+	case "":
+		return badUsage(fs, "missing required argument --entity-type")
+	default:
+		return badUsage(fs, "unsupported --entity-type %q: caudal supports topics and brokers", c.entityType)
+	}
+	if alter && c.add == "" && c.remove == "" {
+		return badUsage(fs, "--alter needs --add-config or --delete-config")
+	}
+	return nil
+}
+
+func (c *configsCmd) alter(ctx context.Context) error {
+	alters, err := c.alterations()
+	if err != nil {
+		return err
+	}
+	var resps kadm.AlterConfigsResponses
+	if c.entityType == "topics" {
+		resps, err = c.adm.AlterTopicConfigs(ctx, alters, c.name)
+	} else {
+		resps, err = c.adm.AlterBrokerConfigs(ctx, alters, c.brokerIDs()...)
+	}
+	if err != nil {
+		return fmt.Errorf("Error: %w", err)
+	}
+	for _, r := range resps {
+		if r.Err != nil {
+			return c.entityError(r.Err, r.ErrMessage)
+		}
+	}
+	fmt.Printf("Completed updating %s.\n", c.what("config for"))
+	return nil
+}
+
+// alterations turns --add-config and --delete-config into kadm's form.
+func (c *configsCmd) alterations() ([]kadm.AlterConfig, error) {
+	var out []kadm.AlterConfig
+	for _, pair := range splitConfigList(c.add) {
+		k, v, ok := strings.Cut(pair, "=")
+		if !ok || k == "" {
+			return nil, fmt.Errorf("Error: --add-config %q is not key=value", pair)
+		}
+		v = strings.TrimSuffix(strings.TrimPrefix(v, "["), "]")
+		out = append(out, kadm.AlterConfig{Op: kadm.SetConfig, Name: k, Value: &v})
+	}
+	for _, k := range splitList(c.remove) {
+		out = append(out, kadm.AlterConfig{Op: kadm.DeleteConfig, Name: k})
+	}
+	return out, nil
+}
+
+// splitConfigList splits k=v,k2=[a,b] on the commas outside brackets.
+func splitConfigList(s string) []string {
+	var out []string
+	depth, start := 0, 0
+	for i, r := range s + "," {
+		switch {
+		case r == '[':
+			depth++
+		case r == ']' && depth > 0:
+			depth--
+		case r == ',' && depth == 0:
+			if part := strings.TrimSpace(s[start:i]); part != "" {
+				out = append(out, part)
+			}
+			start = i + 1
+		}
+	}
+	return out
+}
+
+func (c *configsCmd) brokerIDs() []int32 {
+	if c.entityDefault || c.name == "" {
+		return nil
+	}
+	id, _ := strconv.ParseInt(c.name, 10, 32)
+	return []int32{int32(id)}
+}
+
+// what names the entity as Kafka's messages do.
+func (c *configsCmd) what(prefix string) string {
+	switch {
+	case c.entityType == "topics":
+		return prefix + " topic " + c.name
+	case c.brokerIDs() == nil:
+		return strings.Replace(prefix, "config", "default config", 1) + " brokers in the cluster"
+	default:
+		return prefix + " broker " + c.name
+	}
+}
+
+func (c *configsCmd) entityError(err error, msg string) error {
+	if errors.Is(err, kerr.UnknownTopicOrPartition) {
+		return fmt.Errorf("Error: topic '%s' does not exist", c.name)
+	}
+	return fmt.Errorf("Error: %s", serverError(err, msg))
+}
+
+func (c *configsCmd) describe(ctx context.Context) error {
+	var rcs kadm.ResourceConfigs
+	var err error
+	if c.entityType == "topics" {
+		rcs, err = c.describeTopics(ctx)
+	} else {
+		rcs, err = c.adm.DescribeBrokerConfigs(ctx, c.brokerIDs()...)
+	}
+	if err != nil {
+		return fmt.Errorf("Error: %w", err)
+	}
+	for _, rc := range rcs {
+		if rc.Err != nil {
+			return c.entityError(rc.Err, rc.ErrMessage)
+		}
+	}
+	for _, rc := range rcs {
+		c.printConfigs(rc)
+	}
+	return nil
+}
+
+func (c *configsCmd) describeTopics(ctx context.Context) (kadm.ResourceConfigs, error) {
+	names := []string{c.name}
+	if c.name == "" {
+		topics, err := c.adm.ListTopics(ctx)
+		if err != nil {
+			return nil, err
+		}
+		names = topics.Names()
+	}
+	rcs, err := c.adm.DescribeTopicConfigs(ctx, names...)
+	slices.SortFunc(rcs, func(a, b kadm.ResourceConfig) int { return strings.Compare(a.Name, b.Name) })
+	return rcs, err
+}
+
+func (c *configsCmd) printConfigs(rc kadm.ResourceConfig) {
+	entity := *c
+	entity.name = rc.Name
+	kind := "Dynamic"
+	if c.all {
+		kind = "All"
+	}
+	header := kind + " " + entity.what("configs for")
+	if c.entityType == "brokers" && c.brokerIDs() == nil {
+		header = "Default configs for brokers in the cluster"
+	}
+	fmt.Printf("%s are:\n", header)
+	for _, cfg := range rc.Configs {
+		if c.all || isDynamic(cfg.Source) {
+			fmt.Printf("  %s=%s sensitive=%t synonyms={%s}\n", cfg.Key, configValue(cfg.Value, cfg.Sensitive), cfg.Sensitive, synonyms(cfg))
+		}
+	}
+}
+
+func isDynamic(s kmsg.ConfigSource) bool {
+	return s == kmsg.ConfigSourceDynamicTopicConfig || s == kmsg.ConfigSourceDynamicBrokerConfig ||
+		s == kmsg.ConfigSourceDynamicDefaultBrokerConfig
+}
+
+func configValue(v *string, sensitive bool) string {
+	if sensitive || v == nil {
+		return "null"
+	}
+	return *v
+}
+
+func synonyms(cfg kadm.Config) string {
+	out := make([]string, len(cfg.Synonyms))
+	for i, s := range cfg.Synonyms {
+		out[i] = fmt.Sprintf("%s:%s=%s", s.Source, s.Key, configValue(s.Value, cfg.Sensitive))
+	}
+	return strings.Join(out, ", ")
+}
