@@ -33,11 +33,13 @@ type conn struct {
 	ctx      context.Context
 	cancel   context.CancelFunc
 	clientID string
+	rack     string // from the last Fetch (v11+); see registry.go
 }
 
 // reply is a response that may not be ready yet. resp == nil after done
 // means no response is sent (acks=0).
 type reply struct {
+	start  time.Time
 	corr   int32
 	key    int16
 	done   chan struct{}
@@ -99,6 +101,7 @@ func (c *conn) readLoop() error {
 
 // handle parses one request and starts serving it.
 func (c *conn) handle(body []byte) (*reply, error) {
+	start := time.Now()
 	rd := kbin.Reader{Src: body}
 	key, version, corr := rd.Int16(), rd.Int16(), rd.Int32()
 	clientID := rd.NullableString()
@@ -131,12 +134,14 @@ func (c *conn) handle(body []byte) (*reply, error) {
 		return nil, fmt.Errorf("parse %s v%d: %w", kmsg.NameForKey(key), version, err)
 	}
 	if api.async != nil {
-		r := &reply{corr: corr, key: key, done: make(chan struct{}), header: req.IsFlexible()}
+		r := &reply{start: start, corr: corr, key: key, done: make(chan struct{}), header: req.IsFlexible()}
 		api.async(c, req, r)
 		return r, nil
 	}
 	resp := api.serve(c, req)
-	return c.ready(corr, key, resp), nil
+	r := c.ready(corr, key, resp)
+	r.start = start
+	return r, nil
 }
 
 func (c *conn) ready(corr int32, key int16, resp kmsg.Response) *reply {
@@ -161,6 +166,9 @@ func (c *conn) writeLoop() {
 				c.fail()
 			}
 			<-r.done
+		}
+		if !r.start.IsZero() {
+			c.g.metrics.replied(r.key, r.start, r.resp)
 		}
 		if r.resp == nil {
 			continue

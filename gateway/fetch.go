@@ -6,7 +6,8 @@ package gateway
 // the read cache), writes the real offsets into the batches, and honours
 // max_bytes, partition_max_bytes and KIP-74's "at least one batch". When
 // less than min_bytes is available the request waits up to max_wait_ms and
-// is woken by this gateway's commits. Topic ids are used from v13. There
+// is woken by commits, this gateway's and (through the metadata
+// store) other gateways', and re-reads at least every fetchRecheck. Topic ids are used from v13. There
 // are no transactions, so the last stable offset is the high watermark for
 // both isolation levels. Fetch sessions (KIP-227) are declined by answering
 // session id 0, which makes clients send full fetches.
@@ -29,8 +30,14 @@ func init() { register(kmsg.Fetch, 4, 16, serveFetch) }
 // maxFetchWait bounds max_wait_ms; clients default to 500 ms.
 const maxFetchWait = 30 * time.Second
 
+// fetchRecheck bounds how long a long-polling fetch waits between reads.
+const fetchRecheck = 500 * time.Millisecond
+
 func serveFetch(c *conn, kreq kmsg.Request) kmsg.Response {
 	req := kreq.(*kmsg.FetchRequest)
+	if req.Rack != "" {
+		c.rack = req.Rack // steers later Metadata responses (registry.go)
+	}
 	// The wait is capped: a long-poll holds the connection's read loop,
 	// so a hostile max_wait_ms would pin it for days.
 	wait := min(time.Duration(req.MaxWaitMillis)*time.Millisecond, maxFetchWait)
@@ -42,11 +49,16 @@ func serveFetch(c *conn, kreq kmsg.Request) kmsg.Response {
 		if failed || n >= int(req.MinBytes) || wait <= 0 {
 			return resp
 		}
-		t := time.NewTimer(wait)
+		// Re-checked every fetchRecheck even without a wake-up: the
+		// fallback when another gateway's commit notification is lost.
+		t := time.NewTimer(min(wait, fetchRecheck))
 		select {
 		case <-wake:
 			t.Stop()
 		case <-t.C:
+			if time.Until(deadline) > 0 {
+				continue
+			}
 			resp, _, _ = c.g.fetchOnce(c.ctx, req)
 			return resp
 		case <-c.ctx.Done():
@@ -97,9 +109,13 @@ func (g *Gateway) fetchOnce(ctx context.Context, req *kmsg.FetchRequest) (*kmsg.
 				pr.ErrorCode = errCode(rd.err)
 				failed = true
 			}
-			// librdkafka rejects null records; an empty fetch is empty bytes.
-			pr.RecordBatches = trimBatches(rd.data, maxBytes-total, total == 0)
+			var records int
+			pr.RecordBatches, records = trimBatches(rd.data, maxBytes-total, total == 0)
 			total += len(pr.RecordBatches)
+			if records > 0 {
+				g.metrics.fetchedBytes.WithLabelValues(rd.topic.Name).Add(float64(len(pr.RecordBatches)))
+				g.metrics.fetchedRecords.WithLabelValues(rd.topic.Name).Add(float64(records))
+			}
 		}
 	}
 	return resp, total, failed
@@ -134,10 +150,12 @@ func (g *Gateway) readPartitions(ctx context.Context, reads []*partitionRead) {
 	wg.Wait()
 }
 
-// trimBatches keeps the whole batches of data that fit in budget; with
-// atLeastOne the first batch is kept even when it alone is larger (KIP-74).
-func trimBatches(data []byte, budget int, atLeastOne bool) []byte {
-	n := 0
+// trimBatches keeps the whole batches of data that fit in budget, and
+// counts their records; with atLeastOne the first batch is kept even when
+// it alone is larger (KIP-74). The result is never nil: librdkafka rejects
+// null records, so an empty fetch is empty bytes.
+func trimBatches(data []byte, budget int, atLeastOne bool) ([]byte, int) {
+	n, records := 0, 0
 	for n < len(data) {
 		h, err := segments.ParseBatchHeader(data[n:])
 		if err != nil {
@@ -147,11 +165,12 @@ func trimBatches(data []byte, budget int, atLeastOne bool) []byte {
 			break
 		}
 		n += h.Size()
+		records += int(h.RecordCount)
 	}
 	if n == 0 {
-		return []byte{}
+		return []byte{}, 0
 	}
-	return data[:n:n]
+	return data[:n:n], records
 }
 
 func (g *Gateway) fetchTopic(ctx context.Context, version int16, rt kmsg.FetchRequestTopic) (metadata.Topic, error) {

@@ -53,6 +53,7 @@ type partKey struct {
 
 type pendingPart struct {
 	key     partKey
+	name    string // the topic's, for metrics
 	batches [][]byte
 	metas   []metadata.BatchAppend
 }
@@ -60,6 +61,7 @@ type pendingPart struct {
 // appendItem is one validated batch to append.
 type appendItem struct {
 	key   partKey
+	name  string // the topic's
 	batch []byte
 	meta  metadata.BatchAppend
 }
@@ -68,6 +70,7 @@ type appendItem struct {
 type slot struct{ part, batch int }
 
 func newFlusher(g *Gateway) *flusher {
+	g.metrics.bufferLimit.Set(float64(g.cfg.MaxBufferedBytes))
 	f := &flusher{g: g, lastCommit: make(chan struct{})}
 	close(f.lastCommit)
 	f.space = sync.NewCond(&f.mu)
@@ -103,7 +106,7 @@ func (f *flusher) append(items []appendItem) (*pendingObject, []slot, error) {
 		if !ok {
 			pi = len(obj.parts)
 			obj.index[it.key] = pi
-			obj.parts = append(obj.parts, &pendingPart{key: it.key})
+			obj.parts = append(obj.parts, &pendingPart{key: it.key, name: it.name})
 		}
 		p := obj.parts[pi]
 		slots[i] = slot{part: pi, batch: len(p.batches)}
@@ -112,6 +115,7 @@ func (f *flusher) append(items []appendItem) (*pendingObject, []slot, error) {
 	}
 	obj.size += size
 	f.buffered += size
+	f.g.metrics.bufferBytes.Set(float64(f.buffered))
 	if obj.size >= f.g.cfg.FlushBytes {
 		f.sealLocked(obj)
 	}
@@ -145,17 +149,22 @@ func (f *flusher) sealLocked(obj *pendingObject) {
 func (f *flusher) write(obj *pendingObject, prev <-chan struct{}, committed chan<- struct{}) {
 	ctx, cancel := context.WithTimeout(context.Background(), commitTimeout)
 	defer cancel()
+	start := time.Now()
+	m := f.g.metrics
 	key, commit, data, err := f.build(obj)
-	if err == nil {
-		err = f.g.bucket.Put(ctx, key, data)
-		if err != nil {
-			err = fmt.Errorf("put object %s: %w", key, err)
-		}
+	if err != nil {
+		m.flushErrors.WithLabelValues("build").Inc()
+	} else if err = f.g.bucket.Put(ctx, key, data); err != nil {
+		m.flushErrors.WithLabelValues("put").Inc()
+		err = fmt.Errorf("put object %s: %w", key, err)
 	}
 	<-prev
 	if err == nil {
+		commitStart := time.Now()
 		obj.results, err = f.g.store.CommitObject(ctx, commit)
+		m.commitDuration.Observe(time.Since(commitStart).Seconds())
 		if err != nil {
+			m.flushErrors.WithLabelValues("commit").Inc()
 			err = fmt.Errorf("commit object %s: %w", key, err)
 		}
 	}
@@ -163,6 +172,9 @@ func (f *flusher) write(obj *pendingObject, prev <-chan struct{}, committed chan
 	if err != nil {
 		f.g.log.Error("flush failed; producers will retry", "object", key, "err", err)
 	} else {
+		m.flushBytes.Observe(float64(len(data)))
+		m.flushDuration.Observe(time.Since(start).Seconds())
+		f.countProduced(obj)
 		f.g.reader.remember(key, data)
 		f.g.waiters.notify()
 	}
@@ -170,8 +182,25 @@ func (f *flusher) write(obj *pendingObject, prev <-chan struct{}, committed chan
 	close(obj.done)
 	f.mu.Lock()
 	f.buffered -= obj.size
+	f.g.metrics.bufferBytes.Set(float64(f.buffered))
 	f.space.Broadcast()
 	f.mu.Unlock()
+}
+
+// countProduced adds the batches the commit accepted (not duplicates, not
+// rejected) to the produce metrics.
+func (f *flusher) countProduced(obj *pendingObject) {
+	for i, p := range obj.parts {
+		var bytes, records int64
+		for j, res := range obj.results.Runs[i] {
+			if res.Err == nil && !res.Duplicate {
+				bytes += int64(len(p.batches[j]))
+				records += p.metas[j].Records
+			}
+		}
+		f.g.metrics.producedBytes.WithLabelValues(p.name).Add(float64(bytes))
+		f.g.metrics.producedRecords.WithLabelValues(p.name).Add(float64(records))
+	}
 }
 
 // build lays out the object and the commit that describes it.

@@ -67,6 +67,9 @@ type Gateway struct {
 	waiters *waiters
 	configs *brokerConfigs
 	groups  *groupCoordinator
+	metrics *metrics
+	// stopBackground ends the gateway's periodic jobs on Close.
+	stopBackground context.CancelFunc
 
 	mu     sync.Mutex
 	lns    []net.Listener
@@ -92,13 +95,19 @@ func New(cfg Config, store metadata.Store, bucket objstore.Bucket) (*Gateway, er
 		waiters: newWaiters(),
 	}
 	g.topics = newTopicCache(store, cfg.Now)
-	g.reader, err = newObjectReader(bucket, cfg.CacheBytes)
+	if g.metrics, err = newMetrics(cfg.Registerer); err != nil {
+		return nil, fmt.Errorf("register gateway metrics: %w", err)
+	}
+	g.reader, err = newObjectReader(bucket, cfg.CacheBytes, g.metrics)
 	if err != nil {
 		return nil, err
 	}
 	g.flusher = newFlusher(g)
 	g.groups = newGroupCoordinator(g)
 	g.groups.start()
+	bg, stop := context.WithCancel(context.Background())
+	g.stopBackground = stop
+	go g.storageStatsLoop(bg)
 	return g, nil
 }
 
@@ -193,6 +202,7 @@ func (g *Gateway) Close(ctx context.Context) error {
 		return nil
 	}
 	g.closed = true
+	g.stopBackground()
 	for _, ln := range g.lns {
 		ln.Close()
 	}

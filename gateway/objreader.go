@@ -15,11 +15,12 @@ import (
 // cache. Objects this gateway wrote are cached whole, so tailing consumers
 // rarely reach the bucket; other reads are cached by range.
 type objectReader struct {
-	bucket objstore.Bucket
-	cache  *ristretto.Cache[string, []byte]
+	bucket  objstore.Bucket
+	cache   *ristretto.Cache[string, []byte]
+	metrics *metrics
 }
 
-func newObjectReader(bucket objstore.Bucket, maxBytes int64) (*objectReader, error) {
+func newObjectReader(bucket objstore.Bucket, maxBytes int64, m *metrics) (*objectReader, error) {
 	cache, err := ristretto.NewCache(&ristretto.Config[string, []byte]{
 		// About ten counters per expected entry; entries are ranges of
 		// tens of KiB up to whole objects of a few MiB.
@@ -30,7 +31,7 @@ func newObjectReader(bucket objstore.Bucket, maxBytes int64) (*objectReader, err
 	if err != nil {
 		return nil, fmt.Errorf("create object cache: %w", err)
 	}
-	return &objectReader{bucket: bucket, cache: cache}, nil
+	return &objectReader{bucket: bucket, cache: cache, metrics: m}, nil
 }
 
 // remember caches an object this gateway just wrote.
@@ -42,12 +43,15 @@ func (r *objectReader) remember(key string, data []byte) {
 // be modified: it may be shared with the cache.
 func (r *objectReader) read(ctx context.Context, key string, off, length int64) ([]byte, error) {
 	if whole, ok := r.cache.Get(wholeKey(key)); ok && off+length <= int64(len(whole)) {
+		r.metrics.cacheRequests.WithLabelValues("hit").Inc()
 		return whole[off : off+length], nil
 	}
 	rk := fmt.Sprintf("%s@%d+%d", key, off, length)
 	if b, ok := r.cache.Get(rk); ok {
+		r.metrics.cacheRequests.WithLabelValues("hit").Inc()
 		return b, nil
 	}
+	r.metrics.cacheRequests.WithLabelValues("miss").Inc()
 	b, err := r.bucket.GetRange(ctx, key, off, length)
 	if err != nil {
 		return nil, fmt.Errorf("read object %s [%d, +%d): %w", key, off, length, err)

@@ -125,7 +125,7 @@ func (c *conn) validateProduce(req *kmsg.ProduceRequest, topic string, rp kmsg.P
 		if h.Transactional() || h.Control() {
 			return nil, kafkaErr(kerr.InvalidRecord, "transactional batches are not supported")
 		}
-		items = append(items, appendItem{key: key, batch: b, meta: metadata.BatchAppend{
+		items = append(items, appendItem{key: key, name: t.Name, batch: b, meta: metadata.BatchAppend{
 			Records:       int64(h.LastOffsetDelta) + 1,
 			MaxTimestamp:  h.MaxTimestamp,
 			ProducerID:    h.ProducerID,
