@@ -53,7 +53,7 @@ func New(c Config) *Compactor {
 		c.Now = time.Now
 	}
 	if c.Log == nil {
-		c.Log = slog.Default()
+		c.Log = slog.New(slog.DiscardHandler)
 	}
 	c.Merge = c.Merge.withDefaults()
 	return &Compactor{c: c}

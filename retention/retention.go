@@ -41,7 +41,7 @@ func New(c Config) *Retainer {
 		c.Now = time.Now
 	}
 	if c.Log == nil {
-		c.Log = slog.Default()
+		c.Log = slog.New(slog.DiscardHandler)
 	}
 	return &Retainer{c: c}
 }

@@ -61,7 +61,7 @@ func (c *Config) defaults() {
 		c.Now = time.Now
 	}
 	if c.Log == nil {
-		c.Log = slog.Default()
+		c.Log = slog.New(slog.DiscardHandler)
 	}
 	if c.Holder == "" {
 		host, _ := os.Hostname()
