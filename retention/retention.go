@@ -34,8 +34,8 @@ type Config struct {
 // runs one at a time.
 type Retainer struct{ c Config }
 
-// New returns a Retainer; zero Now and Log default to time.Now and
-// slog.Default.
+// New returns a Retainer; zero Now and Log default to time.Now and a
+// logger that discards.
 func New(c Config) *Retainer {
 	if c.Now == nil {
 		c.Now = time.Now
