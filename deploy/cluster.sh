@@ -7,8 +7,11 @@ set -euo pipefail
 dir=${CLUSTER_DIR:-$PWD/.cluster}
 cache=${CAUDAL_CACHE:-$HOME/.cache/caudal}
 pgbin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
-minio_port=19000 pg_port=15432
-gateway_ports=(19092 29092 39092)
+# Ports can be moved when something else holds them, e.g.
+# CLUSTER_GATEWAY_PORTS="19192 29192 39192" make cluster
+minio_port=${CLUSTER_MINIO_PORT:-19000} pg_port=${CLUSTER_PG_PORT:-15432}
+read -r -a gateway_ports <<<"${CLUSTER_GATEWAY_PORTS:-19092 29092 39092}"
+http_base=${CLUSTER_HTTP_PORT:-9644}
 
 stop() {
 	for pidfile in "$dir"/*.pid; do
@@ -34,6 +37,19 @@ start_bg() { # name, command...
 	echo $! >"$dir/$name.pid"
 }
 
+port_free() {
+	! (echo >"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+# alive fails when the named process has exited (e.g. its port was taken).
+alive() {
+	kill -0 "$(cat "$dir/$1.pid")" 2>/dev/null || {
+		echo "$1 exited; the end of $dir/$1.log:" >&2
+		tail -n 5 "$dir/$1.log" >&2
+		return 1
+	}
+}
+
 wait_port() {
 	for _ in $(seq 100); do
 		(echo >"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
@@ -48,12 +64,18 @@ if [ "${1:-}" = stop ]; then
 	exit 0
 fi
 
+for port in $minio_port $((minio_port + 1)) $pg_port "${gateway_ports[@]}" $http_base $((http_base + 1)) $((http_base + 2)); do
+	port_free "$port" || {
+		echo "port $port is in use (a cluster already running? \`make cluster-stop\`); set CLUSTER_GATEWAY_PORTS, CLUSTER_MINIO_PORT, CLUSTER_PG_PORT or CLUSTER_HTTP_PORT" >&2
+		exit 1
+	}
+done
 mkdir -p "$dir"
 [ "$(id -u)" = 0 ] && chown postgres "$dir"
 export AWS_ACCESS_KEY_ID=caudal AWS_SECRET_ACCESS_KEY=caudal-secret AWS_REGION=us-east-1
 
 start_bg minio env MINIO_ROOT_USER=$AWS_ACCESS_KEY_ID MINIO_ROOT_PASSWORD=$AWS_SECRET_ACCESS_KEY \
-	"$cache/bin/minio" server "$dir/minio" --address 127.0.0.1:$minio_port --console-address 127.0.0.1:19001
+	"$cache/bin/minio" server "$dir/minio" --address 127.0.0.1:$minio_port --console-address 127.0.0.1:$((minio_port + 1))
 mkdir -p "$dir/minio/caudal" # a top-level directory is a bucket to MinIO
 
 if [ ! -d "$dir/pg" ]; then
@@ -70,10 +92,11 @@ bootstrap=()
 for i in 0 1 2; do
 	port=${gateway_ports[$i]}
 	start_bg gateway-$((i + 1)) ./bin/caudal gateway --bucket-url "$bucket" --metadata-url "$meta" \
-		--kafka-listen 127.0.0.1:$port --http-listen 127.0.0.1:$((9644 + i)) --rack zone-$((i + 1))
+		--kafka-listen 127.0.0.1:$port --http-listen 127.0.0.1:$((http_base + i)) --rack zone-$((i + 1))
 	bootstrap+=("127.0.0.1:$port")
 done
 start_bg worker ./bin/caudal worker --bucket-url "$bucket" --metadata-url "$meta"
 for port in "${gateway_ports[@]}"; do wait_port "$port"; done
+for name in minio gateway-1 gateway-2 gateway-3 worker; do alive "$name"; done
 echo "caudal cluster is up (logs in $dir)"
 echo "bootstrap servers: $(IFS=,; echo "${bootstrap[*]}")"

@@ -5,10 +5,10 @@ package gateway
 // Reads each partition from the offset index and segment objects (through
 // the read cache), writes the real offsets into the batches, and honours
 // max_bytes, partition_max_bytes and KIP-74's "at least one batch". When
-// less than min_bytes is available the request waits up to max_wait_ms and
-// is woken by commits, this gateway's and (through the metadata
-// store) other gateways', and re-reads at least every fetchRecheck. Topic ids are used from v13. There
-// are no transactions, so the last stable offset is the high watermark for
+// less than min_bytes is available the request waits up to max_wait_ms,
+// woken by commits (this gateway's and, through the metadata store, other
+// gateways') and re-reading at least every fetchRecheck. Topic ids are
+// used from v13. There are no transactions, so the last stable offset is the high watermark for
 // both isolation levels. Fetch sessions (KIP-227) are declined by answering
 // session id 0, which makes clients send full fetches.
 

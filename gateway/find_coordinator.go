@@ -4,8 +4,8 @@ package gateway
 //
 // Names the gateway that coordinates a group (key type 0) or a
 // transactional id (key type 1), one key before v4 and a batch of keys
-// from v4. coordinatorFor chooses; for now every gateway coordinates
-// every group, so it names itself. Other key types get INVALID_REQUEST.
+// from v4. coordinatorFor chooses by rendezvous hashing over the live
+// gateways (registry.go). Other key types get INVALID_REQUEST.
 
 import (
 	"github.com/twmb/franz-go/pkg/kerr"

@@ -24,9 +24,15 @@ import (
 type Config struct {
 	// Advertise is the host:port given to clients in Metadata responses.
 	Advertise string
-	// NodeID is this gateway's broker id in Metadata responses.
+	// NodeID is this gateway's broker id in Metadata responses; below
+	// zero, the metadata store allocates one.
 	NodeID int32
 	Rack   string
+	// HeartbeatInterval is how often the gateway refreshes its registry
+	// row and its list of live gateways; GatewayTimeout is how old a
+	// heartbeat may be for its gateway to count as live (registry.go).
+	HeartbeatInterval time.Duration
+	GatewayTimeout    time.Duration
 	// ClusterID is reported in Metadata and DescribeCluster.
 	ClusterID string
 
@@ -68,6 +74,8 @@ type Gateway struct {
 	configs *brokerConfigs
 	groups  *groupCoordinator
 	metrics *metrics
+	// registry is the live gateways, leaders and coordinators (registry.go).
+	registry *registry
 	// stopBackground ends the gateway's periodic jobs on Close.
 	stopBackground context.CancelFunc
 
@@ -103,8 +111,12 @@ func New(cfg Config, store metadata.Store, bucket objstore.Bucket) (*Gateway, er
 		return nil, err
 	}
 	g.flusher = newFlusher(g)
+	if g.registry, err = newRegistry(g); err != nil {
+		return nil, fmt.Errorf("register gateway: %w", err)
+	}
 	g.groups = newGroupCoordinator(g)
 	g.groups.start()
+	g.registry.start()
 	bg, stop := context.WithCancel(context.Background())
 	g.stopBackground = stop
 	go g.storageStatsLoop(bg)
@@ -135,6 +147,12 @@ func withDefaults(cfg Config) Config {
 	}
 	if cfg.ClusterID == "" {
 		cfg.ClusterID = "caudal"
+	}
+	if cfg.HeartbeatInterval <= 0 {
+		cfg.HeartbeatInterval = defaultHeartbeatInterval
+	}
+	if cfg.GatewayTimeout <= 0 {
+		cfg.GatewayTimeout = 3 * cfg.HeartbeatInterval
 	}
 	return cfg
 }
@@ -212,6 +230,7 @@ func (g *Gateway) Close(ctx context.Context) error {
 	// their connections go away.
 	err := g.flusher.close(ctx)
 	g.groups.close(ctx)
+	g.registry.stop()
 	g.waiters.closeAll()
 
 	done := make(chan struct{})
@@ -234,3 +253,7 @@ func (g *Gateway) Close(ctx context.Context) error {
 	g.reader.close()
 	return err
 }
+
+// NodeID is this gateway's broker id (allocated by the metadata store when
+// Config.NodeID was negative).
+func (g *Gateway) NodeID() int32 { return g.cfg.NodeID }

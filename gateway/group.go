@@ -7,8 +7,8 @@ package gateway
 // the injected clock (Config.Now), checked by tick every few milliseconds
 // of wall time, so tests can drive them with a fake clock.
 //
-// Every gateway coordinates every group for now; coordinatorFor is the one
-// place a later change picks a gateway per group (rendezvous hashing).
+// coordinatorFor picks one gateway per group by rendezvous hashing over
+// the live gateways (registry.go); the others answer NOT_COORDINATOR.
 
 import (
 	"context"
@@ -23,14 +23,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
-// coordinatorFor names the gateway that coordinates group.
-func (g *Gateway) coordinatorFor(string) kmsg.MetadataResponseBroker { return g.brokers()[0] }
-
-// coordinates reports whether this gateway coordinates group; the others
-// answer NOT_COORDINATOR.
-func (g *Gateway) coordinates(group string) bool {
-	return g.coordinatorFor(group).NodeID == g.cfg.NodeID
-}
+// coordinatorFor and coordinates (rendezvous over the live gateways) are
+// in registry.go; group_handoff.go drops the groups that moved away.
 
 type groupState int8
 

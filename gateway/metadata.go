@@ -12,8 +12,6 @@ package gateway
 import (
 	"context"
 	"errors"
-	"net"
-	"strconv"
 
 	"github.com/caudal/caudal/metadata"
 	"github.com/google/uuid"
@@ -27,6 +25,7 @@ func serveMetadata(c *conn, kreq kmsg.Request) kmsg.Response {
 	req := kreq.(*kmsg.MetadataRequest)
 	resp := req.ResponseKind().(*kmsg.MetadataResponse)
 	g := c.g
+	defer g.zoneLeaders(c, resp) // leaders in the client's zone (registry.go)
 	resp.Brokers = g.brokers()
 	resp.ClusterID = &g.cfg.ClusterID
 	resp.ControllerID = g.cfg.NodeID
@@ -74,11 +73,12 @@ func (g *Gateway) describeTopic(ctx context.Context, rt kmsg.MetadataRequestTopi
 	}
 	t, err = g.topics.byNameOrLoad(ctx, name)
 	if errors.Is(err, metadata.ErrUnknownTopic) && autoCreate {
-		t, err = g.createTopic(ctx, metadata.TopicSpec{
+		spec := metadata.TopicSpec{
 			Name:              name,
 			Partitions:        int32(g.configs.int("num.partitions")),
 			ReplicationFactor: int16(g.configs.int("default.replication.factor")),
-		})
+		}
+		t, err = g.createTopic(ctx, spec)
 		if errors.Is(err, metadata.ErrTopicExists) {
 			t, err = g.topics.byNameOrLoad(ctx, name)
 		}
@@ -107,24 +107,7 @@ func (g *Gateway) topicMetadata(t metadata.Topic) kmsg.MetadataResponseTopic {
 	return mt
 }
 
-// brokers lists the gateways clients may connect to.
-func (g *Gateway) brokers() []kmsg.MetadataResponseBroker {
-	host, portStr, _ := net.SplitHostPort(g.cfg.Advertise)
-	port, _ := strconv.Atoi(portStr)
-	b := kmsg.NewMetadataResponseBroker()
-	b.NodeID = g.cfg.NodeID
-	b.Host = host
-	b.Port = int32(port)
-	if g.cfg.Rack != "" {
-		rack := g.cfg.Rack
-		b.Rack = &rack
-	}
-	return []kmsg.MetadataResponseBroker{b}
-}
-
-// leaderFor names the gateway that clients should use for a partition.
-// Any gateway accepts any partition; the leader only steers clients.
-func (g *Gateway) leaderFor(uuid.UUID, int32) int32 { return g.cfg.NodeID }
+// brokers, leaderFor and the zone-aware leaders are in registry.go.
 
 // createTopic validates a spec and creates the topic.
 func (g *Gateway) createTopic(ctx context.Context, spec metadata.TopicSpec) (metadata.Topic, error) {

@@ -303,6 +303,7 @@ func (s *sqlStore) assign(c ObjectCommit, keys []tp, pkeys []prodKey, parts map[
 	}
 	stmts = append(stmts, stmt{"INSERT INTO objects (" + objectCols + ") VALUES (?, ?, ?, ?, 0)",
 		[]any{c.Key, c.Size, string(ObjectLive), s.nowMillis()}})
+	stmts = append(stmts, s.commitNotify()...) // notify.go
 	return res, stmts
 }
 

@@ -92,6 +92,9 @@ type Store interface {
 	// (maintenance.go).
 	Maintenance
 
+	// Watcher wakes this process on other processes' commits (notify.go).
+	Watcher
+
 	Close() error
 }
 

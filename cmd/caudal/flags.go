@@ -12,18 +12,21 @@ import (
 // serverFlags are the flags shared by dev and gateway. Their names are
 // caudal's public interface (DESIGN.md, "Configuration").
 type serverFlags struct {
-	kafkaListen   string
-	advertise     string
-	httpListen    string
-	bucketURL     string
-	metadataURL   string
-	nodeID        int
-	rack          string
-	flushInterval time.Duration
-	flushBytes    int
-	cacheBytes    int64
-	brokerConfigs keyValues
-	logLevel      string
+	kafkaListen string
+	advertise   string
+	httpListen  string
+	bucketURL   string
+	metadataURL string
+	nodeID      int
+	rack        string
+	// heartbeatInterval and gatewayTimeout drive the gateway registry.
+	heartbeatInterval time.Duration
+	gatewayTimeout    time.Duration
+	flushInterval     time.Duration
+	flushBytes        int
+	cacheBytes        int64
+	brokerConfigs     keyValues
+	logLevel          string
 }
 
 func (f *serverFlags) register(fs *flag.FlagSet) {
@@ -34,6 +37,8 @@ func (f *serverFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.metadataURL, "metadata-url", "", "metadata store: postgres://… or sqlite:///PATH")
 	fs.IntVar(&f.nodeID, "node-id", -1, "broker id in Metadata (-1: allocated by the metadata store)")
 	fs.StringVar(&f.rack, "rack", "", "rack or zone reported for this gateway")
+	fs.DurationVar(&f.heartbeatInterval, "heartbeat-interval", 3*time.Second, "how often the gateway renews its registration and refreshes the live gateways")
+	fs.DurationVar(&f.gatewayTimeout, "gateway-timeout", 0, "heartbeat age after which a gateway no longer counts as live (0: 3 heartbeat intervals)")
 	fs.DurationVar(&f.flushInterval, "flush-interval", 100*time.Millisecond, "longest a produced batch waits before its object is written; the latency/PUT-cost dial")
 	fs.IntVar(&f.flushBytes, "flush-bytes", 8<<20, "object size that triggers a flush before the interval")
 	fs.Int64Var(&f.cacheBytes, "cache-bytes", 256<<20, "size of the read cache of object bytes")

@@ -26,9 +26,6 @@ import (
 // shutdownTimeout bounds the final flush on SIGTERM/SIGINT.
 const shutdownTimeout = 30 * time.Second
 
-// heartbeatInterval is how often a gateway refreshes its registry row.
-const heartbeatInterval = 5 * time.Second
-
 func runDev(args []string) error {
 	fs := flag.NewFlagSet("caudal dev", flag.ContinueOnError)
 	var f serverFlags
@@ -106,25 +103,24 @@ func serve(f serverFlags, dev *workerFlags) error {
 	if advertise == "" {
 		advertise = ln.Addr().String()
 	}
-	me, err := store.Heartbeat(ctx, metadata.Gateway{NodeID: int32(f.nodeID), Addr: advertise, Rack: f.rack})
-	if err != nil {
-		return fmt.Errorf("register gateway: %w", err)
-	}
+	// The gateway registers itself (node id, address, rack) and
+	// heartbeats in the metadata store.
 	gw, err := gateway.New(gateway.Config{
-		Advertise:     advertise,
-		NodeID:        me.NodeID,
-		Rack:          f.rack,
-		FlushInterval: f.flushInterval,
-		FlushBytes:    f.flushBytes,
-		CacheBytes:    f.cacheBytes,
-		Broker:        f.brokerConfigs,
-		Logger:        log,
-		Registerer:    reg,
+		Advertise:         advertise,
+		NodeID:            int32(f.nodeID),
+		Rack:              f.rack,
+		HeartbeatInterval: f.heartbeatInterval,
+		GatewayTimeout:    f.gatewayTimeout,
+		FlushInterval:     f.flushInterval,
+		FlushBytes:        f.flushBytes,
+		CacheBytes:        f.cacheBytes,
+		Broker:            f.brokerConfigs,
+		Logger:            log,
+		Registerer:        reg,
 	}, store, bucket)
 	if err != nil {
 		return err
 	}
-	go heartbeat(ctx, log, store, me)
 	if dev != nil {
 		if err := startDevWorker(ctx, *dev, store, bucket, f.brokerConfigs, log); err != nil {
 			return err
@@ -135,7 +131,7 @@ func serve(f serverFlags, dev *workerFlags) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- gw.Serve(ln) }()
-	log.Info("caudal is serving kafka", "listen", ln.Addr().String(), "advertise", advertise, "node", me.NodeID, "bucket", f.bucketURL)
+	log.Info("caudal is serving kafka", "listen", ln.Addr().String(), "advertise", advertise, "node", gw.NodeID(), "bucket", f.bucketURL)
 
 	select {
 	case err = <-errc:
@@ -148,21 +144,6 @@ func serve(f serverFlags, dev *workerFlags) error {
 		err = cerr
 	}
 	return err
-}
-
-func heartbeat(ctx context.Context, log *slog.Logger, store metadata.Store, me metadata.Gateway) {
-	t := time.NewTicker(heartbeatInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if _, err := store.Heartbeat(ctx, me); err != nil && ctx.Err() == nil {
-				log.Warn("gateway heartbeat", "err", err)
-			}
-		}
-	}
 }
 
 // serveHTTP serves /metrics, /healthz (the process is up) and /readyz (the

@@ -1,0 +1,85 @@
+package metadata
+
+import (
+	"context"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Cross-process commit notifications. A gateway's long-polling fetches are
+// woken by its own commits in-process; commits made by other gateways reach
+// it through the metadata store. On PostgreSQL every CommitObject sends
+// NOTIFY on commitChannel inside its transaction (delivered at COMMIT, so a
+// woken reader sees the new offsets), and Watch LISTENs on a dedicated
+// connection. SQLite is single-process: there is nobody else to tell, and
+// Watch returns at once.
+
+// commitChannel is the PostgreSQL notification channel of object commits.
+const commitChannel = "caudal_commits"
+
+// Watcher is implemented by stores that tell one process about commits
+// made by others.
+type Watcher interface {
+	// Watch calls fn after objects are committed (by any process), until
+	// ctx ends, and then returns nil. fn may also be called spuriously,
+	// e.g. after a reconnect, when notifications may have been missed. A
+	// store without cross-process notifications returns nil at once.
+	Watch(ctx context.Context, fn func()) error
+}
+
+// commitNotify is the statement CommitObject adds to its writes so that
+// the transaction announces itself on commit; none on SQLite.
+func (s *sqlStore) commitNotify() []stmt {
+	if s.d != dialectPostgres {
+		return nil
+	}
+	// The payload is only a tick: readers re-read the partitions they
+	// wait on. PostgreSQL folds identical notifications of one transaction.
+	return []stmt{{q: "SELECT pg_notify('" + commitChannel + "', '')"}}
+}
+
+// watchBackoff bounds the wait between reconnects of the listener.
+const watchBackoff = 5 * time.Second
+
+func (s *sqlStore) Watch(ctx context.Context, fn func()) error {
+	pb, ok := s.b.(*pgBackend)
+	if !ok {
+		return nil
+	}
+	wait := 100 * time.Millisecond
+	for ctx.Err() == nil {
+		err := pb.listen(ctx, fn)
+		if ctx.Err() != nil {
+			break
+		}
+		_ = err // reconnect: the pool's own errors surface elsewhere
+		select {
+		case <-ctx.Done():
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, watchBackoff)
+	}
+	return nil
+}
+
+// listen holds one dedicated connection (outside the pool, which it would
+// otherwise pin) in LISTEN until it fails or ctx ends.
+func (b *pgBackend) listen(ctx context.Context, fn func()) error {
+	conn, err := pgx.ConnectConfig(ctx, b.pool.Config().ConnConfig.Copy())
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	if _, err := conn.Exec(ctx, "LISTEN "+commitChannel); err != nil {
+		return err
+	}
+	// Commits may have happened while this process was not listening.
+	fn()
+	for {
+		if _, err := conn.WaitForNotification(ctx); err != nil {
+			return err
+		}
+		fn()
+	}
+}
