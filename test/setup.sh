@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what caudal's tests need on a fresh Debian machine with Go:
 # PostgreSQL server binaries, kcat, confluent_kafka for /usr/bin/python3 (from
-# Debian), and the MinIO server built once into the cache directory.
+# Debian), kafkajs (npm), and the MinIO server built once into the cache
+# directory.
 set -euo pipefail
 
 cache=${CAUDAL_CACHE:-$HOME/.cache/caudal}
@@ -18,6 +19,23 @@ if [ ${#need[@]} -gt 0 ]; then
 		apt-get update >/dev/null
 		apt-get install -y "${need[@]}" >/dev/null
 	}
+fi
+
+# kafkajs for the compatibility matrix (test/compat), pinned by its
+# package-lock.json; node and npm come from Debian when missing.
+kafkajs=$(dirname "$0")/compat/kafkajs
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+	echo "setup: installing nodejs npm"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get install -y nodejs npm >/dev/null 2>&1 || {
+		apt-get update >/dev/null
+		apt-get install -y nodejs npm >/dev/null
+	}
+fi
+if ! cmp -s "$kafkajs/package-lock.json" "$kafkajs/node_modules/.caudal-installed" 2>/dev/null; then
+	echo "setup: installing kafkajs (npm ci in test/compat/kafkajs)"
+	npm ci --prefix "$kafkajs" --no-audit --no-fund >/dev/null
+	cp "$kafkajs/package-lock.json" "$kafkajs/node_modules/.caudal-installed"
 fi
 
 stamp="$cache/bin/minio.version"

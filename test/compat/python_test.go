@@ -1,0 +1,99 @@
+package compat
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// pythonBin is Debian's interpreter, the one that sees
+// python3-confluent-kafka (the python3 on PATH may be another).
+const pythonBin = "/usr/bin/python3"
+
+// compatPy is confluent_kafka's side of the scenario:
+//
+//	compat.py create BOOTSTRAP TOPIC PARTITIONS
+//	compat.py produce BOOTSTRAP TOPIC < key:value lines
+//	compat.py consume BOOTSTRAP TOPIC GROUP WANT > "partition offset key value" lines
+const compatPy = `
+import sys
+from confluent_kafka import Consumer, Producer, KafkaException
+from confluent_kafka.admin import AdminClient, NewTopic
+
+mode, bootstrap, topic = sys.argv[1], sys.argv[2], sys.argv[3]
+
+if mode == "create":
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    fs = admin.create_topics([NewTopic(topic, num_partitions=int(sys.argv[4]), replication_factor=1)],
+                             operation_timeout=10, request_timeout=20)
+    for f in fs.values():
+        f.result()
+
+elif mode == "produce":
+    errors = []
+    def delivered(err, msg):
+        if err is not None:
+            errors.append(err)
+    p = Producer({"bootstrap.servers": bootstrap, "acks": "all", "enable.idempotence": True, "linger.ms": 5})
+    for line in sys.stdin:
+        k, v = line.rstrip("\n").split(":", 1)
+        p.produce(topic, key=k.encode(), value=v.encode(), on_delivery=delivered)
+        p.poll(0)
+    left = p.flush(30)
+    if left or errors:
+        sys.exit("%d undelivered, errors: %s" % (left, errors[:5]))
+
+elif mode == "consume":
+    group, want = sys.argv[4], int(sys.argv[5])
+    c = Consumer({"bootstrap.servers": bootstrap, "group.id": group,
+                  "auto.offset.reset": "earliest", "enable.auto.commit": False,
+                  "session.timeout.ms": 6000, "heartbeat.interval.ms": 500})
+    c.subscribe([topic])
+    n = 0
+    while n < want:
+        m = c.poll(1.0)
+        if m is None:
+            continue
+        if m.error():
+            raise KafkaException(m.error())
+        print(m.partition(), m.offset(), m.key().decode(), m.value().decode(), flush=True)
+        n += 1
+        c.commit(message=m, asynchronous=False)
+    c.close()
+`
+
+func init() {
+	register(client{
+		name:       "confluent-kafka-python",
+		idempotent: true,
+		createTopic: func(t *testing.T, ctx context.Context, e env) {
+			runPy(t, ctx, "", "create", e.Addr, e.Topic, strconv.Itoa(partitions))
+		},
+		produce: func(t *testing.T, ctx context.Context, e env, recs []record) {
+			var in strings.Builder
+			for _, r := range recs {
+				fmt.Fprintf(&in, "%s:%s\n", r.Key, r.Value)
+			}
+			runPy(t, ctx, in.String(), "produce", e.Addr, e.Topic)
+		},
+		consume: func(t *testing.T, ctx context.Context, e env, want int) []record {
+			return parseRecords(t, runPy(t, ctx, "", "consume", e.Addr, e.Topic, e.Group, strconv.Itoa(want)))
+		},
+	})
+}
+
+func runPy(t *testing.T, ctx context.Context, stdin string, args ...string) []string {
+	t.Helper()
+	if _, err := os.Stat(pythonBin); err != nil {
+		t.Fatalf("%s: %v (make setup installs python3-confluent-kafka)", pythonBin, err)
+	}
+	script := filepath.Join(t.TempDir(), "compat.py")
+	if err := os.WriteFile(script, []byte(compatPy), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return runLines(t, ctx, stdin, pythonBin, append([]string{script}, args...)...)
+}
