@@ -64,6 +64,8 @@ var brokerDefaults = map[string]string{
 	"log.roll.ms":                       "604800000",
 	"unclean.leader.election.enable":    "false",
 	"offsets.retention.minutes":         "10080",
+	"offsets.topic.num.partitions":      "50",
+	"offsets.topic.replication.factor":  "1",
 	"delete.topic.enable":               "true",
 	// The group coordinator's.
 	"group.min.session.timeout.ms":         "6000",

@@ -17,6 +17,10 @@ func init() { register(kmsg.FindCoordinator, 0, 5, serveFindCoordinator) }
 func serveFindCoordinator(c *conn, kreq kmsg.Request) kmsg.Response {
 	req := kreq.(*kmsg.FindCoordinatorRequest)
 	resp := req.ResponseKind().(*kmsg.FindCoordinatorResponse)
+	if req.CoordinatorType == 0 {
+		// As Kafka does on a group's first lookup (internal_topics.go).
+		c.g.ensureOffsetsTopic(c.ctx)
+	}
 	find := func(key string) kmsg.FindCoordinatorResponseCoordinator {
 		rc := kmsg.NewFindCoordinatorResponseCoordinator()
 		rc.Key = key

@@ -6,12 +6,15 @@ import (
 	"hash/crc32"
 	"net"
 	"path/filepath"
+	"reflect"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/caudal/caudal/metadata"
 	"github.com/caudal/caudal/objstore"
 	"github.com/twmb/franz-go/pkg/kbin"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
@@ -211,6 +214,273 @@ func seedRequests() []kmsg.Request {
 	return out
 }
 
+// seedBuilders builds one valid request per served API key; versions
+// other than the request's own read only the fields they have, so both
+// the old and the new form of a field are filled in.
+var seedBuilders = map[kmsg.Key]func() kmsg.Request{
+	kmsg.Produce: func() kmsg.Request {
+		r := kmsg.NewPtrProduceRequest()
+		r.Acks, r.TimeoutMillis = -1, 1000
+		t := kmsg.NewProduceRequestTopic()
+		t.Topic = "fuzz"
+		p := kmsg.NewProduceRequestTopicPartition()
+		p.Records = testBatch("seed")
+		t.Partitions = append(t.Partitions, p)
+		r.Topics = append(r.Topics, t)
+		return r
+	},
+	kmsg.Fetch: func() kmsg.Request {
+		r := kmsg.NewPtrFetchRequest()
+		r.MaxWaitMillis, r.MinBytes, r.MaxBytes, r.ReplicaID = 10, 1, 1<<20, -1
+		t := kmsg.NewFetchRequestTopic()
+		t.Topic = "fuzz"
+		p := kmsg.NewFetchRequestTopicPartition()
+		p.Partition, p.PartitionMaxBytes = 1, 1<<20
+		t.Partitions = append(t.Partitions, p)
+		r.Topics = append(r.Topics, t)
+		return r
+	},
+	kmsg.ListOffsets: func() kmsg.Request {
+		r := kmsg.NewPtrListOffsetsRequest()
+		r.ReplicaID = -1
+		t := kmsg.NewListOffsetsRequestTopic()
+		t.Topic = "fuzz"
+		p := kmsg.NewListOffsetsRequestTopicPartition()
+		p.Timestamp = -2
+		t.Partitions = append(t.Partitions, p)
+		r.Topics = append(r.Topics, t)
+		return r
+	},
+	kmsg.Metadata: func() kmsg.Request {
+		r := kmsg.NewPtrMetadataRequest()
+		t := kmsg.NewMetadataRequestTopic()
+		t.Topic = kmsg.StringPtr("fuzz")
+		r.Topics = append(r.Topics, t)
+		r.AllowAutoTopicCreation = true
+		return r
+	},
+	kmsg.OffsetCommit: func() kmsg.Request {
+		r := kmsg.NewPtrOffsetCommitRequest()
+		r.Group, r.Generation, r.RetentionTimeMillis = "fuzz-group", -1, -1
+		t := kmsg.NewOffsetCommitRequestTopic()
+		t.Topic = "fuzz"
+		p := kmsg.NewOffsetCommitRequestTopicPartition()
+		p.Offset, p.Metadata = 0, kmsg.StringPtr("m")
+		t.Partitions = append(t.Partitions, p)
+		r.Topics = append(r.Topics, t)
+		return r
+	},
+	kmsg.OffsetFetch: func() kmsg.Request {
+		r := kmsg.NewPtrOffsetFetchRequest()
+		r.Group = "fuzz-group"
+		t := kmsg.NewOffsetFetchRequestTopic()
+		t.Topic, t.Partitions = "fuzz", []int32{0, 1}
+		r.Topics = append(r.Topics, t)
+		g := kmsg.NewOffsetFetchRequestGroup()
+		g.Group = "fuzz-group"
+		gt := kmsg.NewOffsetFetchRequestGroupTopic()
+		gt.Topic, gt.Partitions = "fuzz", []int32{0, 1}
+		g.Topics = append(g.Topics, gt)
+		r.Groups = append(r.Groups, g)
+		return r
+	},
+	kmsg.FindCoordinator: func() kmsg.Request {
+		r := kmsg.NewPtrFindCoordinatorRequest()
+		r.CoordinatorKey, r.CoordinatorKeys = "fuzz-group", []string{"fuzz-group"}
+		return r
+	},
+	kmsg.JoinGroup: func() kmsg.Request {
+		r := kmsg.NewPtrJoinGroupRequest()
+		r.Group, r.SessionTimeoutMillis, r.RebalanceTimeoutMillis = "fuzz-join", 10000, 1000
+		r.ProtocolType = "consumer"
+		meta := kmsg.NewConsumerMemberMetadata()
+		meta.Topics = []string{"fuzz"}
+		p := kmsg.NewJoinGroupRequestProtocol()
+		p.Name, p.Metadata = "range", meta.AppendTo(nil)
+		r.Protocols = append(r.Protocols, p)
+		return r
+	},
+	kmsg.Heartbeat: func() kmsg.Request {
+		r := kmsg.NewPtrHeartbeatRequest()
+		r.Group, r.Generation, r.MemberID = "fuzz-join", 1, "m"
+		return r
+	},
+	kmsg.LeaveGroup: func() kmsg.Request {
+		r := kmsg.NewPtrLeaveGroupRequest()
+		r.Group, r.MemberID = "fuzz-join", "m"
+		m := kmsg.NewLeaveGroupRequestMember()
+		m.MemberID = "m"
+		r.Members = append(r.Members, m)
+		return r
+	},
+	kmsg.SyncGroup: func() kmsg.Request {
+		r := kmsg.NewPtrSyncGroupRequest()
+		r.Group, r.Generation, r.MemberID = "fuzz-join", 1, "m"
+		r.ProtocolType, r.Protocol = kmsg.StringPtr("consumer"), kmsg.StringPtr("range")
+		a := kmsg.NewSyncGroupRequestGroupAssignment()
+		a.MemberID = "m"
+		r.GroupAssignment = append(r.GroupAssignment, a)
+		return r
+	},
+	kmsg.DescribeGroups: func() kmsg.Request {
+		r := kmsg.NewPtrDescribeGroupsRequest()
+		r.Groups = []string{"fuzz-group", "fuzz-join"}
+		return r
+	},
+	kmsg.ListGroups: func() kmsg.Request {
+		r := kmsg.NewPtrListGroupsRequest()
+		r.StatesFilter, r.TypesFilter = []string{"Empty", "Stable"}, []string{"classic", "consumer"}
+		return r
+	},
+	kmsg.ApiVersions: func() kmsg.Request {
+		r := kmsg.NewPtrApiVersionsRequest()
+		r.ClientSoftwareName, r.ClientSoftwareVersion = "fuzz", "1"
+		return r
+	},
+	kmsg.CreateTopics: func() kmsg.Request {
+		r := kmsg.NewPtrCreateTopicsRequest()
+		t := kmsg.NewCreateTopicsRequestTopic()
+		t.Topic, t.NumPartitions, t.ReplicationFactor = "fuzz-seed", 2, 1
+		c := kmsg.NewCreateTopicsRequestTopicConfig()
+		c.Name, c.Value = "cleanup.policy", kmsg.StringPtr("compact")
+		t.Configs = append(t.Configs, c)
+		r.Topics = append(r.Topics, t)
+		r.TimeoutMillis, r.ValidateOnly = 1000, true
+		return r
+	},
+	kmsg.DeleteTopics: func() kmsg.Request {
+		r := kmsg.NewPtrDeleteTopicsRequest()
+		r.TopicNames, r.TimeoutMillis = []string{"fuzz-gone"}, 1000
+		t := kmsg.NewDeleteTopicsRequestTopic()
+		t.Topic = kmsg.StringPtr("fuzz-gone")
+		r.Topics = append(r.Topics, t)
+		return r
+	},
+	kmsg.DeleteRecords: func() kmsg.Request {
+		r := kmsg.NewPtrDeleteRecordsRequest()
+		t := kmsg.NewDeleteRecordsRequestTopic()
+		t.Topic = "fuzz"
+		p := kmsg.NewDeleteRecordsRequestTopicPartition()
+		p.Partition, p.Offset = 0, 0
+		t.Partitions = append(t.Partitions, p)
+		r.Topics, r.TimeoutMillis = append(r.Topics, t), 1000
+		return r
+	},
+	kmsg.InitProducerID: func() kmsg.Request {
+		r := kmsg.NewPtrInitProducerIDRequest()
+		r.TransactionTimeoutMillis = 60000
+		return r
+	},
+	kmsg.OffsetForLeaderEpoch: func() kmsg.Request {
+		r := kmsg.NewPtrOffsetForLeaderEpochRequest()
+		r.ReplicaID = -1
+		t := kmsg.NewOffsetForLeaderEpochRequestTopic()
+		t.Topic = "fuzz"
+		p := kmsg.NewOffsetForLeaderEpochRequestTopicPartition()
+		p.Partition, p.CurrentLeaderEpoch, p.LeaderEpoch = 0, 0, 0
+		t.Partitions = append(t.Partitions, p)
+		r.Topics = append(r.Topics, t)
+		return r
+	},
+	kmsg.DescribeConfigs: func() kmsg.Request {
+		r := kmsg.NewPtrDescribeConfigsRequest()
+		t := kmsg.NewDescribeConfigsRequestResource()
+		t.ResourceType, t.ResourceName = kmsg.ConfigResourceTypeTopic, "fuzz"
+		b := kmsg.NewDescribeConfigsRequestResource()
+		b.ResourceType, b.ResourceName = kmsg.ConfigResourceTypeBroker, ""
+		r.Resources = append(r.Resources, t, b)
+		r.IncludeSynonyms, r.IncludeDocumentation = true, true
+		return r
+	},
+	kmsg.AlterConfigs: func() kmsg.Request {
+		r := kmsg.NewPtrAlterConfigsRequest()
+		res := kmsg.NewAlterConfigsRequestResource()
+		res.ResourceType, res.ResourceName = kmsg.ConfigResourceTypeTopic, "fuzz"
+		c := kmsg.NewAlterConfigsRequestResourceConfig()
+		c.Name, c.Value = "retention.ms", kmsg.StringPtr("86400000")
+		res.Configs = append(res.Configs, c)
+		r.Resources, r.ValidateOnly = append(r.Resources, res), true
+		return r
+	},
+	kmsg.CreatePartitions: func() kmsg.Request {
+		r := kmsg.NewPtrCreatePartitionsRequest()
+		t := kmsg.NewCreatePartitionsRequestTopic()
+		t.Topic, t.Count = "fuzz", 4
+		r.Topics, r.TimeoutMillis, r.ValidateOnly = append(r.Topics, t), 1000, true
+		return r
+	},
+	kmsg.DeleteGroups: func() kmsg.Request {
+		r := kmsg.NewPtrDeleteGroupsRequest()
+		r.Groups = []string{"fuzz-gone"}
+		return r
+	},
+	kmsg.IncrementalAlterConfigs: func() kmsg.Request {
+		r := kmsg.NewPtrIncrementalAlterConfigsRequest()
+		res := kmsg.NewIncrementalAlterConfigsRequestResource()
+		res.ResourceType, res.ResourceName = kmsg.ConfigResourceTypeTopic, "fuzz"
+		c := kmsg.NewIncrementalAlterConfigsRequestResourceConfig()
+		c.Name, c.Op, c.Value = "retention.bytes", kmsg.IncrementalAlterConfigOpSet, kmsg.StringPtr("1048576")
+		res.Configs = append(res.Configs, c)
+		r.Resources, r.ValidateOnly = append(r.Resources, res), true
+		return r
+	},
+	kmsg.OffsetDelete: func() kmsg.Request {
+		r := kmsg.NewPtrOffsetDeleteRequest()
+		r.Group = "fuzz-group"
+		t := kmsg.NewOffsetDeleteRequestTopic()
+		t.Topic = "fuzz"
+		p := kmsg.NewOffsetDeleteRequestTopicPartition()
+		t.Partitions = append(t.Partitions, p)
+		r.Topics = append(r.Topics, t)
+		return r
+	},
+	kmsg.DescribeCluster: func() kmsg.Request {
+		r := kmsg.NewPtrDescribeClusterRequest()
+		r.IncludeClusterAuthorizedOperations, r.EndpointType = true, 1
+		return r
+	},
+	kmsg.ConsumerGroupHeartbeat: func() kmsg.Request {
+		r := kmsg.NewPtrConsumerGroupHeartbeatRequest()
+		r.Group, r.MemberID, r.MemberEpoch = "fuzz-848", "fuzz-member-0000000001", 0
+		r.RebalanceTimeoutMillis, r.SubscribedTopicNames = 5000, []string{"fuzz"}
+		r.ServerAssignor = kmsg.StringPtr("uniform")
+		r.Topics = []kmsg.ConsumerGroupHeartbeatRequestTopic{}
+		return r
+	},
+	kmsg.ConsumerGroupDescribe: func() kmsg.Request {
+		r := kmsg.NewPtrConsumerGroupDescribeRequest()
+		r.Groups = []string{"fuzz-848"}
+		return r
+	},
+}
+
+// apiSeeds is one valid request of every served API at its lowest and at
+// its highest served version. topicID is the id of topic "fuzz" for the
+// versions that name topics by id.
+func apiSeeds(t testing.TB, topicID [16]byte) []kmsg.Request {
+	keys := make([]int16, 0, len(apis))
+	for k := range apis {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	var out []kmsg.Request
+	for _, k := range keys {
+		build, ok := seedBuilders[kmsg.Key(k)]
+		if !ok {
+			t.Fatalf("%s (key %d) is served but has no fuzz seed in seedBuilders", kmsg.NameForKey(k), k)
+		}
+		for _, v := range []int16{apis[k].min, apis[k].max} {
+			r := build()
+			r.SetVersion(v)
+			if f, ok := r.(*kmsg.FetchRequest); ok {
+				f.Topics[0].TopicID = topicID
+			}
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
 // requestBody is a request frame without its length prefix: header and
 // body, as conn.handle takes it.
 func requestBody(r kmsg.Request, corr int32) []byte {
@@ -220,10 +490,10 @@ func requestBody(r kmsg.Request, corr int32) []byte {
 // FuzzRequest feeds arbitrary request frames to a connection's handler:
 // decoding and serving must never panic, and any response must encode.
 func FuzzRequest(f *testing.F) {
-	for i, r := range seedRequests() {
+	g := newTestGateway(f)
+	for i, r := range append(seedRequests(), apiSeeds(f, fuzzTopicID(f, g))...) {
 		f.Add(requestBody(r, int32(i)))
 	}
-	g := newTestGateway(f)
 	f.Fuzz(func(t *testing.T, body []byte) {
 		handleOnce(t, g, body)
 	})
@@ -256,20 +526,98 @@ func handleOnce(t *testing.T, g *Gateway, body []byte) {
 }
 
 // TestSeedRequestsAnswered checks that every seed request is served (not
-// refused), so that the fuzz corpus starts from real handlers.
+// refused) and answered without an error that means the seed is invalid,
+// so that the fuzz corpus starts from real handlers.
 func TestSeedRequestsAnswered(t *testing.T) {
 	g := newTestGateway(t)
-	for i, req := range seedRequests() {
-		c := newConn(g, nil)
+	for i, req := range append(seedRequests(), apiSeeds(t, fuzzTopicID(t, g))...) {
+		client, server := net.Pipe()
+		c := newConn(g, server)
 		r, err := c.handle(requestBody(req, int32(i)))
 		if err != nil {
 			t.Errorf("%s v%d: %v", kmsg.NameForKey(req.Key()), req.GetVersion(), err)
-			continue
-		}
-		<-r.done
-		if r.resp == nil {
-			t.Errorf("%s v%d: no response", kmsg.NameForKey(req.Key()), req.GetVersion())
+		} else {
+			select {
+			case <-r.done:
+				if r.resp == nil {
+					t.Errorf("%s v%d: no response", kmsg.NameForKey(req.Key()), req.GetVersion())
+				} else if code := firstErrorCode(r.resp); code == kerr.CorruptMessage.Code || code == kerr.InvalidRequest.Code ||
+					code == kerr.UnknownServerError.Code || code == kerr.UnsupportedVersion.Code {
+					t.Errorf("%s v%d: answered %s", kmsg.NameForKey(req.Key()), req.GetVersion(), kerr.ErrorForCode(code))
+				} else {
+					appendResponse(nil, r)
+				}
+			case <-time.After(10 * time.Second):
+				t.Errorf("%s v%d: no answer in 10s", kmsg.NameForKey(req.Key()), req.GetVersion())
+			}
 		}
 		c.cancel()
+		client.Close()
+		server.Close()
 	}
+}
+
+// fuzzTopicID is the id of g's topic "fuzz".
+func fuzzTopicID(t testing.TB, g *Gateway) [16]byte {
+	tp, err := g.topics.byNameOrLoad(context.Background(), "fuzz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tp.ID
+}
+
+// TestEveryAPISeeded checks that the fuzz corpus has every served API at
+// its lowest and highest version.
+func TestEveryAPISeeded(t *testing.T) {
+	seen := map[[2]int16]bool{}
+	for _, r := range apiSeeds(t, [16]byte{}) {
+		seen[[2]int16{r.Key(), r.GetVersion()}] = true
+	}
+	for k, a := range apis {
+		for _, v := range []int16{a.min, a.max} {
+			if !seen[[2]int16{k, v}] {
+				t.Errorf("%s v%d has no seed", kmsg.NameForKey(k), v)
+			}
+		}
+	}
+}
+
+// firstErrorCode finds the first non-zero error_code field anywhere in a
+// response, by reflection, so that seeds answered with "your request is
+// malformed" are caught whatever the response type.
+func firstErrorCode(resp kmsg.Response) int16 {
+	var walk func(v reflect.Value) int16
+	walk = func(v reflect.Value) int16 {
+		switch v.Kind() {
+		case reflect.Pointer:
+			if v.IsNil() {
+				return 0
+			}
+			return walk(v.Elem())
+		case reflect.Struct:
+			for i := 0; i < v.NumField(); i++ {
+				f := v.Type().Field(i)
+				if f.Name == "ErrorCode" && f.Type.Kind() == reflect.Int16 {
+					if c := int16(v.Field(i).Int()); c != 0 {
+						return c
+					}
+					continue
+				}
+				if c := walk(v.Field(i)); c != 0 {
+					return c
+				}
+			}
+		case reflect.Slice:
+			if v.Type().Elem().Kind() == reflect.Uint8 {
+				return 0
+			}
+			for i := 0; i < v.Len(); i++ {
+				if c := walk(v.Index(i)); c != 0 {
+					return c
+				}
+			}
+		}
+		return 0
+	}
+	return walk(reflect.ValueOf(resp))
 }

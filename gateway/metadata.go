@@ -78,6 +78,9 @@ func (g *Gateway) describeTopic(ctx context.Context, rt kmsg.MetadataRequestTopi
 			Partitions:        int32(g.configs.int("num.partitions")),
 			ReplicationFactor: int16(g.configs.int("default.replication.factor")),
 		}
+		if name == offsetsTopic {
+			spec = g.offsetsTopicSpec()
+		}
 		t, err = g.createTopic(ctx, spec)
 		if errors.Is(err, metadata.ErrTopicExists) {
 			t, err = g.topics.byNameOrLoad(ctx, name)
@@ -95,6 +98,7 @@ func (g *Gateway) topicMetadata(t metadata.Topic) kmsg.MetadataResponseTopic {
 	name := t.Name
 	mt.Topic = &name
 	mt.TopicID = t.ID
+	mt.IsInternal = isInternalTopic(t.Name)
 	for p := int32(0); p < t.Partitions; p++ {
 		mp := kmsg.NewMetadataResponseTopicPartition()
 		mp.Partition = p

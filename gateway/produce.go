@@ -103,6 +103,9 @@ func (c *conn) validateProduce(req *kmsg.ProduceRequest, topic string, rp kmsg.P
 	if rp.Partition < 0 || rp.Partition >= t.Partitions {
 		return nil, kerr.UnknownTopicOrPartition
 	}
+	if isInternalTopic(topic) {
+		return nil, kafkaErr(kerr.InvalidTopicException, "cannot append to internal topic %s", topic)
+	}
 	maxBytes := c.g.topicInt(t, "max.message.bytes")
 	policy, _ := c.g.configs.topicValue(t.Configs, "cleanup.policy")
 	batches, err := segments.SplitBatches(rp.Records)
