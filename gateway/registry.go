@@ -90,9 +90,16 @@ func (r *registry) start() {
 	}()
 }
 
+// stop ends the heartbeat and deregisters, so that clients are steered
+// to the other gateways at their next metadata refresh.
 func (r *registry) stop() {
 	r.cancel()
 	r.wg.Wait()
+	ctx, cancel := context.WithTimeout(context.Background(), r.g.cfg.GatewayTimeout)
+	defer cancel()
+	if err := r.g.store.RemoveGateway(ctx, r.self.NodeID); err != nil {
+		r.g.log.Warn("deregister gateway", "err", err)
+	}
 }
 
 func (r *registry) loop() {

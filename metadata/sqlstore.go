@@ -567,6 +567,11 @@ func (s *sqlStore) Gateways(ctx context.Context, since time.Time) ([]Gateway, er
 	return gs, s.wrap(ctx, "list gateways", err)
 }
 
+func (s *sqlStore) RemoveGateway(ctx context.Context, nodeID int32) error {
+	_, err := s.b.exec(ctx, "DELETE FROM gateways WHERE node_id = ?", nodeID)
+	return s.wrap(ctx, fmt.Sprintf("remove gateway %d", nodeID), err)
+}
+
 // AcquireLease is one atomic upsert: it writes only when the lease is free,
 // expired or already the holder's, and RETURNING tells whether it did.
 func (s *sqlStore) AcquireLease(ctx context.Context, name, holder string, ttl time.Duration) (Lease, bool, error) {

@@ -83,6 +83,9 @@ type Store interface {
 	Heartbeat(ctx context.Context, g Gateway) (Gateway, error)
 	// Gateways returns the gateways whose heartbeat is newer than since.
 	Gateways(ctx context.Context, since time.Time) ([]Gateway, error)
+	// RemoveGateway deletes a gateway's registration, when it shuts down,
+	// so that others stop listing it at once rather than after a timeout.
+	RemoveGateway(ctx context.Context, nodeID int32) error
 	// AcquireLease takes or renews the named lease for holder when it is
 	// free, expired or already holder's. It returns the lease as stored.
 	AcquireLease(ctx context.Context, name, holder string, ttl time.Duration) (l Lease, acquired bool, err error)

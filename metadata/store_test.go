@@ -664,6 +664,12 @@ func TestGateways(t *testing.T) {
 		if all, _ := s.Gateways(ctx, start.Add(-time.Millisecond)); len(all) != 4 {
 			t.Fatalf("all gateways %+v", all)
 		}
+		if err := s.RemoveGateway(ctx, g1.NodeID); err != nil {
+			t.Fatal(err)
+		}
+		if live, err := s.Gateways(ctx, start); err != nil || len(live) != 0 {
+			t.Fatalf("after removing %d: %+v %v", g1.NodeID, live, err)
+		}
 	})
 }
 

@@ -39,7 +39,10 @@ func BenchmarkColdFetchThroughput(b *testing.B) {
 	rawBefore, objs, objBytes := rawGetMBps(b, bucketURL, 4)
 
 	httpAddr := testenv.FreeAddr(b)
-	p := testenv.StartProcess(b, bucketURL, metadataURL, "--http-listen", httpAddr)
+	// The killed writer stays registered until its heartbeat is older than
+	// the reader's --gateway-timeout; a short one keeps clients off it.
+	p := testenv.StartProcess(b, bucketURL, metadataURL, "--http-listen", httpAddr, "--heartbeat-interval", "200ms", "--gateway-timeout", "1s")
+	time.Sleep(1500 * time.Millisecond)
 	pid := processPid(b, p)
 	want := endOffsets(b, p.Addr, topic)
 	cpu0 := sampleCPU(pid)

@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -193,6 +194,16 @@ func (p *Process) Start(t testing.TB) {
 func (p *Process) Kill() {
 	if p.cmd != nil && p.cmd.Process != nil {
 		p.cmd.Process.Kill()
+		p.cmd.Wait()
+		p.cmd = nil
+	}
+}
+
+// Terminate sends SIGTERM and waits: the gateway flushes, acknowledges
+// and deregisters before it exits.
+func (p *Process) Terminate() {
+	if p.cmd != nil && p.cmd.Process != nil {
+		p.cmd.Process.Signal(syscall.SIGTERM)
 		p.cmd.Wait()
 		p.cmd = nil
 	}
