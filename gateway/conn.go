@@ -173,8 +173,18 @@ func (c *conn) writeLoop() {
 		if r.resp == nil {
 			continue
 		}
-		buf = appendResponse(buf[:0], r)
-		if _, err := bw.Write(buf); err != nil {
+		out := buf[:0]
+		if hint := sizeHint(r.resp); hint > cap(buf) {
+			// A large fetch gets a buffer of its own, sized once: growing
+			// it would copy the records again and again, and keeping it
+			// would pin many MiB per idle consumer connection.
+			out = make([]byte, 0, hint)
+		}
+		out = appendResponse(out, r)
+		if cap(out) <= maxKeptBuffer {
+			buf = out
+		}
+		if _, err := bw.Write(out); err != nil {
 			c.fail()
 			continue
 		}
@@ -191,6 +201,26 @@ func (c *conn) writeLoop() {
 func (c *conn) fail() {
 	c.cancel()
 	c.nc.Close()
+}
+
+// maxKeptBuffer bounds the response buffer a connection keeps for reuse.
+const maxKeptBuffer = 1 << 20
+
+// sizeHint estimates a response's encoded size where it can be large: a
+// fetch is its record bytes plus a little per partition.
+func sizeHint(resp kmsg.Response) int {
+	f, ok := resp.(*kmsg.FetchResponse)
+	if !ok {
+		return 0
+	}
+	n := 1024
+	for _, t := range f.Topics {
+		n += 64 + len(t.Topic)
+		for _, p := range t.Partitions {
+			n += 128 + len(p.RecordBatches)
+		}
+	}
+	return n
 }
 
 func appendResponse(dst []byte, r *reply) []byte {

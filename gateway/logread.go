@@ -29,34 +29,70 @@ func (g *Gateway) readLog(ctx context.Context, topic uuid.UUID, partition int32,
 		if len(rows) == 0 {
 			return out, nil
 		}
+		if out == nil {
+			// Sized once: growing a many-MiB response copies it again.
+			out = make([]byte, 0, min(maxBytes, rowsBytes(rows)))
+		}
 		stored, err := g.reader.readRows(ctx, rows)
 		if err != nil {
 			return nil, err
 		}
 		for i, row := range rows {
-			// The cache shares its bytes; patching needs our own copy.
-			buf := append([]byte(nil), stored[i]...)
-			batches, err := patchRow(buf, row)
+			var done bool
+			out, from, done, err = appendRow(out, stored[i], row, from, hw, maxBytes, atLeastOne)
 			if err != nil {
 				return nil, fmt.Errorf("object %s partition %d: %w", row.ObjectKey, partition, err)
 			}
-			for _, b := range batches {
-				if b.LastOffset < from {
-					continue
-				}
-				if b.BaseOffset >= hw {
-					return out, nil
-				}
-				if len(out)+int(b.Len) > maxBytes && !(atLeastOne && len(out) == 0) {
-					return out, nil
-				}
-				out = append(out, buf[b.Off:b.Off+b.Len]...)
-				from = b.LastOffset + 1
+			if done {
+				return out, nil
 			}
-			from = max(from, row.LastOffset+1)
 		}
 	}
 	return out, nil
+}
+
+// appendRow appends the batches of one index row's stored bytes that hold
+// offsets from `from` on, below hw and within maxBytes, and writes their
+// real offsets into the appended copy (the stored bytes are the cache's
+// and stay untouched). It returns the next offset to read and whether the
+// read is done.
+func appendRow(out, stored []byte, row metadata.IndexEntry, from, hw int64, maxBytes int, atLeastOne bool) ([]byte, int64, bool, error) {
+	batches, err := rowBatches(stored, row)
+	if err != nil {
+		return out, from, true, err
+	}
+	start, first, done := len(out), int64(-1), false
+	for _, b := range batches {
+		if b.LastOffset < from {
+			continue
+		}
+		if b.BaseOffset >= hw || (len(out)+int(b.Len) > maxBytes && !(atLeastOne && len(out) == 0)) {
+			done = true
+			break
+		}
+		if first < 0 {
+			first = b.BaseOffset
+		}
+		out = append(out, stored[b.Off:b.Off+b.Len]...)
+		from = b.LastOffset + 1
+	}
+	if first >= 0 && !row.Absolute {
+		if _, err := segments.PatchOffsets(out[start:], first, 0); err != nil {
+			return out[:start], from, true, err
+		}
+	}
+	if !done {
+		from = max(from, row.LastOffset+1)
+	}
+	return out, from, done, nil
+}
+
+func rowsBytes(rows []metadata.IndexEntry) int {
+	n := int64(0)
+	for _, r := range rows {
+		n += r.ByteLength
+	}
+	return int(n)
 }
 
 // rowsToRead keeps the rows below hw that the byte budget can use: the
@@ -101,14 +137,13 @@ func (g *Gateway) scanRow(ctx context.Context, row metadata.IndexEntry, better f
 	if err != nil {
 		return -1, -1, false, err
 	}
-	buf := append([]byte(nil), stored...)
-	batches, err := patchRow(buf, row)
+	batches, err := rowBatches(stored, row)
 	if err != nil {
 		return -1, -1, false, fmt.Errorf("object %s: %w", row.ObjectKey, err)
 	}
 	bestOff, bestTS := int64(-1), int64(-1)
 	for _, b := range batches {
-		raw := buf[b.Off : b.Off+b.Len]
+		raw := stored[b.Off : b.Off+b.Len]
 		h, err := segments.ParseBatchHeader(raw)
 		if err != nil {
 			return -1, -1, false, fmt.Errorf("object %s: %w", row.ObjectKey, err)
@@ -126,14 +161,13 @@ func (g *Gateway) scanRow(ctx context.Context, row metadata.IndexEntry, better f
 	return bestOff, bestTS, bestOff >= 0, nil
 }
 
-// patchRow writes real offsets into one index row's stored batches and
-// lists them. Key-compacted rows already carry their offsets, with gaps.
-func patchRow(buf []byte, row metadata.IndexEntry) ([]segments.BatchSpan, error) {
+// rowBatches lists one index row's stored batches with their real
+// offsets, without changing the bytes. Key-compacted rows carry their
+// offsets, with gaps; the others are stored from 0 and numbered from the
+// row's base offset.
+func rowBatches(stored []byte, row metadata.IndexEntry) ([]segments.BatchSpan, error) {
 	if row.Absolute {
-		return segments.IndexAbsolute(buf)
+		return segments.IndexAbsolute(stored)
 	}
-	if _, err := segments.PatchOffsets(buf, row.BaseOffset, 0); err != nil {
-		return nil, err
-	}
-	return segments.BatchIndex(buf, row.BaseOffset)
+	return segments.BatchIndex(stored, row.BaseOffset)
 }
