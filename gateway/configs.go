@@ -14,7 +14,6 @@ type topicConfig struct {
 	name      string
 	brokerKey string
 	kind      configKind
-	sensitive bool
 }
 
 type configKind int
@@ -123,8 +122,6 @@ func (bc *brokerConfigs) retentionMs() (int64, error) {
 	}
 	return 604800000, nil
 }
-
-func (bc *brokerConfigs) get(key string) string { return bc.values[key] }
 
 func (bc *brokerConfigs) bool(key string) bool { return bc.values[key] == "true" }
 

@@ -89,12 +89,6 @@ func (co *groupCoordinator) topicsSnapshot(ctx context.Context) ([]metadata.Topi
 	return ts, nil
 }
 
-func (co *groupCoordinator) forgetTopics() {
-	co.topicsMu.Lock()
-	co.topicsCached = nil
-	co.topicsMu.Unlock()
-}
-
 type heartbeatInfo struct {
 	req      *kmsg.ConsumerGroupHeartbeatRequest
 	clientID string
@@ -417,16 +411,6 @@ func (cg *consumerGroup) sortedMembers() []*consumerMember {
 	}
 	sort.Slice(ms, func(i, j int) bool { return ms[i].id < ms[j].id })
 	return ms
-}
-
-// subscribes reports whether any member subscribes to the topic.
-func (cg *consumerGroup) subscribes(topic string) bool {
-	for _, m := range cg.members {
-		if slices.Contains(m.subscribed, topic) || (m.re != nil && m.re.MatchString(topic)) {
-			return true
-		}
-	}
-	return false
 }
 
 func ownedSet(ts []kmsg.ConsumerGroupHeartbeatRequestTopic) partSet {

@@ -285,8 +285,6 @@ func TestRestoreRaisesGeneration(t *testing.T) {
 	}
 }
 
-func tp(t uuid.UUID, p int32) topicPart { return topicPart{t, p} }
-
 func TestAssignors(t *testing.T) {
 	t1, t2 := uuid.New(), uuid.New()
 	both := map[uuid.UUID]bool{t1: true, t2: true}

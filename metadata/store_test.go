@@ -403,7 +403,7 @@ func TestIdempotentProducer(t *testing.T) {
 		if pid2 <= pid {
 			t.Fatalf("producer ids not monotonic: %d then %d", pid, pid2)
 		}
-		r = commitOne(t, s, a.ID, 1, idem(pid2, 0, 0, 1))
+		commitOne(t, s, a.ID, 1, idem(pid2, 0, 0, 1))
 		seq := int32(1)
 		big := int64(math.MaxInt32) / 2 // two batches reach MaxInt32-ish
 		r = commitOne(t, s, a.ID, 1, idem(pid2, 0, seq, big))
