@@ -10,10 +10,8 @@ import (
 
 	"github.com/caudal/caudal/compaction"
 	"github.com/caudal/caudal/metadata"
-	"github.com/caudal/caudal/objstore"
 	"github.com/caudal/caudal/retention"
 	"github.com/caudal/caudal/segments"
-	"github.com/caudal/caudal/test/testenv"
 )
 
 // benchBatch builds one uncompressed batch of n records of size bytes.
@@ -36,17 +34,7 @@ func benchBatch(b *testing.B, n, size int) []byte {
 // average object size and objects per GiB of data.
 func BenchmarkMergeCompaction(b *testing.B) {
 	ctx := context.Background()
-	m := testenv.MinIO(b)
-	bucket, err := objstore.Open(ctx, m.URL(m.NewBucket(b), "caudal"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer bucket.Close()
-	store, err := metadata.Open(ctx, testenv.Postgres(b), metadata.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer store.Close()
+	bucket, store := cloudStores(b)
 	const parts, objects = 4, 256
 	t, err := store.CreateTopic(ctx, metadata.TopicSpec{Name: "bench-merge", Partitions: parts, ReplicationFactor: 1})
 	if err != nil {

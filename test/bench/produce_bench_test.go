@@ -27,7 +27,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -231,48 +230,7 @@ func warmUp(b *testing.B, cl *kgo.Client, topic string) {
 // after a warm-up. Any failed record fails b.
 func produceVolume(b *testing.B, addr, topic string, total, clients int) (time.Duration, int) {
 	b.Helper()
-	records := total / recordSize
-	cls := make([]*kgo.Client, clients)
-	for i := range cls {
-		cls[i] = newProducer(b, addr, topic,
-			kgo.MaxBufferedRecords(16384), // 16 MiB of records per client
-			kgo.ProducerBatchMaxBytes(1<<20),
-		)
-		warmUp(b, cls[i], topic)
-	}
-	// Distinct random values, so that nothing on the way can shrink them.
-	const distinct = 16384
-	values := make([]byte, distinct*recordSize)
-	rand.Read(values)
-	var (
-		failed atomic.Pointer[error]
-		acked  sync.WaitGroup
-	)
-	ctx := context.Background()
-	start := time.Now()
-	var wg sync.WaitGroup
-	for c, cl := range cls {
-		wg.Go(func() {
-			for i := c; i < records; i += clients {
-				acked.Add(1)
-				v := values[(i%distinct)*recordSize:][:recordSize]
-				r := &kgo.Record{Partition: int32(i % benchPartitions), Value: v}
-				cl.Produce(ctx, r, func(_ *kgo.Record, err error) {
-					if err != nil {
-						failed.CompareAndSwap(nil, &err)
-					}
-					acked.Done()
-				})
-			}
-		})
-	}
-	wg.Wait()
-	acked.Wait()
-	elapsed := time.Since(start)
-	if err := failed.Load(); err != nil {
-		b.Fatalf("produce: %v", *err)
-	}
-	return elapsed, records
+	return produceSpread(b, []string{addr}, topic, total, clients)
 }
 
 // pacedProduce produces rate 1 KiB records per second for d, one Produce

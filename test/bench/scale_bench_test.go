@@ -67,8 +67,11 @@ func gatewaysCPU(pids []int) float64 {
 	return s
 }
 
-// produceSpread is produceVolume with producer c seeded with gateway
-// c % len(addrs).
+// produceSpread produces total bytes of 1 KiB records round-robin over the
+// topic's partitions from `clients` producers, producer c seeded with
+// gateway c % len(addrs), as fast as they accept them, and returns the time
+// from the first record to the last acknowledgement, after a warm-up. Any
+// failed record fails b.
 func produceSpread(b *testing.B, addrs []string, topic string, total, clients int) (time.Duration, int) {
 	b.Helper()
 	records := total / recordSize
@@ -80,6 +83,7 @@ func produceSpread(b *testing.B, addrs []string, topic string, total, clients in
 		)
 		warmUp(b, cls[i], topic)
 	}
+	// Distinct random values, so that nothing on the way can shrink them.
 	const distinct = 16384
 	values := make([]byte, distinct*recordSize)
 	rand.Read(values)

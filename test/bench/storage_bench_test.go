@@ -19,17 +19,7 @@ import (
 func BenchmarkPutCommitVsPut(b *testing.B) {
 	const size, concurrency, parts = 8 << 20, 4, 16
 	ctx := context.Background()
-	srv := testenv.MinIO(b)
-	bucket, err := objstore.Open(ctx, srv.URL(srv.NewBucket(b), "bench"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer bucket.Close()
-	store, err := metadata.Open(ctx, testenv.Postgres(b), metadata.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer store.Close()
+	bucket, store := cloudStores(b)
 	topic, err := store.CreateTopic(ctx, metadata.TopicSpec{Name: "bench", Partitions: parts, ReplicationFactor: 1})
 	if err != nil {
 		b.Fatal(err)
@@ -61,4 +51,23 @@ func flushCommit(t metadata.Topic, key string, size, parts int) metadata.ObjectC
 		}}})
 	}
 	return c
+}
+
+// cloudStores opens a fresh MinIO bucket and PostgreSQL database, closed
+// when the benchmark ends.
+func cloudStores(b *testing.B) (objstore.Bucket, metadata.Store) {
+	b.Helper()
+	ctx := context.Background()
+	srv := testenv.MinIO(b)
+	bucket, err := objstore.Open(ctx, srv.URL(srv.NewBucket(b), "bench"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { bucket.Close() })
+	store, err := metadata.Open(ctx, testenv.Postgres(b), metadata.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { store.Close() })
+	return bucket, store
 }
