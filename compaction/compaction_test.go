@@ -39,17 +39,7 @@ const grace = time.Minute
 func newEnv(t *testing.T, backend testenv.Backend) *env {
 	t.Helper()
 	c := testenv.StartCaudal(t, backend, gateway.Config{FlushInterval: 5 * time.Millisecond})
-	ctx := context.Background()
-	store, err := metadata.Open(ctx, c.MetadataURL, metadata.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	b, err := objstore.Open(ctx, c.BucketURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { b.Close() })
+	store, b := c.OpenStores(t)
 	cl, err := kgo.NewClient(kgo.SeedBrokers(c.Addr), kgo.ProducerLinger(0), kgo.RecordPartitioner(kgo.ManualPartitioner()))
 	if err != nil {
 		t.Fatal(err)

@@ -88,25 +88,10 @@ func seedRequests() []kmsg.Request {
 	var out []kmsg.Request
 	add := func(r kmsg.Request, versions ...int16) {
 		for _, v := range versions {
-			c := r
-			// Each version needs its own value: requests are pointers.
-			switch x := r.(type) {
-			case *kmsg.ApiVersionsRequest:
-				y := *x
-				c = &y
-			case *kmsg.MetadataRequest:
-				y := *x
-				c = &y
-			case *kmsg.ProduceRequest:
-				y := *x
-				c = &y
-			case *kmsg.FetchRequest:
-				y := *x
-				c = &y
-			case *kmsg.ListOffsetsRequest:
-				y := *x
-				c = &y
-			}
+			// Each version needs its own value: requests are pointers,
+			// and a shallow copy is enough since only the version differs.
+			c := reflect.New(reflect.TypeOf(r).Elem()).Interface().(kmsg.Request)
+			reflect.ValueOf(c).Elem().Set(reflect.ValueOf(r).Elem())
 			c.SetVersion(v)
 			out = append(out, c)
 		}

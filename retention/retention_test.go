@@ -49,17 +49,7 @@ const grace = time.Minute
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	c := testenv.StartCaudal(t, testenv.Cloud, gateway.Config{FlushInterval: 5 * time.Millisecond})
-	ctx := context.Background()
-	store, err := metadata.Open(ctx, c.MetadataURL, metadata.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	bucket, err := objstore.Open(ctx, c.BucketURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { bucket.Close() })
+	store, bucket := c.OpenStores(t)
 	cl, err := kgo.NewClient(kgo.SeedBrokers(c.Addr), kgo.ProducerLinger(0))
 	if err != nil {
 		t.Fatal(err)

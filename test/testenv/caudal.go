@@ -108,6 +108,25 @@ func (c *Caudal) Stop() {
 	bucket.Close()
 }
 
+// OpenStores opens a second handle on the gateway's metadata store and
+// bucket, for tests that run the worker's jobs or look behind the
+// gateway's back; both close when the test ends.
+func (c *Caudal) OpenStores(t testing.TB) (metadata.Store, objstore.Bucket) {
+	t.Helper()
+	ctx := context.Background()
+	store, err := metadata.Open(ctx, c.MetadataURL, metadata.Options{})
+	if err != nil {
+		t.Fatalf("open metadata %s: %v", c.MetadataURL, err)
+	}
+	t.Cleanup(func() { store.Close() })
+	bucket, err := objstore.Open(ctx, c.BucketURL)
+	if err != nil {
+		t.Fatalf("open bucket %s: %v", c.BucketURL, err)
+	}
+	t.Cleanup(func() { bucket.Close() })
+	return store, bucket
+}
+
 // Restart stops the gateway and starts a new one on the same stores and
 // address, as a process restart would.
 func (c *Caudal) Restart(t testing.TB) {
