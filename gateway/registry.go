@@ -123,7 +123,7 @@ func (r *registry) loop() {
 
 // refresh reloads the live gateways; on failure the last list stays.
 func (r *registry) refresh(ctx context.Context) {
-	gws, err := r.g.store.Gateways(ctx, time.Now().Add(-r.g.cfg.GatewayTimeout))
+	gws, err := r.g.store.Gateways(ctx, r.g.cfg.Now().Add(-r.g.cfg.GatewayTimeout))
 	if err != nil {
 		if r.ctx.Err() == nil {
 			r.g.log.Warn("list live gateways", "err", err)
