@@ -2,8 +2,11 @@ package objstore_test
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -294,8 +297,9 @@ func TestMetrics(t *testing.T) {
 	}
 }
 
-// A PUT is one plain, signed request: no aws-chunked encoding or checksum
-// trailers, which S3-compatible stores handle badly.
+// A PUT is one plain request with an unsigned payload and the body's
+// CRC-32C in a header: no aws-chunked encoding or checksum trailers, which
+// S3-compatible stores handle badly.
 func TestS3PutIsPlain(t *testing.T) {
 	t.Parallel()
 	got := make(chan *http.Request, 1)
@@ -313,7 +317,8 @@ func TestS3PutIsPlain(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer b.Close()
-	mustPut(t, b, "k", randomBytes(3<<20))
+	data := randomBytes(3 << 20)
+	mustPut(t, b, "k", data)
 	r := <-got
 	if r.Method != http.MethodPut || r.URL.Path != "/bucket/p/k" {
 		t.Errorf("PUT went to %s %s, want path-style /bucket/p/k", r.Method, r.URL.Path)
@@ -326,7 +331,31 @@ func TestS3PutIsPlain(t *testing.T) {
 			t.Errorf("PUT has %s: %s", h, v)
 		}
 	}
-	if v := r.Header.Get("X-Amz-Content-Sha256"); strings.HasPrefix(v, "STREAMING") {
-		t.Errorf("PUT has X-Amz-Content-Sha256: %s", v)
+	if v := r.Header.Get("X-Amz-Content-Sha256"); v != "UNSIGNED-PAYLOAD" {
+		t.Errorf("PUT has X-Amz-Content-Sha256: %s, want UNSIGNED-PAYLOAD", v)
+	}
+	crc := binary.BigEndian.AppendUint32(nil, crc32.Checksum(data, crc32.MakeTable(crc32.Castagnoli)))
+	if v, want := r.Header.Get("X-Amz-Checksum-Crc32c"), base64.StdEncoding.EncodeToString(crc); v != want {
+		t.Errorf("PUT has X-Amz-Checksum-Crc32c: %q, want %q", v, want)
+	}
+}
+
+// The checksum header is what keeps an unsigned payload's integrity: the
+// store must refuse bytes that do not match it.
+func TestS3RefusesWrongChecksum(t *testing.T) {
+	t.Parallel()
+	srv := testenv.MinIO(t)
+	b, err := objstore.Open(t.Context(), srv.URL(srv.NewBucket(t), ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	data := randomBytes(1 << 20)
+	wrong := base64.StdEncoding.EncodeToString(binary.BigEndian.AppendUint32(nil, crc32.Checksum(data, crc32.MakeTable(crc32.Castagnoli))+1))
+	if err := objstore.PutWithChecksum(t.Context(), b, "k", data, wrong); err == nil {
+		t.Fatal("PUT with a wrong CRC-32C succeeded")
+	}
+	if _, err := b.Get(t.Context(), "k"); !errors.Is(err, objstore.ErrNotFound) {
+		t.Errorf("GET after the refused PUT: %v, want ErrNotFound", err)
 	}
 }
