@@ -137,7 +137,7 @@ func (s *sqlStore) ReplaceIndex(ctx context.Context, r IndexReplacement, deleteA
 			e, err := scanIndex(rs)
 			cur = append(cur, e)
 			return err
-		}, "SELECT "+indexReadCols+" FROM index_entries WHERE topic_id = ? AND part = ? AND last_offset >= ? AND base_offset <= ? ORDER BY base_offset",
+		}, indexSelect+" WHERE topic_id = ? AND part = ? AND last_offset >= ? AND base_offset <= ? ORDER BY base_offset",
 			r.Topic, r.Partition, lo, hi)
 		if err != nil {
 			return err

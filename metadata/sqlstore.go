@@ -303,9 +303,14 @@ const indexCols = "topic_id, part, base_offset, last_offset, object_key, byte_of
 // key compaction sets (migration 0003).
 const indexReadCols = indexCols + ", absolute"
 
+// indexSelect selects what scanIndex reads from index_entries: the row and
+// its object's size, which tells readers whether to fetch the object whole.
+const indexSelect = "SELECT " + indexReadCols +
+	", COALESCE((SELECT size FROM objects WHERE objects.object_key = index_entries.object_key), 0) FROM index_entries"
+
 func scanIndex(r row) (IndexEntry, error) {
 	var e IndexEntry
-	err := r.Scan(&e.Topic, &e.Partition, &e.BaseOffset, &e.LastOffset, &e.ObjectKey, &e.ByteOffset, &e.ByteLength, &e.MaxTimestamp, &e.Absolute)
+	err := r.Scan(&e.Topic, &e.Partition, &e.BaseOffset, &e.LastOffset, &e.ObjectKey, &e.ByteOffset, &e.ByteLength, &e.MaxTimestamp, &e.Absolute, &e.ObjectSize)
 	return e, err
 }
 
@@ -320,7 +325,7 @@ func (s *sqlStore) Index(ctx context.Context, topic uuid.UUID, partition int32, 
 		e, err := scanIndex(r)
 		es = append(es, e)
 		return err
-	}, "SELECT "+indexReadCols+" FROM index_entries WHERE topic_id = ? AND part = ? AND last_offset >= ? ORDER BY last_offset LIMIT ?",
+	}, indexSelect+" WHERE topic_id = ? AND part = ? AND last_offset >= ? ORDER BY last_offset LIMIT ?",
 		topic, partition, from, limit)
 	return es, s.wrap(ctx, fmt.Sprintf("index of %s/%d", topic, partition), err)
 }
@@ -338,13 +343,13 @@ func (s *sqlStore) indexOne(ctx context.Context, op, q string, args ...any) (Ind
 
 func (s *sqlStore) IndexByTimestamp(ctx context.Context, topic uuid.UUID, partition int32, ts int64) (IndexEntry, bool, error) {
 	return s.indexOne(ctx, fmt.Sprintf("index of %s/%d by timestamp", topic, partition),
-		"SELECT "+indexReadCols+" FROM index_entries WHERE topic_id = ? AND part = ? AND max_timestamp >= ? ORDER BY base_offset LIMIT 1",
+		indexSelect+" WHERE topic_id = ? AND part = ? AND max_timestamp >= ? ORDER BY base_offset LIMIT 1",
 		topic, partition, ts)
 }
 
 func (s *sqlStore) IndexMaxTimestamp(ctx context.Context, topic uuid.UUID, partition int32) (IndexEntry, bool, error) {
 	return s.indexOne(ctx, fmt.Sprintf("max timestamp of %s/%d", topic, partition),
-		"SELECT "+indexReadCols+" FROM index_entries WHERE topic_id = ? AND part = ? ORDER BY max_timestamp DESC, base_offset DESC LIMIT 1",
+		indexSelect+" WHERE topic_id = ? AND part = ? ORDER BY max_timestamp DESC, base_offset DESC LIMIT 1",
 		topic, partition)
 }
 

@@ -142,6 +142,9 @@ type IndexEntry struct {
 	// offsets may have gaps (key compaction's output); readers take each
 	// batch's offset from its header instead of patching from BaseOffset.
 	Absolute bool
+	// ObjectSize is the size of the whole object, filled in by reads (0 if
+	// the store does not know it); writers leave it out.
+	ObjectSize int64
 }
 
 // ObjectCommit describes one flushed segment object.

@@ -284,7 +284,7 @@ func TestCommitAssignsOffsets(t *testing.T) {
 		}
 		es := index(t, s, a.ID, 2)
 		wantEntry := metadata.IndexEntry{Topic: a.ID, Partition: 2, BaseOffset: 0, LastOffset: 5, ObjectKey: c.Key,
-			ByteOffset: 0, ByteLength: 160, MaxTimestamp: 70}
+			ByteOffset: 0, ByteLength: 160, MaxTimestamp: 70, ObjectSize: 1000}
 		if es[0] != wantEntry {
 			t.Fatalf("index row %+v, want %+v", es[0], wantEntry)
 		}
