@@ -34,6 +34,9 @@ type conn struct {
 	cancel   context.CancelFunc
 	clientID string
 	rack     string // from the last Fetch (v11+); see registry.go
+	// recycle: buffers the response being built refers to, recycled once
+	// it is written (see bufpool.go). Set by handlers in the read loop.
+	recycle [][]byte
 }
 
 // reply is a response that may not be ready yet. resp == nil after done
@@ -43,8 +46,9 @@ type reply struct {
 	corr   int32
 	key    int16
 	done   chan struct{}
-	resp   kmsg.Response
-	header bool // flexible response header
+	resp    kmsg.Response
+	header  bool     // flexible response header
+	recycle [][]byte // see conn.recycle
 }
 
 func newConn(g *Gateway, nc net.Conn) *conn {
@@ -141,6 +145,7 @@ func (c *conn) handle(body []byte) (*reply, error) {
 	resp := api.serve(c, req)
 	r := c.ready(corr, key, resp)
 	r.start = start
+	r.recycle, c.recycle = c.recycle, nil
 	return r, nil
 }
 
@@ -173,18 +178,24 @@ func (c *conn) writeLoop() {
 		if r.resp == nil {
 			continue
 		}
-		out := buf[:0]
+		out, pooled := buf[:0], false
 		if hint := sizeHint(r.resp); hint > cap(buf) {
-			// A large fetch gets a buffer of its own, sized once: growing
-			// it would copy the records again and again, and keeping it
+			// A large fetch gets a pooled buffer, sized once: growing it
+			// would copy the records again and again, and keeping it
 			// would pin many MiB per idle consumer connection.
-			out = make([]byte, 0, hint)
+			out, pooled = getBuf(hint), true
 		}
 		out = appendResponse(out, r)
-		if cap(out) <= maxKeptBuffer {
+		for _, b := range r.recycle {
+			putBuf(b)
+		}
+		_, err := bw.Write(out)
+		if pooled {
+			putBuf(out)
+		} else if cap(out) <= maxKeptBuffer {
 			buf = out
 		}
-		if _, err := bw.Write(out); err != nil {
+		if err != nil {
 			c.fail()
 			continue
 		}

@@ -44,10 +44,14 @@ func serveFetch(c *conn, kreq kmsg.Request) kmsg.Response {
 	deadline := time.Now().Add(wait)
 	for {
 		wake := c.g.waiters.wait()
-		resp, n, failed := c.g.fetchOnce(c.ctx, req)
+		resp, n, failed, bufs := c.g.fetchOnce(c.ctx, req)
 		wait := time.Until(deadline)
 		if failed || n >= int(req.MinBytes) || wait <= 0 {
+			c.recycle = bufs
 			return resp
+		}
+		for _, b := range bufs {
+			putBuf(b)
 		}
 		// Re-checked every fetchRecheck even without a wake-up: the
 		// fallback when another gateway's commit notification is lost.
@@ -59,7 +63,7 @@ func serveFetch(c *conn, kreq kmsg.Request) kmsg.Response {
 			if time.Until(deadline) > 0 {
 				continue
 			}
-			resp, _, _ = c.g.fetchOnce(c.ctx, req)
+			resp, _, _, c.recycle = c.g.fetchOnce(c.ctx, req)
 			return resp
 		case <-c.ctx.Done():
 			t.Stop()
@@ -69,11 +73,14 @@ func serveFetch(c *conn, kreq kmsg.Request) kmsg.Response {
 }
 
 // fetchOnce reads every requested partition once. It reports the record
-// bytes returned and whether any partition failed. Partitions are read
-// concurrently, each up to its own limit, and then trimmed in request
-// order to the request's max_bytes, so a cold fetch keeps several GETs in
-// flight instead of one.
-func (g *Gateway) fetchOnce(ctx context.Context, req *kmsg.FetchRequest) (*kmsg.FetchResponse, int, bool) {
+// bytes returned, whether any partition failed, and the buffers the
+// response's records are in, to recycle once it is written or dropped. Partitions are looked
+// up in the index concurrently, max_bytes is then shared among them in
+// request order from their index rows' sizes, and only then are their
+// bytes read, concurrently: a cold fetch keeps several GETs in flight
+// without reading partition_max_bytes of every partition only to drop
+// what does not fit.
+func (g *Gateway) fetchOnce(ctx context.Context, req *kmsg.FetchRequest) (*kmsg.FetchResponse, int, bool, [][]byte) {
 	resp := req.ResponseKind().(*kmsg.FetchResponse)
 	maxBytes := int(req.MaxBytes)
 	if maxBytes <= 0 {
@@ -94,9 +101,12 @@ func (g *Gateway) fetchOnce(ctx context.Context, req *kmsg.FetchRequest) (*kmsg.
 		}
 		resp.Topics = append(resp.Topics, tr)
 	}
-	g.readPartitions(ctx, reads)
+	eachRead(reads, func(rd *partitionRead) { rd.rows, rd.err = g.planPartition(ctx, rd) })
+	budgetReads(reads, maxBytes)
+	eachRead(reads, func(rd *partitionRead) { rd.data, rd.err = g.readPartition(ctx, rd) })
 
 	total, failed, i := 0, false, 0
+	var bufs [][]byte
 	for ti := range resp.Topics {
 		for pi := range resp.Topics[ti].Partitions {
 			pr, rd := &resp.Topics[ti].Partitions[pi], reads[i]
@@ -109,6 +119,9 @@ func (g *Gateway) fetchOnce(ctx context.Context, req *kmsg.FetchRequest) (*kmsg.
 				pr.ErrorCode = errCode(rd.err)
 				failed = true
 			}
+			if rd.data != nil {
+				bufs = append(bufs, rd.data)
+			}
 			var records int
 			pr.RecordBatches, records = trimBatches(rd.data, maxBytes-total, total == 0)
 			total += len(pr.RecordBatches)
@@ -118,7 +131,7 @@ func (g *Gateway) fetchOnce(ctx context.Context, req *kmsg.FetchRequest) (*kmsg.
 			}
 		}
 	}
-	return resp, total, failed
+	return resp, total, failed, bufs
 }
 
 // partitionRead is one partition of a fetch while it is read.
@@ -126,15 +139,20 @@ type partitionRead struct {
 	topic metadata.Topic
 	req   kmsg.FetchRequestTopicPartition
 	limit int
-	state metadata.PartitionState
-	data  []byte
-	err   error
+	// atLeastOne: the partition may return one batch over its limit
+	// (KIP-74); budgetReads gives it to the first one with data.
+	atLeastOne bool
+	state      metadata.PartitionState
+	rows       []metadata.IndexEntry
+	data       []byte
+	err        error
 }
 
 // fetchConcurrency bounds the partitions one fetch reads at once.
 const fetchConcurrency = 8
 
-func (g *Gateway) readPartitions(ctx context.Context, reads []*partitionRead) {
+// eachRead runs fn on the reads that have not failed, concurrently.
+func eachRead(reads []*partitionRead, fn func(*partitionRead)) {
 	sem := make(chan struct{}, fetchConcurrency)
 	var wg sync.WaitGroup
 	for _, rd := range reads {
@@ -144,10 +162,30 @@ func (g *Gateway) readPartitions(ctx context.Context, reads []*partitionRead) {
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			rd.data, rd.err = g.fetchPartition(ctx, rd)
+			fn(rd)
 		})
 	}
 	wg.Wait()
+}
+
+// budgetReads shares maxBytes among the reads in request order, by the
+// sizes of their index rows, and drops the rows that fall outside. The
+// first read with rows may return one batch beyond its share (KIP-74).
+func budgetReads(reads []*partitionRead, maxBytes int) {
+	used := 0
+	for _, rd := range reads {
+		if rd.err != nil || len(rd.rows) == 0 {
+			continue
+		}
+		if used >= maxBytes {
+			rd.rows = nil
+			continue
+		}
+		rd.atLeastOne = used == 0
+		rd.limit = min(rd.limit, maxBytes-used)
+		rd.rows = rowsToRead(rd.rows, rd.limit)
+		used += min(rowsBytes(rd.rows), rd.limit)
+	}
 }
 
 // trimBatches keeps the whole batches of data that fit in budget, and
@@ -184,7 +222,9 @@ func (g *Gateway) fetchTopic(ctx context.Context, version int16, rt kmsg.FetchRe
 	return g.topics.byNameOrLoad(ctx, rt.Topic)
 }
 
-func (g *Gateway) fetchPartition(ctx context.Context, rd *partitionRead) ([]byte, error) {
+// planPartition checks one partition's fetch offset and returns the index
+// rows that hold its records from there, up to its limit.
+func (g *Gateway) planPartition(ctx context.Context, rd *partitionRead) ([]metadata.IndexEntry, error) {
 	t, rp := rd.topic, rd.req
 	if rp.Partition < 0 || rp.Partition >= t.Partitions {
 		return nil, kerr.UnknownTopicOrPartition
@@ -197,5 +237,13 @@ func (g *Gateway) fetchPartition(ctx context.Context, rd *partitionRead) ([]byte
 	if rp.FetchOffset < st.LogStartOffset || rp.FetchOffset > st.NextOffset {
 		return nil, kerr.OffsetOutOfRange
 	}
-	return g.readLog(ctx, t.ID, rp.Partition, rp.FetchOffset, st.NextOffset, rd.limit, true)
+	return g.indexRows(ctx, t.ID, rp.Partition, rp.FetchOffset, st.NextOffset, rd.limit)
+}
+
+// readPartition reads a planned partition's rows.
+func (g *Gateway) readPartition(ctx context.Context, rd *partitionRead) ([]byte, error) {
+	if len(rd.rows) == 0 {
+		return nil, nil
+	}
+	return g.readBatches(ctx, rd.rows, rd.req.FetchOffset, rd.state.NextOffset, rd.limit, rd.atLeastOne)
 }

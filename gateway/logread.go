@@ -13,39 +13,50 @@ import (
 // once; a row holds one flush's batches, typically tens of KiB.
 const indexRowsPerRead = 32
 
-// readLog returns the partition's batches from the one holding offset
-// `from`, with their real offsets written in, up to maxBytes. With
-// atLeastOne, the first batch is returned even when it alone exceeds
-// maxBytes, as Kafka does (KIP-74) so that consumers always progress.
-// Batches at or past hw are left out.
-func (g *Gateway) readLog(ctx context.Context, topic uuid.UUID, partition int32, from, hw int64, maxBytes int, atLeastOne bool) ([]byte, error) {
-	var out []byte
-	for from < hw {
-		rows, err := g.store.Index(ctx, topic, partition, from, indexRowsPerRead)
+// indexRows returns the partition's index rows from the one holding
+// offset `from`, below hw, until they hold maxBytes (at least one row).
+func (g *Gateway) indexRows(ctx context.Context, topic uuid.UUID, partition int32, from, hw int64, maxBytes int) ([]metadata.IndexEntry, error) {
+	var rows []metadata.IndexEntry
+	for bytes := 0; from < hw && (len(rows) == 0 || bytes < maxBytes); {
+		page, err := g.store.Index(ctx, topic, partition, from, indexRowsPerRead)
 		if err != nil {
 			return nil, fmt.Errorf("look up index of partition %d from offset %d: %w", partition, from, err)
 		}
-		rows = rowsToRead(rows, hw, maxBytes-len(out))
-		if len(rows) == 0 {
-			return out, nil
+		full := len(page) == indexRowsPerRead
+		page = rowsToRead(belowHW(page, hw), maxBytes-bytes)
+		if len(page) == 0 {
+			break
 		}
-		if out == nil {
-			// Sized once: growing a many-MiB response copies it again.
-			out = make([]byte, 0, min(maxBytes, rowsBytes(rows)))
+		rows = append(rows, page...)
+		bytes += rowsBytes(page)
+		from = page[len(page)-1].LastOffset + 1
+		if !full {
+			break
 		}
-		stored, err := g.reader.readRows(ctx, rows)
+	}
+	return rows, nil
+}
+
+// readBatches returns the batches of rows that hold offsets from `from`
+// on, below hw, up to maxBytes, with their real offsets written in. With
+// atLeastOne, the first batch is returned even when it alone exceeds
+// maxBytes, as Kafka does (KIP-74) so that consumers always progress.
+func (g *Gateway) readBatches(ctx context.Context, rows []metadata.IndexEntry, from, hw int64, maxBytes int, atLeastOne bool) ([]byte, error) {
+	stored, err := g.reader.readRows(ctx, rows)
+	if err != nil {
+		return nil, err
+	}
+	// Sized once: growing a many-MiB response copies it again. The
+	// connection recycles it once the response is written.
+	out := getBuf(min(maxBytes, rowsBytes(rows)))
+	for i, row := range rows {
+		var done bool
+		out, from, done, err = appendRow(out, stored[i], row, from, hw, maxBytes, atLeastOne)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("object %s partition %d: %w", row.ObjectKey, row.Partition, err)
 		}
-		for i, row := range rows {
-			var done bool
-			out, from, done, err = appendRow(out, stored[i], row, from, hw, maxBytes, atLeastOne)
-			if err != nil {
-				return nil, fmt.Errorf("object %s partition %d: %w", row.ObjectKey, partition, err)
-			}
-			if done {
-				return out, nil
-			}
+		if done {
+			break
 		}
 	}
 	return out, nil
@@ -95,11 +106,20 @@ func rowsBytes(rows []metadata.IndexEntry) int {
 	return int(n)
 }
 
-// rowsToRead keeps the rows below hw that the byte budget can use: the
-// first always, then while the bytes before each row fit.
-func rowsToRead(rows []metadata.IndexEntry, hw int64, budget int) []metadata.IndexEntry {
+// belowHW drops the rows at or past hw.
+func belowHW(rows []metadata.IndexEntry, hw int64) []metadata.IndexEntry {
+	n := 0
+	for n < len(rows) && rows[n].BaseOffset < hw {
+		n++
+	}
+	return rows[:n]
+}
+
+// rowsToRead keeps the rows that the byte budget can use: the first
+// always, then while the bytes before each row fit.
+func rowsToRead(rows []metadata.IndexEntry, budget int) []metadata.IndexEntry {
 	n, bytes := 0, int64(0)
-	for n < len(rows) && rows[n].BaseOffset < hw && (n == 0 || bytes < int64(budget)) {
+	for n < len(rows) && (n == 0 || bytes < int64(budget)) {
 		bytes += rows[n].ByteLength
 		n++
 	}
@@ -133,7 +153,7 @@ func (g *Gateway) offsetOfMaxTime(ctx context.Context, topic uuid.UUID, partitio
 // scanRow walks the records of one index row and keeps the one for which
 // better(recordTimestamp, bestTimestampSoFar) holds last; best starts at -1.
 func (g *Gateway) scanRow(ctx context.Context, row metadata.IndexEntry, better func(ts, best int64) bool) (int64, int64, bool, error) {
-	stored, err := g.reader.read(ctx, row.ObjectKey, row.ByteOffset, row.ByteLength)
+	stored, err := g.reader.read(ctx, row)
 	if err != nil {
 		return -1, -1, false, err
 	}

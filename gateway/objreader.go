@@ -5,20 +5,43 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/caudal/caudal/metadata"
 	"github.com/caudal/caudal/objstore"
 	"github.com/dgraph-io/ristretto/v2"
 )
 
-// objectReader reads byte ranges of segment objects through a ristretto
+// objectReader reads the byte ranges of index rows through a ristretto
 // cache. Objects this gateway wrote are cached whole, so tailing consumers
-// rarely reach the bucket; other reads are cached by range.
+// rarely reach the bucket. On a miss, an object of at most wholeMax bytes
+// is read and cached whole too: a partition's leader wrote it with its
+// other partitions, whose consumers read it through this gateway as well,
+// so one GET serves them all. That costs a consumer of a single partition
+// more bytes per GET but no more GETs, and GETs are what the store charges
+// and spends CPU on (a cold read of 16 partitions made 16 times as many).
+// Larger objects are read and cached by range.
 type objectReader struct {
-	bucket  objstore.Bucket
-	cache   *ristretto.Cache[string, []byte]
-	metrics *metrics
+	bucket   objstore.Bucket
+	cache    *ristretto.Cache[string, []byte]
+	metrics  *metrics
+	wholeMax int64
+
+	mu      sync.Mutex
+	reading map[string]*wholeRead // objects being read whole, by key
+	getting sync.WaitGroup        // their GETs, which close waits for
 }
+
+// wholeRead is one GET of a whole object that concurrent readers share.
+type wholeRead struct {
+	done chan struct{}
+	data []byte
+	err  error
+}
+
+// wholeReadTimeout bounds a shared whole-object GET, which runs on after
+// the reader that started it has gone, for the others waiting on it.
+const wholeReadTimeout = time.Minute
 
 func newObjectReader(bucket objstore.Bucket, maxBytes int64, m *metrics) (*objectReader, error) {
 	cache, err := ristretto.NewCache(&ristretto.Config[string, []byte]{
@@ -31,7 +54,13 @@ func newObjectReader(bucket objstore.Bucket, maxBytes int64, m *metrics) (*objec
 	if err != nil {
 		return nil, fmt.Errorf("create object cache: %w", err)
 	}
-	return &objectReader{bucket: bucket, cache: cache, metrics: m}, nil
+	return &objectReader{
+		bucket: bucket, cache: cache, metrics: m,
+		// A cache too small for several whole objects would evict one
+		// while its neighbours are still being read.
+		wholeMax: min(16<<20, maxBytes/8),
+		reading:  map[string]*wholeRead{},
+	}, nil
 }
 
 // remember caches an object this gateway just wrote.
@@ -39,11 +68,23 @@ func (r *objectReader) remember(key string, data []byte) {
 	r.cache.Set(wholeKey(key), data, int64(len(data)))
 }
 
-// read returns length bytes of object key from off. The result must not
-// be modified: it may be shared with the cache.
-func (r *objectReader) read(ctx context.Context, key string, off, length int64) ([]byte, error) {
+// read returns the stored bytes of one index row. The result must not be
+// modified: it may be shared with the cache.
+func (r *objectReader) read(ctx context.Context, row metadata.IndexEntry) ([]byte, error) {
+	key, off, length := row.ObjectKey, row.ByteOffset, row.ByteLength
 	if whole, ok := r.cache.Get(wholeKey(key)); ok && off+length <= int64(len(whole)) {
 		r.metrics.cacheRequests.WithLabelValues("hit").Inc()
+		return whole[off : off+length], nil
+	}
+	if row.ObjectSize > 0 && row.ObjectSize <= r.wholeMax {
+		r.metrics.cacheRequests.WithLabelValues("miss").Inc()
+		whole, err := r.readWhole(ctx, key)
+		if err != nil {
+			return nil, err
+		}
+		if off+length > int64(len(whole)) {
+			return nil, fmt.Errorf("read object %s [%d, +%d): %w: object has %d bytes", key, off, length, objstore.ErrRange, len(whole))
+		}
 		return whole[off : off+length], nil
 	}
 	rk := fmt.Sprintf("%s@%d+%d", key, off, length)
@@ -60,8 +101,43 @@ func (r *objectReader) read(ctx context.Context, key string, off, length int64) 
 	return b, nil
 }
 
-// readConcurrency bounds the ranged GETs one partition read keeps in
-// flight.
+// readWhole GETs a whole object into the cache, once however many readers
+// want it at the same time.
+func (r *objectReader) readWhole(ctx context.Context, key string) ([]byte, error) {
+	r.mu.Lock()
+	wr, joined := r.reading[key]
+	if !joined {
+		wr = &wholeRead{done: make(chan struct{})}
+		r.reading[key] = wr
+		r.getting.Go(func() { r.getWhole(context.WithoutCancel(ctx), key, wr) })
+	}
+	r.mu.Unlock()
+	select {
+	case <-wr.done:
+		return wr.data, wr.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+func (r *objectReader) getWhole(ctx context.Context, key string, wr *wholeRead) {
+	ctx, cancel := context.WithTimeout(ctx, wholeReadTimeout)
+	defer cancel()
+	wr.data, wr.err = r.bucket.Get(ctx, key)
+	if wr.err != nil {
+		wr.err = fmt.Errorf("read object %s: %w", key, wr.err)
+	} else {
+		r.cache.Set(wholeKey(key), wr.data, int64(len(wr.data)))
+		// Applied before the next reader looks, or it would GET again.
+		r.cache.Wait()
+	}
+	r.mu.Lock()
+	delete(r.reading, key)
+	r.mu.Unlock()
+	close(wr.done)
+}
+
+// readConcurrency bounds the reads one partition read keeps in flight.
 const readConcurrency = 4
 
 // readRows reads the byte ranges of index rows concurrently.
@@ -74,7 +150,7 @@ func (r *objectReader) readRows(ctx context.Context, rows []metadata.IndexEntry)
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			out[i], errs[i] = r.read(ctx, row.ObjectKey, row.ByteOffset, row.ByteLength)
+			out[i], errs[i] = r.read(ctx, row)
 		})
 	}
 	wg.Wait()
@@ -83,4 +159,7 @@ func (r *objectReader) readRows(ctx context.Context, rows []metadata.IndexEntry)
 
 func wholeKey(key string) string { return key + "@all" }
 
-func (r *objectReader) close() { r.cache.Close() }
+func (r *objectReader) close() {
+	r.getting.Wait()
+	r.cache.Close()
+}

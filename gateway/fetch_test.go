@@ -1,0 +1,158 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"net"
+	"slices"
+	"sync/atomic"
+	"testing"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/caudal/caudal/metadata"
+	"github.com/caudal/caudal/objstore"
+)
+
+func TestBudgetReads(t *testing.T) {
+	t.Parallel()
+	// rowsOf makes a partition read whose index rows have these sizes.
+	rowsOf := func(limit int, sizes ...int64) *partitionRead {
+		rd := &partitionRead{limit: limit}
+		for _, n := range sizes {
+			rd.rows = append(rd.rows, metadata.IndexEntry{ByteLength: n})
+		}
+		return rd
+	}
+	failed := &partitionRead{limit: 100, err: errors.New("unknown partition"), rows: []metadata.IndexEntry{{ByteLength: 5}}}
+	for _, tc := range []struct {
+		name     string
+		reads    []*partitionRead
+		maxBytes int
+		// wantRows and wantLimits per read; wantFirst is the read that
+		// may exceed its share.
+		wantRows   []int
+		wantLimits []int
+		wantFirst  int
+	}{{
+		name:       "all fit",
+		reads:      []*partitionRead{rowsOf(100, 10, 10), rowsOf(100, 30)},
+		maxBytes:   1000,
+		wantRows:   []int{2, 1},
+		wantLimits: []int{100, 100},
+	}, {
+		name:       "max_bytes runs out: later partitions are not read",
+		reads:      []*partitionRead{rowsOf(100, 60, 60), rowsOf(100, 60), rowsOf(100, 60)},
+		maxBytes:   150,
+		wantRows:   []int{2, 1, 0},
+		wantLimits: []int{100, 50, 100},
+	}, {
+		name:       "a partition's own limit cuts its rows",
+		reads:      []*partitionRead{rowsOf(50, 40, 40, 40), rowsOf(100, 10)},
+		maxBytes:   1000,
+		wantRows:   []int{2, 1},
+		wantLimits: []int{50, 100},
+	}, {
+		name:       "the first partition with data may exceed (KIP-74)",
+		reads:      []*partitionRead{rowsOf(100), rowsOf(10, 500), rowsOf(100, 5)},
+		maxBytes:   10,
+		wantRows:   []int{0, 1, 0},
+		wantLimits: []int{100, 10, 100},
+		wantFirst:  1,
+	}, {
+		name:       "failed partitions take no budget",
+		reads:      []*partitionRead{failed, rowsOf(100, 80)},
+		maxBytes:   100,
+		wantRows:   []int{1, 1},
+		wantLimits: []int{100, 100},
+		wantFirst:  1,
+	}} {
+		t.Run(tc.name, func(t *testing.T) {
+			budgetReads(tc.reads, tc.maxBytes)
+			var rows, limits []int
+			for i, rd := range tc.reads {
+				rows, limits = append(rows, len(rd.rows)), append(limits, rd.limit)
+				if rd.atLeastOne != (i == tc.wantFirst && rd.err == nil) {
+					t.Errorf("read %d atLeastOne = %v", i, rd.atLeastOne)
+				}
+			}
+			if !slices.Equal(rows, tc.wantRows) || !slices.Equal(limits, tc.wantLimits) {
+				t.Errorf("rows %v limits %v, want %v and %v", rows, limits, tc.wantRows, tc.wantLimits)
+			}
+		})
+	}
+}
+
+// countingBucket counts whole and ranged GETs.
+type countingBucket struct {
+	objstore.Bucket
+	gets, ranged atomic.Int64
+}
+
+func (b *countingBucket) Get(ctx context.Context, key string) ([]byte, error) {
+	b.gets.Add(1)
+	return b.Bucket.Get(ctx, key)
+}
+
+func (b *countingBucket) GetRange(ctx context.Context, key string, off, length int64) ([]byte, error) {
+	b.ranged.Add(1)
+	return b.Bucket.GetRange(ctx, key, off, length)
+}
+
+// A cold fetch of several partitions of one object reads the object once.
+func TestColdFetchReadsObjectOnce(t *testing.T) {
+	g := newTestGateway(t)
+	client, server := net.Pipe()
+	defer client.Close()
+	c := newConn(g, server)
+	defer c.cancel()
+
+	pr := kmsg.NewPtrProduceRequest()
+	pr.Acks, pr.TimeoutMillis = -1, 5000
+	pt := kmsg.NewProduceRequestTopic()
+	pt.Topic = "fuzz"
+	for p, values := range [][]string{{"a", "b"}, {"c", "d", "e"}} {
+		pp := kmsg.NewProduceRequestTopicPartition()
+		pp.Partition, pp.Records = int32(p), testBatch(values...)
+		pt.Partitions = append(pt.Partitions, pp)
+	}
+	pr.Topics = append(pr.Topics, pt)
+	pr.SetVersion(9)
+	r, err := c.handle(requestBody(pr, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-r.done
+
+	// A new reader: the cache of a gateway that did not write the object.
+	bucket := &countingBucket{Bucket: g.bucket}
+	g.reader, err = newObjectReader(bucket, 64<<20, g.metrics)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := kmsg.NewPtrFetchRequest()
+	req.SetVersion(12)
+	req.MaxBytes = 1 << 20
+	ft := kmsg.NewFetchRequestTopic()
+	ft.Topic = "fuzz"
+	for p := range int32(2) {
+		fp := kmsg.NewFetchRequestTopicPartition()
+		fp.Partition, fp.PartitionMaxBytes = p, 1<<20
+		ft.Partitions = append(ft.Partitions, fp)
+	}
+	req.Topics = append(req.Topics, ft)
+	for range 2 {
+		resp, _, failed, _ := g.fetchOnce(t.Context(), req)
+		if failed {
+			t.Fatalf("fetch failed: %+v", resp.Topics[0].Partitions)
+		}
+		for p, want := range []int{2, 3} {
+			if _, n := trimBatches(resp.Topics[0].Partitions[p].RecordBatches, 1<<20, true); n != want {
+				t.Errorf("partition %d: %d records, want %d", p, n, want)
+			}
+		}
+	}
+	if gets, ranged := bucket.gets.Load(), bucket.ranged.Load(); gets != 1 || ranged != 0 {
+		t.Errorf("two fetches of 2 partitions made %d GETs and %d ranged GETs, want 1 and 0", gets, ranged)
+	}
+}
