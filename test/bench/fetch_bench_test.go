@@ -8,35 +8,55 @@ package bench
 import (
 	"context"
 	"encoding/binary"
+	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+	"github.com/twmb/franz-go/pkg/kversion"
 
 	"github.com/caudal/caudal/objstore"
+	"github.com/caudal/caudal/segments"
 	"github.com/caudal/caudal/test/testenv"
 )
 
 // BenchmarkColdFetchThroughput produces 256 MiB of 1 KiB records to 16
-// partitions through one gateway, kills it, starts a new gateway process on
-// the same stores (its read cache is empty) and consumes everything from the
-// start with one kgo consumer (64 MiB fetches, 16 MiB per partition). The
-// baseline is whole-object GETs of the same segment objects straight from
-// MinIO, 4 concurrent, measured before and after (the better one counts).
-// Both rates are the objects' bytes over the elapsed time.
+// partitions of each of three topics through one gateway, kills it, and
+// starts a new gateway process on the same stores. That gateway first
+// serves all of topic "warm" to 4 consumers, as a gateway that has run for
+// a while would have (its heap mapped, its cache full of other data), then
+// is measured reading the other two, which it has never cached:
+//
+//   - "cold" with 4 kgo consumers, 4 partitions each, as a consumer group
+//     splits them (64 MiB fetches, 16 MiB per partition);
+//   - "raw" with 4 clients sending the same Fetch requests without
+//     decoding the records: what the gateway serves, apart from what a
+//     consumer on the same cores spends on the records.
+//
+// The baseline is whole-object GETs of the same segment objects straight
+// from MinIO, 4 concurrent, measured before and after (the better one
+// counts). All rates are the objects' bytes over the elapsed time.
 func BenchmarkColdFetchThroughput(b *testing.B) {
 	bucketURL, metadataURL := testenv.StoreURLs(b, testenv.Cloud)
-	const topic = "cold"
+	const readers = 4 // as many as the baseline's concurrent GETs
 
 	writer := testenv.StartProcess(b, bucketURL, metadataURL)
-	createTopic(b, writer.Addr, topic, benchPartitions)
-	produceVolume(b, writer.Addr, topic, throughputBytes, 4)
+	keys := map[string][]string{}
+	for _, topic := range []string{"warm", "cold", "raw"} {
+		before := bucketKeys(b, bucketURL)
+		createTopic(b, writer.Addr, topic, benchPartitions)
+		produceVolume(b, writer.Addr, topic, throughputBytes, 4)
+		keys[topic] = slices.DeleteFunc(bucketKeys(b, bucketURL), func(k string) bool { return slices.Contains(before, k) })
+	}
 	writer.Kill() // every record was acknowledged, so all of it is durable
 
-	rawBefore, objs, objBytes := rawGetMBps(b, bucketURL, 4)
+	rawBefore, objBytes := rawGetMBps(b, bucketURL, keys["cold"], readers)
 
 	httpAddr := testenv.FreeAddr(b)
 	// The killed writer stays registered until its heartbeat is older than
@@ -44,53 +64,45 @@ func BenchmarkColdFetchThroughput(b *testing.B) {
 	p := testenv.StartProcess(b, bucketURL, metadataURL, "--http-listen", httpAddr, "--heartbeat-interval", "200ms", "--gateway-timeout", "1s")
 	time.Sleep(1500 * time.Millisecond)
 	pid := processPid(b, p)
-	want := endOffsets(b, p.Addr, topic)
+	consumeAll(b, p.Addr, "warm", endOffsets(b, p.Addr, "warm"), readers)
+	want := endOffsets(b, p.Addr, "cold")
 	cpu0 := sampleCPU(pid)
+	profiled := profileGateway(b, httpAddr, 2*time.Second)
 
 	b.ResetTimer()
 	start := time.Now()
-	cl := newClient(b, p.Addr,
-		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: allPartitionsFrom(kgo.NewOffset().AtStart())}),
-		kgo.FetchMaxBytes(64<<20),
-		kgo.FetchMaxPartitionBytes(16<<20),
-		kgo.BrokerMaxReadBytes(128<<20),
-		kgo.FetchMaxWait(time.Second),
-	)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	var got int64
-	var fetches int
-	for got < want {
-		fs := cl.PollFetches(ctx)
-		if err := ctx.Err(); err != nil {
-			b.Fatalf("consumed %d of %d records: %v", got, want, err)
-		}
-		fs.EachError(func(t string, p int32, err error) { b.Fatalf("fetch %s/%d: %v", t, p, err) })
-		got += int64(fs.NumRecords())
-		fetches++
-	}
+	got, polls := consumeAll(b, p.Addr, "cold", want, readers)
 	elapsed := time.Since(start)
 	b.StopTimer()
+	profiled()
 	cpu := sampleCPU(pid).sub(cpu0)
-	hwm := procStatusKB(pid, "VmHWM")
-	gets := objstoreOps(b, httpAddr)["get_range"]
 
-	rawAfter, _, _ := rawGetMBps(b, bucketURL, 4)
+	cpu1 := sampleCPU(pid)
+	start = time.Now()
+	rawBytes := rawFetchAll(b, p.Addr, "raw", readers)
+	rawElapsed := time.Since(start)
+	rawCPU := sampleCPU(pid).sub(cpu1)
+	hwm := procStatusKB(pid, "VmHWM")
+
+	rawAfter, _ := rawGetMBps(b, bucketURL, keys["cold"], readers)
 	raw := max(rawBefore, rawAfter)
 	mbps := float64(objBytes) / 1e6 / elapsed.Seconds()
 	ratio := mbps / raw
+	rawObjBytes := objectsSize(b, bucketURL, keys["raw"])
+	fetchMBps := float64(rawObjBytes) / 1e6 / rawElapsed.Seconds()
 
 	b.ReportMetric(mbps, "caudal-MB/s")
 	b.ReportMetric(raw, "rawget-MB/s")
 	b.ReportMetric(ratio, "ratio")
+	b.ReportMetric(fetchMBps/raw, "undecoded-ratio")
 	b.ReportMetric(float64(hwm)/1024, "gw-peak-RSS-MiB")
-	report(b, "cold fetch: caudal %.1f MB/s (%d records, %d objects of %.1f MiB mean, %.1f MB in %.2fs, %d polls) vs raw MinIO GET ×4 %.1f MB/s (before %.1f, after %.1f): ratio %.2f (target >= 0.80: %s)",
-		mbps, got, objs, float64(objBytes)/float64(max(objs, 1))/(1<<20), float64(objBytes)/1e6, elapsed.Seconds(), fetches,
-		raw, rawBefore, rawAfter, ratio, verdict(ratio >= 0.8))
-	report(b, "cold fetch: gateway ranged GETs %d, mean %.0f KiB and %.1f ms each, %.2f in flight on average",
-		gets.count, float64(objBytes)/float64(max(gets.count, 1))/1024, gets.mean()*1000, gets.sum/elapsed.Seconds())
-	report(b, "cold fetch: gateway peak RSS (VmHWM) %.1f MiB; CPU seconds during the run (%.2fs wall, %d cores): %s",
-		float64(hwm)/1024, elapsed.Seconds(), runtimeCores(), cpu)
+	report(b, "cold fetch: caudal %.1f MB/s with %d kgo consumers (%d records, %d objects of %.1f MiB mean, %.1f MB in %.2fs, %d polls) vs raw MinIO GET ×%d %.1f MB/s (before %.1f, after %.1f): ratio %.2f (target >= 0.80: %s)",
+		mbps, readers, got, len(keys["cold"]), float64(objBytes)/float64(max(len(keys["cold"]), 1))/(1<<20), float64(objBytes)/1e6, elapsed.Seconds(), polls,
+		readers, raw, rawBefore, rawAfter, ratio, verdict(ratio >= 0.8))
+	report(b, "cold fetch: CPU seconds with kgo consumers (%.2fs wall, %d cores): %s", elapsed.Seconds(), runtimeCores(), cpu)
+	report(b, "cold fetch, records not decoded: %.1f MB/s with %d fetch clients (%.1f MB of batches in %.2fs): ratio %.2f; CPU seconds: %s",
+		fetchMBps, readers, float64(rawBytes)/1e6, rawElapsed.Seconds(), fetchMBps/raw, rawCPU)
+	report(b, "cold fetch: gateway peak RSS (VmHWM) %.1f MiB", float64(hwm)/1024)
 }
 
 // BenchmarkEndToEndLatency produces 2,000 records/s of 1 KiB for 10 s with
@@ -203,6 +215,16 @@ func allPartitionsFrom(o kgo.Offset) map[int32]kgo.Offset {
 // partitions' end offsets (all start at 0).
 func endOffsets(b *testing.B, addr, topic string) int64 {
 	b.Helper()
+	var n int64
+	for _, end := range partitionEnds(b, addr, topic) {
+		n += end
+	}
+	return n
+}
+
+// partitionEnds lists the end offset of each of topic's partitions.
+func partitionEnds(b *testing.B, addr, topic string) map[int32]int64 {
+	b.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	offs, err := kadm.NewClient(newClient(b, addr)).ListEndOffsets(ctx, topic)
@@ -212,14 +234,51 @@ func endOffsets(b *testing.B, addr, topic string) int64 {
 	if err != nil {
 		b.Fatalf("list end offsets of %s: %v", topic, err)
 	}
-	var n int64
-	offs.Each(func(o kadm.ListedOffset) { n += o.Offset })
-	return n
+	ends := map[int32]int64{}
+	offs.Each(func(o kadm.ListedOffset) { ends[o.Partition] = o.Offset })
+	return ends
 }
 
-// rawGetMBps GETs every object under bucketURL whole, from concurrency
-// readers, and returns MB/s, the object count and their bytes.
-func rawGetMBps(b *testing.B, bucketURL string, concurrency int) (float64, int, int64) {
+// objectsSize sums the sizes of the objects with the given keys.
+func objectsSize(b *testing.B, bucketURL string, keys []string) int64 {
+	b.Helper()
+	bucket, err := objstore.Open(context.Background(), bucketURL)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer bucket.Close()
+	var total int64
+	for _, k := range keys {
+		a, err := bucket.Stat(context.Background(), k)
+		if err != nil {
+			b.Fatal(err)
+		}
+		total += a.Size
+	}
+	return total
+}
+
+// bucketKeys lists the keys of every object under bucketURL.
+func bucketKeys(b *testing.B, bucketURL string) []string {
+	b.Helper()
+	bucket, err := objstore.Open(context.Background(), bucketURL)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer bucket.Close()
+	var keys []string
+	if err := bucket.List(context.Background(), "", func(a objstore.Attrs) error {
+		keys = append(keys, a.Key)
+		return nil
+	}); err != nil {
+		b.Fatal(err)
+	}
+	return keys
+}
+
+// rawGetMBps GETs the objects with the given keys whole, from concurrency
+// readers, and returns MB/s and their bytes.
+func rawGetMBps(b *testing.B, bucketURL string, keys []string, concurrency int) (float64, int64) {
 	b.Helper()
 	ctx := context.Background()
 	bucket, err := objstore.Open(ctx, bucketURL)
@@ -227,13 +286,6 @@ func rawGetMBps(b *testing.B, bucketURL string, concurrency int) (float64, int, 
 		b.Fatal(err)
 	}
 	defer bucket.Close()
-	var keys []string
-	if err := bucket.List(ctx, "", func(a objstore.Attrs) error {
-		keys = append(keys, a.Key)
-		return nil
-	}); err != nil {
-		b.Fatal(err)
-	}
 	var (
 		next   atomic.Int64
 		total  atomic.Int64
@@ -262,5 +314,130 @@ func rawGetMBps(b *testing.B, bucketURL string, concurrency int) (float64, int, 
 	if err := failed.Load(); err != nil {
 		b.Fatalf("GET: %v", *err)
 	}
-	return float64(total.Load()) / 1e6 / elapsed.Seconds(), len(keys), total.Load()
+	return float64(total.Load()) / 1e6 / elapsed.Seconds(), total.Load()
+}
+
+// rawFetchAll reads every record batch of topic from the start with
+// `clients` clients sending Fetch requests (v12, 64 MiB, 16 MiB per
+// partition), each for every clients-th partition, and only walks the
+// batch headers to find the next offsets. It returns the batch bytes.
+func rawFetchAll(b *testing.B, addr, topic string, clients int) int64 {
+	b.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	ends := partitionEnds(b, addr, topic)
+	var (
+		total atomic.Int64
+		wg    sync.WaitGroup
+	)
+	for c := range clients {
+		next := map[int32]int64{}
+		for p := int32(c); p < benchPartitions; p += int32(clients) {
+			next[p] = 0
+		}
+		cl := newClient(b, addr, kgo.BrokerMaxReadBytes(128<<20), kgo.MaxVersions(kversion.V2_8_0()))
+		wg.Go(func() {
+			for len(next) > 0 && ctx.Err() == nil {
+				n, err := fetchOnce(ctx, cl, topic, next, ends)
+				if err != nil {
+					b.Errorf("fetch %s: %v", topic, err)
+					return
+				}
+				total.Add(n)
+			}
+		})
+	}
+	wg.Wait()
+	return total.Load()
+}
+
+// fetchOnce sends one Fetch for the partitions in next, advances next past
+// the whole batches returned, drops the partitions that reached their end,
+// and returns the batch bytes.
+func fetchOnce(ctx context.Context, cl *kgo.Client, topic string, next, ends map[int32]int64) (int64, error) {
+	req := kmsg.NewPtrFetchRequest()
+	req.MaxWaitMillis, req.MinBytes, req.MaxBytes = 1000, 1, 64<<20
+	rt := kmsg.NewFetchRequestTopic()
+	rt.Topic = topic
+	for p, off := range next {
+		rp := kmsg.NewFetchRequestTopicPartition()
+		rp.Partition, rp.FetchOffset, rp.PartitionMaxBytes = p, off, 16<<20
+		rt.Partitions = append(rt.Partitions, rp)
+	}
+	req.Topics = append(req.Topics, rt)
+	resp, err := req.RequestWith(ctx, cl)
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	for _, t := range resp.Topics {
+		for _, p := range t.Partitions {
+			if err := kerr.ErrorForCode(p.ErrorCode); err != nil {
+				return n, fmt.Errorf("partition %d: %w", p.Partition, err)
+			}
+			for data := p.RecordBatches; len(data) >= segments.HeaderSize; {
+				h, err := segments.ParseBatchHeader(data)
+				if err != nil || h.Size() > len(data) {
+					break // a partial batch ends a response
+				}
+				next[p.Partition] = h.BaseOffset + int64(h.LastOffsetDelta) + 1
+				n += int64(h.Size())
+				data = data[h.Size():]
+			}
+			if next[p.Partition] >= ends[p.Partition] {
+				delete(next, p.Partition)
+			}
+		}
+	}
+	return n, nil
+}
+
+// consumeAll reads want records of topic from the start with `consumers`
+// kgo consumers, each assigned every consumers-th partition as a consumer
+// group would split them (64 MiB fetches, 16 MiB per partition), and
+// returns the records and polls it took.
+func consumeAll(b *testing.B, addr, topic string, want int64, consumers int) (int64, int) {
+	b.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	var (
+		got, polls atomic.Int64
+		wg         sync.WaitGroup
+	)
+	for c := range consumers {
+		parts := map[int32]kgo.Offset{}
+		for p := int32(c); p < benchPartitions; p += int32(consumers) {
+			parts[p] = kgo.NewOffset().AtStart()
+		}
+		cl := newClient(b, addr,
+			kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: parts}),
+			kgo.FetchMaxBytes(64<<20),
+			kgo.FetchMaxPartitionBytes(16<<20),
+			kgo.BrokerMaxReadBytes(128<<20),
+			kgo.FetchMaxWait(time.Second),
+		)
+		wg.Go(func() {
+			defer cl.Close()
+			for got.Load() < want && ctx.Err() == nil {
+				fs := cl.PollFetches(ctx)
+				fs.EachError(func(t string, p int32, err error) {
+					if ctx.Err() == nil {
+						b.Errorf("fetch %s/%d: %v", t, p, err)
+						cancel()
+					}
+				})
+				got.Add(int64(fs.NumRecords()))
+				polls.Add(1)
+			}
+			// The others may still be reading: stop once all is read.
+			if got.Load() >= want {
+				cancel()
+			}
+		})
+	}
+	wg.Wait()
+	if got.Load() < want {
+		b.Fatalf("consumed %d of %d records of %s", got.Load(), want, topic)
+	}
+	return got.Load(), int(polls.Load())
 }
