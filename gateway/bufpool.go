@@ -9,33 +9,57 @@ import (
 // partition and the encoded response, often many MiB each. Allocating
 // them fresh costs more than the copies into them, because every new page
 // is zeroed and mapped on first touch (about 13 µs per 4 KiB page on the
-// sandboxed machines of our benchmarks, so ~300 MB/s). bufPool recycles
-// them by power-of-two size class once their response is written.
+// sandboxed machines of our benchmarks, so ~300 MB/s). The pools recycle
+// them once their response is written: by power of two up to 1 MiB, then
+// by whole MiB, so that a response just over 64 MiB does not take a
+// buffer of 128 MiB.
 const (
-	minPooledShift = 16 // 64 KiB: smaller buffers are cheap to allocate
-	maxPooledShift = 27 // 128 MiB: above the largest fetch response
+	minPooledShift = 16        // 64 KiB: smaller buffers are cheap to allocate
+	mib            = 1 << 20   // class width above it
+	maxPooled      = 128 * mib // above the largest fetch response
 )
 
-var bufPools [maxPooledShift + 1]sync.Pool
+var (
+	smallPools [bits.UintSize]sync.Pool
+	mibPools   [maxPooled/mib + 1]sync.Pool
+)
+
+// bufClass is the pool and capacity for a buffer of at least n bytes, or
+// nil if such buffers are not pooled.
+func bufClass(n int) (*sync.Pool, int) {
+	switch {
+	case n > maxPooled:
+		return nil, n
+	case n > mib:
+		c := (n + mib - 1) / mib
+		return &mibPools[c], c * mib
+	}
+	shift := bits.Len(uint(max(n-1, 0)))
+	if shift < minPooledShift {
+		return nil, n
+	}
+	return &smallPools[shift], 1 << shift
+}
 
 // getBuf returns an empty buffer with room for n bytes.
 func getBuf(n int) []byte {
-	shift := bits.Len(uint(max(n-1, 0)))
-	if shift < minPooledShift || shift > maxPooledShift {
+	pool, size := bufClass(n)
+	if pool == nil {
 		return make([]byte, 0, n)
 	}
-	if b, ok := bufPools[shift].Get().(*[]byte); ok {
+	if b, ok := pool.Get().(*[]byte); ok {
 		return (*b)[:0]
 	}
-	return make([]byte, 0, 1<<shift)
+	return make([]byte, 0, size)
 }
 
 // putBuf recycles a buffer from getBuf; nothing may use it afterwards.
+// A buffer that append grew past its class is left to the collector.
 func putBuf(b []byte) {
-	shift := bits.Len(uint(cap(b))) - 1
-	if shift < minPooledShift || shift > maxPooledShift || cap(b) != 1<<shift {
+	pool, size := bufClass(cap(b))
+	if pool == nil || size != cap(b) {
 		return
 	}
 	b = b[:0]
-	bufPools[shift].Put(&b)
+	pool.Put(&b)
 }
