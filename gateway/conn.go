@@ -42,10 +42,10 @@ type conn struct {
 // reply is a response that may not be ready yet. resp == nil after done
 // means no response is sent (acks=0).
 type reply struct {
-	start  time.Time
-	corr   int32
-	key    int16
-	done   chan struct{}
+	start   time.Time
+	corr    int32
+	key     int16
+	done    chan struct{}
 	resp    kmsg.Response
 	header  bool     // flexible response header
 	recycle [][]byte // see conn.recycle

@@ -3,7 +3,6 @@ package gateway
 import (
 	"context"
 	"errors"
-	"net"
 	"slices"
 	"sync/atomic"
 	"testing"
@@ -102,30 +101,11 @@ func (b *countingBucket) GetRange(ctx context.Context, key string, off, length i
 // A cold fetch of several partitions of one object reads the object once.
 func TestColdFetchReadsObjectOnce(t *testing.T) {
 	g := newTestGateway(t)
-	client, server := net.Pipe()
-	defer client.Close()
-	c := newConn(g, server)
-	defer c.cancel()
-
-	pr := kmsg.NewPtrProduceRequest()
-	pr.Acks, pr.TimeoutMillis = -1, 5000
-	pt := kmsg.NewProduceRequestTopic()
-	pt.Topic = "fuzz"
-	for p, values := range [][]string{{"a", "b"}, {"c", "d", "e"}} {
-		pp := kmsg.NewProduceRequestTopicPartition()
-		pp.Partition, pp.Records = int32(p), testBatch(values...)
-		pt.Partitions = append(pt.Partitions, pp)
-	}
-	pr.Topics = append(pr.Topics, pt)
-	pr.SetVersion(9)
-	r, err := c.handle(requestBody(pr, 1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	<-r.done
+	produceTestBatches(t, testConn(t, g), map[int32][]string{0: {"a", "b"}, 1: {"c", "d", "e"}})
 
 	// A new reader: the cache of a gateway that did not write the object.
 	bucket := &countingBucket{Bucket: g.bucket}
+	var err error
 	g.reader, err = newObjectReader(bucket, 64<<20, g.metrics)
 	if err != nil {
 		t.Fatal(err)

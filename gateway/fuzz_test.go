@@ -606,3 +606,41 @@ func firstErrorCode(resp kmsg.Response) int16 {
 	}
 	return walk(reflect.ValueOf(resp))
 }
+
+// testConn is a connection to g over an in-memory pipe, closed with t.
+func testConn(t testing.TB, g *Gateway) *conn {
+	client, server := net.Pipe()
+	c := newConn(g, server)
+	t.Cleanup(func() {
+		c.cancel()
+		client.Close()
+	})
+	return c
+}
+
+// produceTestBatches produces one batch of the given values to each given
+// partition of topic "fuzz" (acks=-1) and fails t on any error.
+func produceTestBatches(t testing.TB, c *conn, batches map[int32][]string) {
+	t.Helper()
+	pr := kmsg.NewPtrProduceRequest()
+	pr.Acks, pr.TimeoutMillis = -1, 5000
+	pt := kmsg.NewProduceRequestTopic()
+	pt.Topic = "fuzz"
+	for p, values := range batches {
+		pp := kmsg.NewProduceRequestTopicPartition()
+		pp.Partition, pp.Records = p, testBatch(values...)
+		pt.Partitions = append(pt.Partitions, pp)
+	}
+	pr.Topics = append(pr.Topics, pt)
+	pr.SetVersion(9)
+	r, err := c.handle(requestBody(pr, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-r.done
+	for _, p := range r.resp.(*kmsg.ProduceResponse).Topics[0].Partitions {
+		if err := kerr.ErrorForCode(p.ErrorCode); err != nil {
+			t.Fatalf("produce to partition %d: %v", p.Partition, err)
+		}
+	}
+}

@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"net"
 	"testing"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -11,11 +10,7 @@ import (
 // A group lookup creates __consumer_offsets, which Metadata marks internal
 // and which clients cannot produce to, as with Kafka.
 func TestOffsetsTopicInternal(t *testing.T) {
-	g := newTestGateway(t)
-	client, server := net.Pipe()
-	defer client.Close()
-	c := newConn(g, server)
-	defer c.cancel()
+	c := testConn(t, newTestGateway(t))
 	do := func(req kmsg.Request) kmsg.Response {
 		t.Helper()
 		r, err := c.handle(requestBody(req, 1))

@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"net"
 	"testing"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -10,29 +9,9 @@ import (
 
 func TestOffsetForLeaderEpoch(t *testing.T) {
 	g := newTestGateway(t)
-	client, server := net.Pipe()
-	defer client.Close()
-	c := newConn(g, server)
-	defer c.cancel()
-
+	c := testConn(t, g)
 	// Three records in partition 1: its epoch 0 ends at offset 3.
-	pr := kmsg.NewPtrProduceRequest()
-	pr.Acks, pr.TimeoutMillis = -1, 5000
-	pt := kmsg.NewProduceRequestTopic()
-	pt.Topic = "fuzz"
-	pp := kmsg.NewProduceRequestTopicPartition()
-	pp.Partition, pp.Records = 1, testBatch("a", "b", "c")
-	pt.Partitions = append(pt.Partitions, pp)
-	pr.Topics = append(pr.Topics, pt)
-	pr.SetVersion(9)
-	r, err := c.handle(requestBody(pr, 1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	<-r.done
-	if code := r.resp.(*kmsg.ProduceResponse).Topics[0].Partitions[0].ErrorCode; code != 0 {
-		t.Fatalf("produce: %v", kerr.ErrorForCode(code))
-	}
+	produceTestBatches(t, c, map[int32][]string{1: {"a", "b", "c"}})
 
 	for _, tc := range []struct {
 		partition, current, epoch int32
