@@ -103,7 +103,8 @@ func (g *Gateway) fetchOnce(ctx context.Context, req *kmsg.FetchRequest) (*kmsg.
 	}
 	eachRead(reads, func(rd *partitionRead) { rd.rows, rd.err = g.planPartition(ctx, rd) })
 	budgetReads(reads, maxBytes)
-	eachRead(reads, func(rd *partitionRead) { rd.data, rd.err = g.readPartition(ctx, rd) })
+	whole := wholeObjects(reads, g.reader.wholeMax)
+	eachRead(reads, func(rd *partitionRead) { rd.data, rd.err = g.readPartition(ctx, rd, whole) })
 
 	total, failed, i := 0, false, 0
 	var bufs [][]byte
@@ -222,6 +223,31 @@ func (g *Gateway) fetchTopic(ctx context.Context, version int16, rt kmsg.FetchRe
 	return g.topics.byNameOrLoad(ctx, rt.Topic)
 }
 
+// wholeObjects picks the objects a fetch reads whole on a miss: those of
+// at most wholeMax bytes of which its rows want an eighth or more. Reading
+// such an object whole costs at most eight times the bytes wanted, in one
+// GET where there would be one per partition (a partition's leader wrote
+// it with its other partitions, whose consumers read through the same
+// gateway, so they find it cached). An object of which a fetch wants only
+// a sliver, like a quiet topic's row among a busy topic's, is read by
+// range.
+func wholeObjects(reads []*partitionRead, wholeMax int64) map[string]bool {
+	wanted, sizes := map[string]int64{}, map[string]int64{}
+	for _, rd := range reads {
+		for _, row := range rd.rows {
+			wanted[row.ObjectKey] += row.ByteLength
+			sizes[row.ObjectKey] = row.ObjectSize
+		}
+	}
+	whole := map[string]bool{}
+	for key, n := range wanted {
+		if size := sizes[key]; size > 0 && size <= wholeMax && 8*n >= size {
+			whole[key] = true
+		}
+	}
+	return whole
+}
+
 // planPartition checks one partition's fetch offset and returns the index
 // rows that hold its records from there, up to its limit.
 func (g *Gateway) planPartition(ctx context.Context, rd *partitionRead) ([]metadata.IndexEntry, error) {
@@ -241,9 +267,9 @@ func (g *Gateway) planPartition(ctx context.Context, rd *partitionRead) ([]metad
 }
 
 // readPartition reads a planned partition's rows.
-func (g *Gateway) readPartition(ctx context.Context, rd *partitionRead) ([]byte, error) {
+func (g *Gateway) readPartition(ctx context.Context, rd *partitionRead, whole map[string]bool) ([]byte, error) {
 	if len(rd.rows) == 0 {
 		return nil, nil
 	}
-	return g.readBatches(ctx, rd.rows, rd.req.FetchOffset, rd.state.NextOffset, rd.limit, rd.atLeastOne)
+	return g.readBatches(ctx, rd.rows, whole, rd.req.FetchOffset, rd.state.NextOffset, rd.limit, rd.atLeastOne)
 }

@@ -3,7 +3,9 @@ package gateway
 import (
 	"context"
 	"errors"
+	"maps"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -98,41 +100,75 @@ func (b *countingBucket) GetRange(ctx context.Context, key string, off, length i
 	return b.Bucket.GetRange(ctx, key, off, length)
 }
 
-// A cold fetch of several partitions of one object reads the object once.
-func TestColdFetchReadsObjectOnce(t *testing.T) {
-	g := newTestGateway(t)
-	produceTestBatches(t, testConn(t, g), map[int32][]string{0: {"a", "b"}, 1: {"c", "d", "e"}})
-
-	// A new reader: the cache of a gateway that did not write the object.
-	bucket := &countingBucket{Bucket: g.bucket}
-	var err error
-	g.reader, err = newObjectReader(bucket, 64<<20, g.metrics)
-	if err != nil {
-		t.Fatal(err)
+// A cold fetch reads an object whole, once, when it wants much of it,
+// and only its rows when it wants a sliver.
+func TestColdFetchGets(t *testing.T) {
+	big := make([]string, 200)
+	for i := range big {
+		big[i] = strings.Repeat("x", 1024)
 	}
-	req := kmsg.NewPtrFetchRequest()
-	req.SetVersion(12)
-	req.MaxBytes = 1 << 20
-	ft := kmsg.NewFetchRequestTopic()
-	ft.Topic = "fuzz"
-	for p := range int32(2) {
-		fp := kmsg.NewFetchRequestTopicPartition()
-		fp.Partition, fp.PartitionMaxBytes = p, 1<<20
-		ft.Partitions = append(ft.Partitions, fp)
-	}
-	req.Topics = append(req.Topics, ft)
-	for range 2 {
-		resp, _, failed, _ := g.fetchOnce(t.Context(), req)
-		if failed {
-			t.Fatalf("fetch failed: %+v", resp.Topics[0].Partitions)
-		}
-		for p, want := range []int{2, 3} {
-			if _, n := trimBatches(resp.Topics[0].Partitions[p].RecordBatches, 1<<20, true); n != want {
-				t.Errorf("partition %d: %d records, want %d", p, n, want)
+	for _, tc := range []struct {
+		name              string
+		produce           map[int32][]string
+		fetch             []int32
+		wantRecords       []int
+		wantGets, wantRgs int64
+	}{
+		{"two partitions of one object", map[int32][]string{0: {"a", "b"}, 1: {"c", "d", "e"}}, []int32{0, 1}, []int{2, 3}, 1, 0},
+		{"a sliver of a big object", map[int32][]string{0: {"a"}, 1: big}, []int32{0}, []int{1}, 0, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			g := newTestGateway(t)
+			produceTestBatches(t, testConn(t, g), tc.produce)
+			// A new reader: the cache of a gateway that did not write the object.
+			bucket := &countingBucket{Bucket: g.bucket}
+			var err error
+			g.reader, err = newObjectReader(bucket, 64<<20, g.metrics)
+			if err != nil {
+				t.Fatal(err)
 			}
-		}
+			req := kmsg.NewPtrFetchRequest()
+			req.SetVersion(12)
+			req.MaxBytes = 1 << 20
+			ft := kmsg.NewFetchRequestTopic()
+			ft.Topic = "fuzz"
+			for _, p := range tc.fetch {
+				fp := kmsg.NewFetchRequestTopicPartition()
+				fp.Partition, fp.PartitionMaxBytes = p, 1<<20
+				ft.Partitions = append(ft.Partitions, fp)
+			}
+			req.Topics = append(req.Topics, ft)
+			for range 2 { // the second from the cache
+				resp, _, failed, _ := g.fetchOnce(t.Context(), req)
+				if failed {
+					t.Fatalf("fetch failed: %+v", resp.Topics[0].Partitions)
+				}
+				for i, want := range tc.wantRecords {
+					if _, n := trimBatches(resp.Topics[0].Partitions[i].RecordBatches, 1<<20, true); n != want {
+						t.Errorf("partition %d: %d records, want %d", tc.fetch[i], n, want)
+					}
+				}
+			}
+			if gets, ranged := bucket.gets.Load(), bucket.ranged.Load(); gets != tc.wantGets || ranged != tc.wantRgs {
+				t.Errorf("two fetches made %d GETs and %d ranged GETs, want %d and %d", gets, ranged, tc.wantGets, tc.wantRgs)
+			}
+		})
 	}
-	if gets, ranged := bucket.gets.Load(), bucket.ranged.Load(); gets != 1 || ranged != 0 {
-		t.Errorf("two fetches of 2 partitions made %d GETs and %d ranged GETs, want 1 and 0", gets, ranged)
+}
+
+func TestWholeObjects(t *testing.T) {
+	t.Parallel()
+	row := func(key string, length, size int64) metadata.IndexEntry {
+		return metadata.IndexEntry{ObjectKey: key, ByteLength: length, ObjectSize: size}
+	}
+	reads := []*partitionRead{
+		{rows: []metadata.IndexEntry{row("half", 50, 100), row("sliver", 1, 100), row("eighths", 10, 160)}},
+		{rows: []metadata.IndexEntry{row("eighths", 10, 160), row("huge", 900, 1000)}},
+		{rows: []metadata.IndexEntry{row("unknown", 10, 0)}},
+	}
+	got := wholeObjects(reads, 500)
+	want := map[string]bool{"half": true, "eighths": true}
+	if !maps.Equal(got, want) {
+		t.Errorf("wholeObjects = %v, want %v (sliver: under an eighth; huge: over wholeMax; unknown: no size)", got, want)
 	}
 }

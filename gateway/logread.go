@@ -38,11 +38,12 @@ func (g *Gateway) indexRows(ctx context.Context, topic uuid.UUID, partition int3
 }
 
 // readBatches returns the batches of rows that hold offsets from `from`
-// on, below hw, up to maxBytes, with their real offsets written in. With
+// on, below hw, up to maxBytes, with their real offsets written in; the
+// objects in whole are read whole on a miss. With
 // atLeastOne, the first batch is returned even when it alone exceeds
 // maxBytes, as Kafka does (KIP-74) so that consumers always progress.
-func (g *Gateway) readBatches(ctx context.Context, rows []metadata.IndexEntry, from, hw int64, maxBytes int, atLeastOne bool) ([]byte, error) {
-	stored, err := g.reader.readRows(ctx, rows)
+func (g *Gateway) readBatches(ctx context.Context, rows []metadata.IndexEntry, whole map[string]bool, from, hw int64, maxBytes int, atLeastOne bool) ([]byte, error) {
+	stored, err := g.reader.readRows(ctx, rows, whole)
 	if err != nil {
 		return nil, err
 	}
@@ -153,7 +154,7 @@ func (g *Gateway) offsetOfMaxTime(ctx context.Context, topic uuid.UUID, partitio
 // scanRow walks the records of one index row and keeps the one for which
 // better(recordTimestamp, bestTimestampSoFar) holds last; best starts at -1.
 func (g *Gateway) scanRow(ctx context.Context, row metadata.IndexEntry, better func(ts, best int64) bool) (int64, int64, bool, error) {
-	stored, err := g.reader.read(ctx, row)
+	stored, err := g.reader.read(ctx, row, false)
 	if err != nil {
 		return -1, -1, false, err
 	}

@@ -14,13 +14,9 @@ import (
 
 // objectReader reads the byte ranges of index rows through a ristretto
 // cache. Objects this gateway wrote are cached whole, so tailing consumers
-// rarely reach the bucket. On a miss, an object of at most wholeMax bytes
-// is read and cached whole too: a partition's leader wrote it with its
-// other partitions, whose consumers read it through this gateway as well,
-// so one GET serves them all. That costs a consumer of a single partition
-// more bytes per GET but no more GETs, and GETs are what the store charges
-// and spends CPU on (a cold read of 16 partitions made 16 times as many).
-// Larger objects are read and cached by range.
+// rarely reach the bucket. Objects a fetch reads whole (see wholeObjects)
+// are cached whole too, with concurrent readers sharing one GET; other
+// reads are cached by range.
 type objectReader struct {
 	bucket   objstore.Bucket
 	cache    *ristretto.Cache[string, []byte]
@@ -68,15 +64,16 @@ func (r *objectReader) remember(key string, data []byte) {
 	r.cache.Set(wholeKey(key), data, int64(len(data)))
 }
 
-// read returns the stored bytes of one index row. The result must not be
-// modified: it may be shared with the cache.
-func (r *objectReader) read(ctx context.Context, row metadata.IndexEntry) ([]byte, error) {
+// read returns the stored bytes of one index row, reading its object
+// whole on a miss if asked to. The result must not be modified: it may be
+// shared with the cache.
+func (r *objectReader) read(ctx context.Context, row metadata.IndexEntry, readWhole bool) ([]byte, error) {
 	key, off, length := row.ObjectKey, row.ByteOffset, row.ByteLength
 	if whole, ok := r.cache.Get(wholeKey(key)); ok && off+length <= int64(len(whole)) {
 		r.metrics.cacheRequests.WithLabelValues("hit").Inc()
 		return whole[off : off+length], nil
 	}
-	if row.ObjectSize > 0 && row.ObjectSize <= r.wholeMax {
+	if readWhole {
 		r.metrics.cacheRequests.WithLabelValues("miss").Inc()
 		whole, err := r.readWhole(ctx, key)
 		if err != nil {
@@ -140,8 +137,9 @@ func (r *objectReader) getWhole(ctx context.Context, key string, wr *wholeRead) 
 // readConcurrency bounds the reads one partition read keeps in flight.
 const readConcurrency = 4
 
-// readRows reads the byte ranges of index rows concurrently.
-func (r *objectReader) readRows(ctx context.Context, rows []metadata.IndexEntry) ([][]byte, error) {
+// readRows reads the byte ranges of index rows concurrently; the objects
+// in whole are read whole on a miss.
+func (r *objectReader) readRows(ctx context.Context, rows []metadata.IndexEntry, whole map[string]bool) ([][]byte, error) {
 	out := make([][]byte, len(rows))
 	errs := make([]error, len(rows))
 	sem := make(chan struct{}, readConcurrency)
@@ -150,7 +148,7 @@ func (r *objectReader) readRows(ctx context.Context, rows []metadata.IndexEntry)
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			out[i], errs[i] = r.read(ctx, row)
+			out[i], errs[i] = r.read(ctx, row, whole[row.ObjectKey])
 		})
 	}
 	wg.Wait()

@@ -34,7 +34,8 @@ import (
 // is measured reading the other two, which it has never cached:
 //
 //   - "cold" with 4 kgo consumers, 4 partitions each, as a consumer group
-//     splits them (64 MiB fetches, 16 MiB per partition);
+//     splits them, with Kafka's default fetch sizes (fetch.max.bytes 50 MiB,
+//     max.partition.fetch.bytes 1 MiB);
 //   - "raw" with 4 clients sending the same Fetch requests without
 //     decoding the records: what the gateway serves, apart from what a
 //     consumer on the same cores spends on the records.
@@ -318,7 +319,7 @@ func rawGetMBps(b *testing.B, bucketURL string, keys []string, concurrency int) 
 }
 
 // rawFetchAll reads every record batch of topic from the start with
-// `clients` clients sending Fetch requests (v12, 64 MiB, 16 MiB per
+// `clients` clients sending Fetch requests (v12, 50 MiB, 1 MiB per
 // partition), each for every clients-th partition, and only walks the
 // batch headers to find the next offsets. It returns the batch bytes.
 func rawFetchAll(b *testing.B, addr, topic string, clients int) int64 {
@@ -356,12 +357,12 @@ func rawFetchAll(b *testing.B, addr, topic string, clients int) int64 {
 // and returns the batch bytes.
 func fetchOnce(ctx context.Context, cl *kgo.Client, topic string, next, ends map[int32]int64) (int64, error) {
 	req := kmsg.NewPtrFetchRequest()
-	req.MaxWaitMillis, req.MinBytes, req.MaxBytes = 1000, 1, 64<<20
+	req.MaxWaitMillis, req.MinBytes, req.MaxBytes = 1000, 1, 50<<20
 	rt := kmsg.NewFetchRequestTopic()
 	rt.Topic = topic
 	for p, off := range next {
 		rp := kmsg.NewFetchRequestTopicPartition()
-		rp.Partition, rp.FetchOffset, rp.PartitionMaxBytes = p, off, 16<<20
+		rp.Partition, rp.FetchOffset, rp.PartitionMaxBytes = p, off, 1<<20
 		rt.Partitions = append(rt.Partitions, rp)
 	}
 	req.Topics = append(req.Topics, rt)
@@ -394,7 +395,7 @@ func fetchOnce(ctx context.Context, cl *kgo.Client, topic string, next, ends map
 
 // consumeAll reads want records of topic from the start with `consumers`
 // kgo consumers, each assigned every consumers-th partition as a consumer
-// group would split them (64 MiB fetches, 16 MiB per partition), and
+// group would split them (Kafka's default fetch sizes), and
 // returns the records and polls it took.
 func consumeAll(b *testing.B, addr, topic string, want int64, consumers int) (int64, int) {
 	b.Helper()
@@ -411,8 +412,8 @@ func consumeAll(b *testing.B, addr, topic string, want int64, consumers int) (in
 		}
 		cl := newClient(b, addr,
 			kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: parts}),
-			kgo.FetchMaxBytes(64<<20),
-			kgo.FetchMaxPartitionBytes(16<<20),
+			kgo.FetchMaxBytes(50<<20),
+			kgo.FetchMaxPartitionBytes(1<<20),
 			kgo.BrokerMaxReadBytes(128<<20),
 			kgo.FetchMaxWait(time.Second),
 		)
