@@ -95,6 +95,7 @@ func (r *objectReader) read(ctx context.Context, row metadata.IndexEntry, readWh
 		return nil, fmt.Errorf("read object %s [%d, +%d): %w", key, off, length, err)
 	}
 	r.cache.Set(rk, b, int64(len(b)))
+	r.cache.Wait() // so that the next read of the range finds it
 	return b, nil
 }
 
