@@ -41,8 +41,9 @@ func bufClass(n int) (*sync.Pool, int) {
 	return &smallPools[shift], 1 << shift
 }
 
-// getBuf returns an empty buffer with room for n bytes.
+// getBuf returns an empty buffer with room for n bytes (none if n < 0).
 func getBuf(n int) []byte {
+	n = max(n, 0)
 	pool, size := bufClass(n)
 	if pool == nil {
 		return make([]byte, 0, n)

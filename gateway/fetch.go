@@ -50,9 +50,6 @@ func serveFetch(c *conn, kreq kmsg.Request) kmsg.Response {
 			c.recycle = bufs
 			return resp
 		}
-		for _, b := range bufs {
-			putBuf(b)
-		}
 		// Re-checked every fetchRecheck even without a wake-up: the
 		// fallback when another gateway's commit notification is lost.
 		t := time.NewTimer(min(wait, fetchRecheck))
@@ -60,26 +57,25 @@ func serveFetch(c *conn, kreq kmsg.Request) kmsg.Response {
 		case <-wake:
 			t.Stop()
 		case <-t.C:
-			if time.Until(deadline) > 0 {
-				continue
-			}
-			resp, _, _, c.recycle = c.g.fetchOnce(c.ctx, req)
-			return resp
 		case <-c.ctx.Done():
 			t.Stop()
+			c.recycle = bufs
 			return resp
+		}
+		for _, b := range bufs { // the next read supersedes resp
+			putBuf(b)
 		}
 	}
 }
 
 // fetchOnce reads every requested partition once. It reports the record
 // bytes returned, whether any partition failed, and the buffers the
-// response's records are in, to recycle once it is written or dropped. Partitions are looked
-// up in the index concurrently, max_bytes is then shared among them in
-// request order from their index rows' sizes, and only then are their
-// bytes read, concurrently: a cold fetch keeps several GETs in flight
-// without reading partition_max_bytes of every partition only to drop
-// what does not fit.
+// response's records are in, to recycle once it is written or dropped.
+// Partitions are looked up in the index concurrently, max_bytes is then
+// shared among them in request order from their index rows' sizes, and
+// only then are their bytes read, concurrently: a cold fetch keeps
+// several GETs in flight without reading partition_max_bytes of every
+// partition only to drop what does not fit.
 func (g *Gateway) fetchOnce(ctx context.Context, req *kmsg.FetchRequest) (*kmsg.FetchResponse, int, bool, [][]byte) {
 	resp := req.ResponseKind().(*kmsg.FetchResponse)
 	maxBytes := int(req.MaxBytes)
@@ -97,7 +93,10 @@ func (g *Gateway) fetchOnce(ctx context.Context, req *kmsg.FetchRequest) (*kmsg.
 			pr.HighWatermark, pr.LastStableOffset, pr.LogStartOffset = -1, -1, -1
 			pr.PreferredReadReplica = -1
 			tr.Partitions = append(tr.Partitions, pr)
-			reads = append(reads, &partitionRead{topic: t, req: rp, err: terr, limit: min(int(rp.PartitionMaxBytes), maxBytes)})
+			// A negative partition_max_bytes counts as 0: the partition
+			// may still return one batch if it is the first with data.
+			limit := max(0, min(int(rp.PartitionMaxBytes), maxBytes))
+			reads = append(reads, &partitionRead{topic: t, req: rp, err: terr, limit: limit})
 		}
 		resp.Topics = append(resp.Topics, tr)
 	}

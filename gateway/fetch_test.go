@@ -172,3 +172,27 @@ func TestWholeObjects(t *testing.T) {
 		t.Errorf("wholeObjects = %v, want %v (sliver: under an eighth; huge: over wholeMax; unknown: no size)", got, want)
 	}
 }
+
+// A negative partition_max_bytes on a partition with data is read as 0:
+// the first batch comes back (KIP-74) and nothing panics.
+func TestFetchNegativePartitionMaxBytes(t *testing.T) {
+	g := newTestGateway(t)
+	produceTestBatches(t, testConn(t, g), map[int32][]string{0: {"a", "b"}})
+	produceTestBatches(t, testConn(t, g), map[int32][]string{0: {"c"}})
+	req := kmsg.NewPtrFetchRequest()
+	req.SetVersion(11)
+	req.MaxBytes = -1
+	ft := kmsg.NewFetchRequestTopic()
+	ft.Topic = "fuzz"
+	fp := kmsg.NewFetchRequestTopicPartition()
+	fp.PartitionMaxBytes = -1
+	ft.Partitions = append(ft.Partitions, fp)
+	req.Topics = append(req.Topics, ft)
+	resp, _, failed, _ := g.fetchOnce(t.Context(), req)
+	if failed {
+		t.Fatalf("fetch failed: %+v", resp.Topics[0].Partitions)
+	}
+	if _, n := trimBatches(resp.Topics[0].Partitions[0].RecordBatches, 1<<20, true); n != 2 {
+		t.Errorf("%d records, want the first batch's 2", n)
+	}
+}
