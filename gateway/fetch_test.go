@@ -127,17 +127,7 @@ func TestColdFetchGets(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			req := kmsg.NewPtrFetchRequest()
-			req.SetVersion(12)
-			req.MaxBytes = 1 << 20
-			ft := kmsg.NewFetchRequestTopic()
-			ft.Topic = "fuzz"
-			for _, p := range tc.fetch {
-				fp := kmsg.NewFetchRequestTopicPartition()
-				fp.Partition, fp.PartitionMaxBytes = p, 1<<20
-				ft.Partitions = append(ft.Partitions, fp)
-			}
-			req.Topics = append(req.Topics, ft)
+			req := fetchRequest(1<<20, 1<<20, tc.fetch...)
 			for range 2 { // the second from the cache
 				resp, _, failed, _ := g.fetchOnce(t.Context(), req)
 				if failed {
@@ -179,15 +169,7 @@ func TestFetchNegativePartitionMaxBytes(t *testing.T) {
 	g := newTestGateway(t)
 	produceTestBatches(t, testConn(t, g), map[int32][]string{0: {"a", "b"}})
 	produceTestBatches(t, testConn(t, g), map[int32][]string{0: {"c"}})
-	req := kmsg.NewPtrFetchRequest()
-	req.SetVersion(11)
-	req.MaxBytes = -1
-	ft := kmsg.NewFetchRequestTopic()
-	ft.Topic = "fuzz"
-	fp := kmsg.NewFetchRequestTopicPartition()
-	fp.PartitionMaxBytes = -1
-	ft.Partitions = append(ft.Partitions, fp)
-	req.Topics = append(req.Topics, ft)
+	req := fetchRequest(-1, -1, 0)
 	resp, _, failed, _ := g.fetchOnce(t.Context(), req)
 	if failed {
 		t.Fatalf("fetch failed: %+v", resp.Topics[0].Partitions)
@@ -195,4 +177,21 @@ func TestFetchNegativePartitionMaxBytes(t *testing.T) {
 	if _, n := trimBatches(resp.Topics[0].Partitions[0].RecordBatches, 1<<20, true); n != 2 {
 		t.Errorf("%d records, want the first batch's 2", n)
 	}
+}
+
+// fetchRequest is a Fetch (v12) of topic "fuzz" from offset 0 of the
+// given partitions.
+func fetchRequest(maxBytes, partitionMaxBytes int32, partitions ...int32) *kmsg.FetchRequest {
+	req := kmsg.NewPtrFetchRequest()
+	req.SetVersion(12)
+	req.MaxBytes = maxBytes
+	ft := kmsg.NewFetchRequestTopic()
+	ft.Topic = "fuzz"
+	for _, p := range partitions {
+		fp := kmsg.NewFetchRequestTopicPartition()
+		fp.Partition, fp.PartitionMaxBytes = p, partitionMaxBytes
+		ft.Partitions = append(ft.Partitions, fp)
+	}
+	req.Topics = append(req.Topics, ft)
+	return req
 }
