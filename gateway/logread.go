@@ -39,9 +39,9 @@ func (g *Gateway) indexRows(ctx context.Context, topic uuid.UUID, partition int3
 
 // readBatches returns the batches of rows that hold offsets from `from`
 // on, below hw, up to maxBytes, with their real offsets written in; the
-// objects in whole are read whole on a miss. With
-// atLeastOne, the first batch is returned even when it alone exceeds
-// maxBytes, as Kafka does (KIP-74) so that consumers always progress.
+// objects in whole are read whole on a miss. With atLeastOne, the first
+// batch is returned even when it alone exceeds maxBytes, as Kafka does
+// (KIP-74) so that consumers always progress.
 func (g *Gateway) readBatches(ctx context.Context, rows []metadata.IndexEntry, whole map[string]bool, from, hw int64, maxBytes int, atLeastOne bool) ([]byte, error) {
 	stored, err := g.reader.readRows(ctx, rows, whole)
 	if err != nil {
