@@ -52,7 +52,7 @@ func BenchmarkColdFetchThroughput(b *testing.B) {
 	keys := map[string][]string{}
 	for _, topic := range []string{"warm", "cold", "raw"} {
 		before := bucketKeys(b, bucketURL)
-		createTopic(b, writer.Addr, topic, benchPartitions)
+		testenv.CreateTopics(b, writer.Addr, benchPartitions, topic)
 		produceVolume(b, writer.Addr, topic, throughputBytes, 4)
 		keys[topic] = slices.DeleteFunc(bucketKeys(b, bucketURL), func(k string) bool { return slices.Contains(before, k) })
 	}
@@ -117,7 +117,7 @@ func BenchmarkEndToEndLatency(b *testing.B) {
 	bucketURL, metadataURL := testenv.StoreURLs(b, testenv.Cloud)
 	const topic = "e2e"
 	p := testenv.StartProcess(b, bucketURL, metadataURL, "--flush-interval", flushInterval.String())
-	createTopic(b, p.Addr, topic, benchPartitions)
+	testenv.CreateTopics(b, p.Addr, benchPartitions, topic)
 
 	prod := newProducer(b, p.Addr, topic, kgo.ProducerLinger(0))
 	warmUp(b, prod, topic)

@@ -2,13 +2,13 @@ package bench
 
 import (
 	"context"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/caudal/caudal/gateway"
 	"github.com/caudal/caudal/test/testenv"
-	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -17,15 +17,8 @@ import (
 // from the first join until every partition is assigned.
 func BenchmarkGroupRebalance(b *testing.B) {
 	c := testenv.StartCaudal(b, testenv.Dev, gateway.Config{FlushInterval: 20 * time.Millisecond})
-	acl, err := kgo.NewClient(kgo.SeedBrokers(c.Addr))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer acl.Close()
+	testenv.CreateTopics(b, c.Addr, 100, "rebal100")
 	ctx := context.Background()
-	if _, err := kadm.NewClient(acl).CreateTopic(ctx, 100, 1, nil, "rebal100"); err != nil {
-		b.Fatal(err)
-	}
 	for i := 0; b.Loop(); i++ {
 		var mu sync.Mutex
 		owned := map[int32]bool{}
@@ -34,7 +27,7 @@ func BenchmarkGroupRebalance(b *testing.B) {
 		start := time.Now()
 		var cls []*kgo.Client
 		for range 10 {
-			cl, err := kgo.NewClient(kgo.SeedBrokers(c.Addr), kgo.ConsumerGroup("bench-"+itoa(i)), kgo.ConsumeTopics("rebal100"),
+			cl, err := kgo.NewClient(kgo.SeedBrokers(c.Addr), kgo.ConsumerGroup("bench-"+strconv.Itoa(i)), kgo.ConsumeTopics("rebal100"),
 				kgo.Balancers(kgo.CooperativeStickyBalancer()), kgo.HeartbeatInterval(200*time.Millisecond),
 				kgo.OnPartitionsAssigned(func(_ context.Context, _ *kgo.Client, ps map[string][]int32) {
 					mu.Lock()
@@ -73,10 +66,8 @@ func BenchmarkOffsetCommitPostgres(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer cl.Close()
+	testenv.CreateTopics(b, c.Addr, 16, "commits")
 	ctx := context.Background()
-	if _, err := kadm.NewClient(cl).CreateTopic(ctx, 16, 1, nil, "commits"); err != nil {
-		b.Fatal(err)
-	}
 	b.SetParallelism(2) // 2 × GOMAXPROCS(2) = 4 committers
 	start := time.Now()
 	var n int64
@@ -106,14 +97,4 @@ func BenchmarkOffsetCommitPostgres(b *testing.B) {
 		}
 	})
 	b.ReportMetric(float64(n)/time.Since(start).Seconds(), "commits/s")
-}
-
-func itoa(i int) string {
-	s := ""
-	for {
-		s = string(rune('0'+i%10)) + s
-		if i /= 10; i == 0 {
-			return s
-		}
-	}
 }

@@ -31,7 +31,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
@@ -75,7 +74,7 @@ func BenchmarkProduceThroughput(b *testing.B) {
 	httpAddr := testenv.FreeAddr(b)
 	p := testenv.StartProcess(b, bucketURL, metadataURL, "--http-listen", httpAddr)
 	pid := processPid(b, p)
-	createTopic(b, p.Addr, "tput", benchPartitions)
+	testenv.CreateTopics(b, p.Addr, benchPartitions, "tput")
 	produceVolume(b, p.Addr, "tput", 2*throughputBytes, clients)
 
 	cpu0 := sampleCPU(pid)
@@ -129,7 +128,7 @@ func BenchmarkProduceLatency(b *testing.B) {
 	srv := testenv.MinIO(b)
 	bucketURL, metadataURL := testenv.StoreURLs(b, testenv.Cloud)
 	p := testenv.StartProcess(b, bucketURL, metadataURL, "--flush-interval", flushInterval.String())
-	createTopic(b, p.Addr, "lat", benchPartitions)
+	testenv.CreateTopics(b, p.Addr, benchPartitions, "lat")
 
 	type run struct {
 		name            string
@@ -289,20 +288,6 @@ func newProducer(b *testing.B, addr, topic string, opts ...kgo.Opt) *kgo.Client 
 		// be the produced bytes.
 		kgo.ProducerBatchCompression(kgo.NoCompression()),
 	}, opts...)...)
-}
-
-func createTopic(b *testing.B, addr, topic string, partitions int32) {
-	b.Helper()
-	cl := newClient(b, addr)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	resp, err := kadm.NewClient(cl).CreateTopic(ctx, partitions, 1, nil, topic)
-	if err == nil {
-		err = resp.Err
-	}
-	if err != nil {
-		b.Fatalf("create topic %s: %v", topic, err)
-	}
 }
 
 // warmUp produces one record per partition synchronously, so that the

@@ -43,7 +43,7 @@ func BenchmarkScaleOut(b *testing.B) {
 		}
 		time.Sleep(600 * time.Millisecond) // every gateway sees the others
 		topic := fmt.Sprintf("scale-%d", n)
-		createTopic(b, addrs[0], topic, benchPartitions)
+		testenv.CreateTopics(b, addrs[0], benchPartitions, topic)
 		cpu0 := gatewaysCPU(pids)
 		cpuOther0 := sampleCPU(pids[0])
 		elapsed, records := produceSpread(b, addrs, topic, scaleBytes, clients)

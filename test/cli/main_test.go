@@ -26,7 +26,7 @@ type result struct {
 }
 
 func (r result) String() string {
-	return "exit " + itoa(r.code) + "\nstdout:\n" + r.stdout + "\nstderr:\n" + r.stderr
+	return "exit " + strconv.Itoa(r.code) + "\nstdout:\n" + r.stdout + "\nstderr:\n" + r.stderr
 }
 
 // server is a caudal dev subprocess and the flag that points tools at it.
@@ -85,5 +85,3 @@ func wantFail(t *testing.T, r result, code int, stderr string) {
 		t.Fatalf("want exit %d and stderr containing %q, got %v", code, stderr, r)
 	}
 }
-
-func itoa(n int) string { return strconv.Itoa(n) }

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -66,14 +67,14 @@ func wantDescribe(t *testing.T, out, topic string, partitions int, configs strin
 	t.Helper()
 	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
 	m := topicLine.FindStringSubmatch(lines[0])
-	if m == nil || m[1] != topic || m[3] != itoa(partitions) || m[4] != configs {
+	if m == nil || m[1] != topic || m[3] != strconv.Itoa(partitions) || m[4] != configs {
 		t.Fatalf("describe header: want topic %s, %d partitions, configs %q; got\n%s", topic, partitions, configs, out)
 	}
 	if len(lines) != partitions+1 {
 		t.Fatalf("describe: want %d partition lines, got\n%s", partitions, out)
 	}
 	for p, line := range lines[1:] {
-		want := regexp.MustCompile(`^\tTopic: ` + topic + `\tPartition: ` + itoa(p) + `\tLeader: (\d+)\tReplicas: (\d+)\tIsr: (\d+)$`)
+		want := regexp.MustCompile(`^\tTopic: ` + topic + `\tPartition: ` + strconv.Itoa(p) + `\tLeader: (\d+)\tReplicas: (\d+)\tIsr: (\d+)$`)
 		if sub := want.FindStringSubmatch(line); sub == nil || sub[1] != sub[2] || sub[2] != sub[3] {
 			t.Fatalf("describe partition line %d: %q", p, line)
 		}

@@ -93,7 +93,7 @@ func TestClusterKillAndScaleOut(t *testing.T) {
 		partitions = 12
 	)
 	bucketURL, metadataURL, gws := startCluster(t, 3)
-	createTopics(t, gws[0].Addr, partitions, topic)
+	testenv.CreateTopics(t, gws[0].Addr, partitions, topic)
 	ctx := testCtx(t, 3*time.Minute)
 	fast := []kgo.Opt{kgo.MetadataMinAge(100 * time.Millisecond), kgo.MetadataMaxAge(time.Second)}
 
@@ -391,7 +391,7 @@ func idemBatch(pid int64, epoch int16, seq int32, values ...[]byte) []byte {
 func TestIdempotentProducerAcrossGateways(t *testing.T) {
 	_, _, gws := startCluster(t, 2)
 	const topic = "idem"
-	createTopics(t, gws[0].Addr, 1, topic)
+	testenv.CreateTopics(t, gws[0].Addr, 1, topic)
 	a, b := newClient(t, gws[0].Addr), newClient(t, gws[1].Addr)
 	ctx := testCtx(t, time.Minute)
 	init := kmsg.NewPtrInitProducerIDRequest()
@@ -453,7 +453,7 @@ func TestIdempotentProducerAcrossGateways(t *testing.T) {
 func TestLongPollAcrossGateways(t *testing.T) {
 	_, _, gws := startCluster(t, 2)
 	const topic = "longpoll"
-	createTopics(t, gws[0].Addr, 1, topic)
+	testenv.CreateTopics(t, gws[0].Addr, 1, topic)
 	ctx := testCtx(t, time.Minute)
 	m := waitBrokers(t, gws[1].Addr, func(*kmsg.MetadataResponse) bool { return true }, topic)
 	b := newClient(t, gws[1].Addr)

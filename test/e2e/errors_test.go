@@ -79,7 +79,7 @@ func TestBrokerErrors(t *testing.T) {
 	onEachBackend(t, func(t *testing.T, c *testenv.Caudal) {
 		cl := newClient(t, c.Addr)
 		adm := kadm.NewClient(cl)
-		createTopics(t, c.Addr, 2, "errs")
+		testenv.CreateTopics(t, c.Addr, 2, "errs")
 		ok := rawBatch([]int64{1000}, []byte("v"))
 
 		t.Run("ProduceUnknownTopic", func(t *testing.T) {
@@ -173,7 +173,7 @@ func TestBrokerErrors(t *testing.T) {
 			}
 		})
 		t.Run("DeleteRecordsAndTimestamps", func(t *testing.T) {
-			createTopics(t, c.Addr, 1, "offsets")
+			testenv.CreateTopics(t, c.Addr, 1, "offsets")
 			// Offsets 0-4 in one batch, 5-9 in another; the largest
 			// timestamp (9000) is at offset 2.
 			b1 := rawBatch([]int64{1000, 2000, 9000, 3000, 4000}, []byte("0"), []byte("1"), []byte("2"), []byte("3"), []byte("4"))

@@ -34,7 +34,7 @@ func TestKcat(t *testing.T) {
 	}
 	onEachBackend(t, func(t *testing.T, c *testenv.Caudal) {
 		const topic = "kcat-topic"
-		createTopics(t, c.Addr, 3, topic)
+		testenv.CreateTopics(t, c.Addr, 3, topic)
 
 		list := kcat(t, "", "-b", c.Addr, "-L", "-t", topic)
 		for _, want := range []string{"1 brokers:", "broker 0 at " + c.Addr, `topic "` + topic + `" with 3 partitions:`, "partition 2, leader 0"} {

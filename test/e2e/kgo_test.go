@@ -175,7 +175,7 @@ func TestKgoRoundTrip(t *testing.T) {
 		for _, tc := range codecs {
 			t.Run(tc.name, func(t *testing.T) {
 				topics := []string{"rt-" + tc.name + "-a", "rt-" + tc.name + "-b", "rt-" + tc.name + "-c"}
-				createTopics(t, c.Addr, partitions, topics...)
+				testenv.CreateTopics(t, c.Addr, partitions, topics...)
 				start := time.Now()
 				pr := newClient(t, c.Addr,
 					kgo.RequiredAcks(kgo.AllISRAcks()),

@@ -29,7 +29,7 @@ func TestKill9(t *testing.T) {
 			t.Parallel()
 			bucketURL, metadataURL := testenv.StoreURLs(t, backend)
 			p := testenv.StartProcess(t, bucketURL, metadataURL, "--flush-interval", "20ms")
-			createTopics(t, p.Addr, partitions, topic)
+			testenv.CreateTopics(t, p.Addr, partitions, topic)
 
 			pr := newClient(t, p.Addr, kgo.DefaultProduceTopic(topic), kgo.MaxBufferedRecords(2000),
 				kgo.ProducerLinger(2*time.Millisecond))

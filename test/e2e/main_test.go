@@ -11,7 +11,6 @@ import (
 
 	"github.com/caudal/caudal/gateway"
 	"github.com/caudal/caudal/test/testenv"
-	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -38,23 +37,6 @@ func newClient(t testing.TB, addr string, opts ...kgo.Opt) *kgo.Client {
 	}
 	t.Cleanup(cl.Close)
 	return cl
-}
-
-// createTopics creates topics with the given partition count.
-func createTopics(t testing.TB, addr string, partitions int32, topics ...string) {
-	t.Helper()
-	adm := kadm.NewClient(newClient(t, addr))
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	resp, err := adm.CreateTopics(ctx, partitions, 1, nil, topics...)
-	if err != nil {
-		t.Fatalf("create topics %v: %v", topics, err)
-	}
-	for _, r := range resp.Sorted() {
-		if r.Err != nil {
-			t.Fatalf("create topic %s: %v (%s)", r.Topic, r.Err, r.ErrMessage)
-		}
-	}
 }
 
 // testCtx bounds a test step.

@@ -28,7 +28,7 @@ func TestTwoGateways(t *testing.T) {
 		testenv.StartProcess(t, bucketURL, metadataURL, "--flush-interval", "20ms"),
 		testenv.StartProcess(t, bucketURL, metadataURL, "--flush-interval", "20ms"),
 	}
-	createTopics(t, gws[0].Addr, partitions, topic)
+	testenv.CreateTopics(t, gws[0].Addr, partitions, topic)
 	ctx := testCtx(t, 2*time.Minute)
 	var wg sync.WaitGroup
 	for g, p := range gws {
@@ -80,7 +80,7 @@ func TestTailingConsumer(t *testing.T) {
 	const partitions, n = 2, 3000
 	onEachBackend(t, func(t *testing.T, c *testenv.Caudal) {
 		topics := []string{"tail"}
-		createTopics(t, c.Addr, partitions, topics...)
+		testenv.CreateTopics(t, c.Addr, partitions, topics...)
 		cons := newClient(t, c.Addr, kgo.ConsumeTopics(topics...), kgo.FetchMaxWait(5*time.Second),
 			kgo.ConsumeResetOffset(kgo.NewOffset().AtStart())) // the topic is empty
 		ctx := testCtx(t, time.Minute)

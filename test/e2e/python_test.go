@@ -79,7 +79,7 @@ func TestPythonConfluentKafka(t *testing.T) {
 	}
 	const topic, partitions, n = "python-topic", 3, 5000
 	onEachBackend(t, func(t *testing.T, c *testenv.Caudal) {
-		createTopics(t, c.Addr, partitions, topic)
+		testenv.CreateTopics(t, c.Addr, partitions, topic)
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
 		cmd := exec.CommandContext(ctx, python, script, c.Addr, topic, fmt.Sprint(partitions), fmt.Sprint(n))

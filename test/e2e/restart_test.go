@@ -15,7 +15,7 @@ func TestRestart(t *testing.T) {
 	const partitions, half = 4, 5000
 	onEachBackend(t, func(t *testing.T, c *testenv.Caudal) {
 		topics := []string{"restart-a", "restart-b"}
-		createTopics(t, c.Addr, partitions, topics...)
+		testenv.CreateTopics(t, c.Addr, partitions, topics...)
 		pr := newClient(t, c.Addr, kgo.RecordPartitioner(kgo.ManualPartitioner()))
 		ctx := testCtx(t, 2*time.Minute)
 		produceAll(t, ctx, pr, topics, partitions, 0, half)

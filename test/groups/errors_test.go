@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/caudal/caudal/test/testenv"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -14,8 +15,7 @@ import (
 // group, then that a restart keeps the offsets and raises the generation.
 func TestBadCommitsAndRestart(t *testing.T) {
 	c := start(t)
-	adm := admin(t, c.Addr)
-	createTopic(t, adm, "bad", 2)
+	testenv.CreateTopics(t, c.Addr, 2, "bad")
 	cl, err := kgo.NewClient(kgo.SeedBrokers(c.Addr))
 	if err != nil {
 		t.Fatal(err)

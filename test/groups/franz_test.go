@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/caudal/caudal/test/testenv"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -92,7 +93,7 @@ func testFranzGoRebalance(t *testing.T, next bool) {
 	if next {
 		group = "franz-848"
 	}
-	createTopic(t, adm, topic, parts)
+	testenv.CreateTopics(t, c.Addr, parts, topic)
 
 	own := &ownership{owners: map[int32]int{}, consumed: map[[2]int64]bool{}}
 	consumers := map[int]*groupConsumer{}

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/caudal/caudal/test/testenv"
 )
 
 // TestKcatBalancedConsumerAndLag consumes part of a topic with kcat's
@@ -18,7 +20,7 @@ func TestKcatBalancedConsumerAndLag(t *testing.T) {
 	c := start(t)
 	adm := admin(t, c.Addr)
 	const topic, group, total, read = "kc", "kcat-group", 400, 250
-	createTopic(t, adm, topic, 4)
+	testenv.CreateTopics(t, c.Addr, 4, topic)
 	produce(t, c.Addr, topic, 0, total)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)

@@ -6,6 +6,7 @@ package groups
 import (
 	"context"
 	"os"
+	"strconv"
 	"testing"
 	"time"
 
@@ -39,19 +40,6 @@ func admin(t *testing.T, addr string) *kadm.Client {
 	return kadm.NewClient(cl)
 }
 
-func createTopic(t *testing.T, adm *kadm.Client, name string, parts int32) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	resp, err := adm.CreateTopic(ctx, parts, 1, nil, name)
-	if err == nil {
-		err = resp.Err
-	}
-	if err != nil {
-		t.Fatalf("create topic %s: %v", name, err)
-	}
-}
-
 // produce writes n records with values "0".."n-1" round-robin over the
 // topic's partitions.
 func produce(t *testing.T, addr, topic string, from, n int) {
@@ -65,20 +53,9 @@ func produce(t *testing.T, addr, topic string, from, n int) {
 	defer cancel()
 	var rs []*kgo.Record
 	for i := from; i < from+n; i++ {
-		rs = append(rs, &kgo.Record{Topic: topic, Value: []byte(itoa(i))})
+		rs = append(rs, &kgo.Record{Topic: topic, Value: []byte(strconv.Itoa(i))})
 	}
 	if err := cl.ProduceSync(ctx, rs...).FirstErr(); err != nil {
 		t.Fatalf("produce: %v", err)
 	}
-}
-
-func itoa(i int) string {
-	if i == 0 {
-		return "0"
-	}
-	var b []byte
-	for ; i > 0; i /= 10 {
-		b = append([]byte{byte('0' + i%10)}, b...)
-	}
-	return string(b)
 }

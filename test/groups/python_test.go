@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/caudal/caudal/test/testenv"
 )
 
 // consumerPy consumes with confluent_kafka, committing synchronously
@@ -35,7 +37,7 @@ while True:
 func TestPythonConsumerResumesAfterKill(t *testing.T) {
 	c := start(t)
 	adm := admin(t, c.Addr)
-	createTopic(t, adm, "py", 1)
+	testenv.CreateTopics(t, c.Addr, 1, "py")
 	produce(t, c.Addr, "py", 0, 200)
 	script := filepath.Join(t.TempDir(), "consumer.py")
 	if err := os.WriteFile(script, []byte(consumerPy), 0o644); err != nil {

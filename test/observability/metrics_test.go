@@ -17,7 +17,6 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
-	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -34,9 +33,7 @@ func TestMetricsMatchTraffic(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cl.Close()
-	if _, err := kadm.NewClient(cl).CreateTopic(ctx, 4, 1, nil, "metered"); err != nil {
-		t.Fatal(err)
-	}
+	testenv.CreateTopics(t, p.Addr, 4, "metered")
 	const n, size = 2000, 100
 	var wantBytes int
 	for i := range n {
