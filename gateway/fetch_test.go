@@ -5,6 +5,7 @@ import (
 	"errors"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -101,7 +102,9 @@ func (b *countingBucket) GetRange(ctx context.Context, key string, off, length i
 }
 
 // A cold fetch reads an object whole, once, when it wants much of it,
-// and only its rows when it wants a sliver.
+// and only its rows when it wants a sliver. Consumers fetching one
+// partition each share the one read even behind a cache full of entries
+// read more often.
 func TestColdFetchGets(t *testing.T) {
 	big := make([]string, 200)
 	for i := range big {
@@ -110,12 +113,14 @@ func TestColdFetchGets(t *testing.T) {
 	for _, tc := range []struct {
 		name              string
 		produce           map[int32][]string
-		fetch             []int32
-		wantRecords       []int
+		fetches           [][]int32
+		hotCache          bool
+		wantRecords       map[int32]int
 		wantGets, wantRgs int64
 	}{
-		{"two partitions of one object", map[int32][]string{0: {"a", "b"}, 1: {"c", "d", "e"}}, []int32{0, 1}, []int{2, 3}, 1, 0},
-		{"a sliver of a big object", map[int32][]string{0: {"a"}, 1: big}, []int32{0}, []int{1}, 0, 1},
+		{"two partitions of one object", map[int32][]string{0: {"a", "b"}, 1: {"c", "d", "e"}}, [][]int32{{0, 1}}, false, map[int32]int{0: 2, 1: 3}, 1, 0},
+		{"a sliver of a big object", map[int32][]string{0: {"a"}, 1: big}, [][]int32{{0}}, false, map[int32]int{0: 1}, 0, 1},
+		{"one partition per fetch, full cache", map[int32][]string{0: big[:40], 1: big[:40]}, [][]int32{{0}, {1}}, true, map[int32]int{0: 40, 1: 40}, 1, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			g := newTestGateway(t)
@@ -123,27 +128,44 @@ func TestColdFetchGets(t *testing.T) {
 			// A new reader: the cache of a gateway that did not write the object.
 			bucket := &countingBucket{Bucket: g.bucket}
 			var err error
-			g.reader, err = newObjectReader(bucket, 64<<20, g.metrics)
+			g.reader, err = newObjectReader(bucket, 1<<20, g.metrics)
 			if err != nil {
 				t.Fatal(err)
 			}
-			req := fetchRequest(1<<20, 1<<20, tc.fetch...)
+			if tc.hotCache {
+				fillCache(g.reader.cache)
+			}
 			for range 2 { // the second from the cache
-				resp, _, failed, _ := g.fetchOnce(t.Context(), req)
-				if failed {
-					t.Fatalf("fetch failed: %+v", resp.Topics[0].Partitions)
-				}
-				for i, want := range tc.wantRecords {
-					if _, n := trimBatches(resp.Topics[0].Partitions[i].RecordBatches, 1<<20, true); n != want {
-						t.Errorf("partition %d: %d records, want %d", tc.fetch[i], n, want)
+				for _, parts := range tc.fetches {
+					resp, _, failed, _ := g.fetchOnce(t.Context(), fetchRequest(1<<20, 1<<20, parts...))
+					if failed {
+						t.Fatalf("fetch failed: %+v", resp.Topics[0].Partitions)
+					}
+					for i, p := range parts {
+						if _, n := trimBatches(resp.Topics[0].Partitions[i].RecordBatches, 1<<20, true); n != tc.wantRecords[p] {
+							t.Errorf("partition %d: %d records, want %d", p, n, tc.wantRecords[p])
+						}
 					}
 				}
 			}
 			if gets, ranged := bucket.gets.Load(), bucket.ranged.Load(); gets != tc.wantGets || ranged != tc.wantRgs {
-				t.Errorf("two fetches made %d GETs and %d ranged GETs, want %d and %d", gets, ranged, tc.wantGets, tc.wantRgs)
+				t.Errorf("fetches made %d GETs and %d ranged GETs, want %d and %d", gets, ranged, tc.wantGets, tc.wantRgs)
 			}
 		})
 	}
+}
+
+// fillCache fills c past its size with entries read ten times each.
+func fillCache(c *objectCache) {
+	for range 10 {
+		for i := range 64 {
+			key := "hot" + strconv.Itoa(i)
+			if _, ok := c.get(key); !ok {
+				c.add(key, make([]byte, 32<<10))
+			}
+		}
+	}
+	c.main.Wait()
 }
 
 func TestWholeObjects(t *testing.T) {

@@ -9,17 +9,16 @@ import (
 
 	"github.com/caudal/caudal/metadata"
 	"github.com/caudal/caudal/objstore"
-	"github.com/dgraph-io/ristretto/v2"
 )
 
-// objectReader reads the byte ranges of index rows through a ristretto
-// cache. Objects this gateway wrote are cached whole, so tailing consumers
-// rarely reach the bucket. Objects a fetch reads whole (see wholeObjects)
-// are cached whole too, with concurrent readers sharing one GET; other
-// reads are cached by range.
+// objectReader reads the byte ranges of index rows through an
+// objectCache. Objects this gateway wrote are cached whole, so tailing
+// consumers rarely reach the bucket. Objects a fetch reads whole (see
+// wholeObjects) are cached whole too, with concurrent readers sharing one
+// GET; other reads are cached by range.
 type objectReader struct {
 	bucket   objstore.Bucket
-	cache    *ristretto.Cache[string, []byte]
+	cache    *objectCache
 	metrics  *metrics
 	wholeMax int64
 
@@ -40,15 +39,9 @@ type wholeRead struct {
 const wholeReadTimeout = time.Minute
 
 func newObjectReader(bucket objstore.Bucket, maxBytes int64, m *metrics) (*objectReader, error) {
-	cache, err := ristretto.NewCache(&ristretto.Config[string, []byte]{
-		// About ten counters per expected entry; entries are ranges of
-		// tens of KiB up to whole objects of a few MiB.
-		NumCounters: max(maxBytes/(64<<10)*10, 1000),
-		MaxCost:     maxBytes,
-		BufferItems: 64,
-	})
+	cache, err := newObjectCache(maxBytes)
 	if err != nil {
-		return nil, fmt.Errorf("create object cache: %w", err)
+		return nil, err
 	}
 	return &objectReader{
 		bucket: bucket, cache: cache, metrics: m,
@@ -61,7 +54,7 @@ func newObjectReader(bucket objstore.Bucket, maxBytes int64, m *metrics) (*objec
 
 // remember caches an object this gateway just wrote.
 func (r *objectReader) remember(key string, data []byte) {
-	r.cache.Set(wholeKey(key), data, int64(len(data)))
+	r.cache.add(wholeKey(key), data)
 }
 
 // read returns the stored bytes of one index row, reading its object
@@ -69,7 +62,7 @@ func (r *objectReader) remember(key string, data []byte) {
 // shared with the cache.
 func (r *objectReader) read(ctx context.Context, row metadata.IndexEntry, readWhole bool) ([]byte, error) {
 	key, off, length := row.ObjectKey, row.ByteOffset, row.ByteLength
-	if whole, ok := r.cache.Get(wholeKey(key)); ok && off+length <= int64(len(whole)) {
+	if whole, ok := r.cache.get(wholeKey(key)); ok && off+length <= int64(len(whole)) {
 		r.metrics.cacheRequests.WithLabelValues("hit").Inc()
 		return whole[off : off+length], nil
 	}
@@ -85,7 +78,7 @@ func (r *objectReader) read(ctx context.Context, row metadata.IndexEntry, readWh
 		return whole[off : off+length], nil
 	}
 	rk := fmt.Sprintf("%s@%d+%d", key, off, length)
-	if b, ok := r.cache.Get(rk); ok {
+	if b, ok := r.cache.get(rk); ok {
 		r.metrics.cacheRequests.WithLabelValues("hit").Inc()
 		return b, nil
 	}
@@ -94,8 +87,7 @@ func (r *objectReader) read(ctx context.Context, row metadata.IndexEntry, readWh
 	if err != nil {
 		return nil, fmt.Errorf("read object %s [%d, +%d): %w", key, off, length, err)
 	}
-	r.cache.Set(rk, b, int64(len(b)))
-	r.cache.Wait() // so that the next read of the range finds it
+	r.cache.add(rk, b)
 	return b, nil
 }
 
@@ -125,9 +117,7 @@ func (r *objectReader) getWhole(ctx context.Context, key string, wr *wholeRead) 
 	if wr.err != nil {
 		wr.err = fmt.Errorf("read object %s: %w", key, wr.err)
 	} else {
-		r.cache.Set(wholeKey(key), wr.data, int64(len(wr.data)))
-		// Applied before the next reader looks, or it would GET again.
-		r.cache.Wait()
+		r.cache.add(wholeKey(key), wr.data)
 	}
 	r.mu.Lock()
 	delete(r.reading, key)
@@ -160,5 +150,5 @@ func wholeKey(key string) string { return key + "@all" }
 
 func (r *objectReader) close() {
 	r.getting.Wait()
-	r.cache.Close()
+	r.cache.close()
 }
