@@ -71,7 +71,7 @@ func BenchmarkColdFetchThroughput(b *testing.B) {
 	pid := processPid(b, p)
 	consumeAll(b, p.Addr, "warm", endOffsets(b, p.Addr, "warm"), readers)
 	want := endOffsets(b, p.Addr, "cold")
-	cpu0 := sampleCPU(pid)
+	cpu0, ops0 := sampleCPU(pid), objstoreOps(b, httpAddr)
 	profiled := profileGateway(b, httpAddr, 2*time.Second)
 
 	b.ResetTimer()
@@ -80,7 +80,7 @@ func BenchmarkColdFetchThroughput(b *testing.B) {
 	elapsed := time.Since(start)
 	b.StopTimer()
 	profiled()
-	cpu := sampleCPU(pid).sub(cpu0)
+	cpu, gets := sampleCPU(pid).sub(cpu0), objectReads(objstoreOps(b, httpAddr), ops0)
 
 	cpu1 := sampleCPU(pid)
 	start = time.Now()
@@ -104,9 +104,17 @@ func BenchmarkColdFetchThroughput(b *testing.B) {
 		mbps, readers, got, len(keys["cold"]), float64(objBytes)/float64(max(len(keys["cold"]), 1))/(1<<20), float64(objBytes)/1e6, elapsed.Seconds(), polls,
 		readers, raw, ratio, mbps/raw.best(), verdict(ratio >= 0.8))
 	report(b, "cold fetch: CPU seconds with kgo consumers (%.2fs wall, %d cores): %s", elapsed.Seconds(), runtimeCores(), cpu)
+	report(b, "cold fetch: the gateway read %s for %.1f MB of objects", gets, float64(objBytes)/1e6)
 	report(b, "cold fetch, records not decoded: %.1f MB/s with %d fetch clients (%.1f MB of batches in %.2fs): ratio %.2f; CPU seconds: %s",
 		fetchMBps, readers, float64(rawBytes)/1e6, rawElapsed.Seconds(), fetchMBps/raw.median(), rawCPU)
 	report(b, "cold fetch: gateway peak RSS (VmHWM) %.1f MiB", float64(hwm)/1024)
+}
+
+// objectReads describes the gateway's GETs between two scrapes.
+func objectReads(now, before map[string]opStat) string {
+	whole, ranged := now["get"].sub(before["get"]), now["get_range"].sub(before["get_range"])
+	return fmt.Sprintf("%d whole GETs (%.1f MB, %.1f ms mean) and %d ranged GETs (%.1f MB, %.1f ms mean)",
+		whole.count, whole.bytes/1e6, whole.mean()*1e3, ranged.count, ranged.bytes/1e6, ranged.mean()*1e3)
 }
 
 // BenchmarkEndToEndLatency produces 2,000 records/s of 1 KiB for 10 s with

@@ -465,11 +465,15 @@ func bucketObjects(b *testing.B, bucketURL string) (int, int64) {
 }
 
 // opStat is one object store operation's count and total seconds, from
-// the gateway's caudal_objstore_operation_duration_seconds histogram.
+// the gateway's caudal_objstore_operation_duration_seconds histogram, and
+// its bytes from caudal_objstore_bytes_total.
 type opStat struct {
 	count int
 	sum   float64
+	bytes float64
 }
+
+func (o opStat) sub(p opStat) opStat { return opStat{o.count - p.count, o.sum - p.sum, o.bytes - p.bytes} }
 
 func (o opStat) mean() float64 { return o.sum / float64(max(o.count, 1)) }
 
@@ -485,10 +489,9 @@ func objstoreOps(b *testing.B, httpAddr string) map[string]opStat {
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
 	ops := map[string]opStat{}
-	const name = "caudal_objstore_operation_duration_seconds_"
 	for line := range strings.SplitSeq(string(body), "\n") {
-		rest, ok := strings.CutPrefix(line, name)
-		if !ok || !strings.Contains(rest, `outcome="ok"`) {
+		rest, ok := strings.CutPrefix(line, "caudal_objstore_")
+		if !ok || strings.HasPrefix(rest, "operation_duration") && !strings.Contains(rest, `outcome="ok"`) {
 			continue
 		}
 		_, after, _ := strings.Cut(rest, `op="`)
@@ -497,10 +500,12 @@ func objstoreOps(b *testing.B, httpAddr string) map[string]opStat {
 		v, _ := strconv.ParseFloat(fields[len(fields)-1], 64)
 		s := ops[op]
 		switch {
-		case strings.HasPrefix(rest, "sum{"):
+		case strings.HasPrefix(rest, "operation_duration_seconds_sum{"):
 			s.sum = v
-		case strings.HasPrefix(rest, "count{"):
+		case strings.HasPrefix(rest, "operation_duration_seconds_count{"):
 			s.count = int(v)
+		case strings.HasPrefix(rest, "bytes_total{"):
+			s.bytes = v
 		}
 		ops[op] = s
 	}
