@@ -104,9 +104,11 @@ func BenchmarkColdFetchThroughput(b *testing.B) {
 		mbps, readers, got, len(keys["cold"]), float64(objBytes)/float64(max(len(keys["cold"]), 1))/(1<<20), float64(objBytes)/1e6, elapsed.Seconds(), polls,
 		readers, raw, ratio, mbps/raw.best(), verdict(ratio >= 0.8))
 	report(b, "cold fetch: CPU seconds with kgo consumers (%.2fs wall, %d cores): %s", elapsed.Seconds(), runtimeCores(), cpu)
+	report(b, "cold fetch: %s", cpuCeiling(cpu, float64(objBytes)/1e9, raw))
 	report(b, "cold fetch: the gateway read %s for %.1f MB of objects", gets, float64(objBytes)/1e6)
 	report(b, "cold fetch, records not decoded: %.1f MB/s with %d fetch clients (%.1f MB of batches in %.2fs): ratio %.2f; CPU seconds: %s",
 		fetchMBps, readers, float64(rawBytes)/1e6, rawElapsed.Seconds(), fetchMBps/raw.median(), rawCPU)
+	report(b, "cold fetch, records not decoded: %s", cpuCeiling(rawCPU, float64(rawObjBytes)/1e9, raw))
 	report(b, "cold fetch: gateway peak RSS (VmHWM) %.1f MiB", float64(hwm)/1024)
 }
 

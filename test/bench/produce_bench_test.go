@@ -104,6 +104,7 @@ func BenchmarkProduceThroughput(b *testing.B) {
 	report(b, "produce throughput: gateway PUTs %d, mean %.0f ms each, %.1f in flight on average over the run",
 		put.count, put.mean()*1000, put.sum/elapsed.Seconds())
 	report(b, "produce throughput: CPU seconds during the run (%.2fs wall, %d cores): %s", elapsed.Seconds(), runtimeCores(), cpu)
+	report(b, "produce throughput: %s", cpuCeiling(cpu, float64(records*recordSize)/1e9, raw))
 }
 
 // BenchmarkProduceLatency produces 2,000 records/s of 1 KiB for 10 s, one
@@ -210,17 +211,28 @@ func (h *produceRoundTrips) lats() []time.Duration {
 // baseline is a raw MinIO rate sampled several times around a measurement.
 // Ratios use its median: single samples on this shared 2-core machine
 // ranged over a factor of two within one run.
-type baseline []float64
+type baseline struct {
+	rates []float64 // MB/s
+	// cpu is the CPU seconds MinIO and this process (the raw client)
+	// spent over all samples, and mb the MB they moved: a run that moves
+	// the same bytes can be compared per GB.
+	cpu cpuSample
+	mb  float64
+}
 
 // sample appends n samples of rate.
 func (s *baseline) sample(n int, rate func() float64) {
 	for range n {
-		*s = append(*s, rate())
+		cpu0, start := sampleCPU(0), time.Now() // pid 0: no gateway to sample
+		r := rate()
+		s.cpu = s.cpu.add(sampleCPU(0).sub(cpu0))
+		s.mb += r * time.Since(start).Seconds()
+		s.rates = append(s.rates, r)
 	}
 }
 
 func (s baseline) median() float64 {
-	sorted := slices.Sorted(slices.Values(s))
+	sorted := slices.Sorted(slices.Values(s.rates))
 	if len(sorted) == 0 {
 		return 0
 	}
@@ -230,10 +242,26 @@ func (s baseline) median() float64 {
 	return sorted[len(sorted)/2]
 }
 
-func (s baseline) best() float64 { return slices.Max(s) }
+func (s baseline) best() float64 { return slices.Max(s.rates) }
+
+// perGB is the samples' CPU seconds per GB moved.
+func (s baseline) perGB() cpuSample { return s.cpu.scale(1e3 / max(s.mb, 1e-9)) }
 
 func (s baseline) String() string {
-	return fmt.Sprintf("median %.1f MB/s (%d samples, %.1f–%.1f)", s.median(), len(s), slices.Min(s), s.best())
+	return fmt.Sprintf("median %.1f MB/s (%d samples, %.1f–%.1f)", s.median(), len(s.rates), slices.Min(s.rates), s.best())
+}
+
+// cpuCeiling explains a CPU-bound ratio: CPU seconds per GB of the run
+// and of the baseline, and the ratio the run could reach if the gateway
+// cost nothing: the baseline's CPU per GB over what the clients,
+// PostgreSQL and MinIO spent per GB in the run, with MinIO's cost as in
+// the run and as in the baseline (it rises when the cores are shared).
+func cpuCeiling(run cpuSample, gb float64, raw baseline) string {
+	r, base := run.scale(1/gb), raw.perGB()
+	others := r.clients + r.postgres
+	return fmt.Sprintf("CPU-s per GB: run %.2f (gateway %.2f, kgo %.2f, MinIO %.2f, PostgreSQL %.2f), raw %.2f (client %.2f, MinIO %.2f); ratio ceiling with a gateway that cost nothing: %.2f (%.2f at the raw MinIO cost)",
+		r.total(), r.gateway, r.clients, r.minio, r.postgres, base.total(), base.clients, base.minio,
+		base.total()/(others+r.minio), base.total()/(others+base.minio))
 }
 
 // report prints a result line so that it shows in `go test -bench` output
@@ -559,6 +587,16 @@ type cpuSample struct {
 func (s cpuSample) sub(o cpuSample) cpuSample {
 	return cpuSample{s.gateway - o.gateway, s.clients - o.clients, s.minio - o.minio, s.postgres - o.postgres, s.faults - o.faults}
 }
+
+func (s cpuSample) add(o cpuSample) cpuSample {
+	return cpuSample{s.gateway + o.gateway, s.clients + o.clients, s.minio + o.minio, s.postgres + o.postgres, s.faults + o.faults}
+}
+
+func (s cpuSample) scale(f float64) cpuSample {
+	return cpuSample{s.gateway * f, s.clients * f, s.minio * f, s.postgres * f, int64(float64(s.faults) * f)}
+}
+
+func (s cpuSample) total() float64 { return s.gateway + s.clients + s.minio + s.postgres }
 
 func (s cpuSample) String() string {
 	return fmt.Sprintf("gateway %.1f, kgo clients+bench %.1f, minio %.1f, postgres %.1f; gateway minor faults %d (%.0f MiB of pages)",
