@@ -91,9 +91,9 @@ type countingBucket struct {
 	gets, ranged atomic.Int64
 }
 
-func (b *countingBucket) Get(ctx context.Context, key string) ([]byte, error) {
+func (b *countingBucket) Get(ctx context.Context, key string, buf []byte) ([]byte, error) {
 	b.gets.Add(1)
-	return b.Bucket.Get(ctx, key)
+	return b.Bucket.Get(ctx, key, buf)
 }
 
 func (b *countingBucket) GetRange(ctx context.Context, key string, off, length int64) ([]byte, error) {
@@ -160,8 +160,10 @@ func fillCache(c *objectCache) {
 	for range 10 {
 		for i := range 64 {
 			key := "hot" + strconv.Itoa(i)
-			if _, ok := c.get(key); !ok {
-				c.add(key, make([]byte, 32<<10))
+			if e, ok := c.get(key); ok {
+				e.release()
+			} else {
+				c.add(newEntry(key, make([]byte, 32<<10), false))
 			}
 		}
 	}

@@ -43,10 +43,11 @@ func (g *Gateway) indexRows(ctx context.Context, topic uuid.UUID, partition int3
 // batch is returned even when it alone exceeds maxBytes, as Kafka does
 // (KIP-74) so that consumers always progress.
 func (g *Gateway) readBatches(ctx context.Context, rows []metadata.IndexEntry, whole map[string]bool, from, hw int64, maxBytes int, atLeastOne bool) ([]byte, error) {
-	stored, err := g.reader.readRows(ctx, rows, whole)
+	stored, release, err := g.reader.readRows(ctx, rows, whole)
 	if err != nil {
 		return nil, err
 	}
+	defer release()
 	// Sized once: growing a many-MiB response copies it again. The
 	// connection recycles it once the response is written.
 	out := getBuf(min(maxBytes, rowsBytes(rows)))
@@ -154,10 +155,11 @@ func (g *Gateway) offsetOfMaxTime(ctx context.Context, topic uuid.UUID, partitio
 // scanRow walks the records of one index row and keeps the one for which
 // better(recordTimestamp, bestTimestampSoFar) holds last; best starts at -1.
 func (g *Gateway) scanRow(ctx context.Context, row metadata.IndexEntry, better func(ts, best int64) bool) (int64, int64, bool, error) {
-	stored, err := g.reader.read(ctx, row, false)
+	stored, e, err := g.reader.read(ctx, row, false)
 	if err != nil {
 		return -1, -1, false, err
 	}
+	defer e.release()
 	batches, err := rowBatches(stored, row)
 	if err != nil {
 		return -1, -1, false, fmt.Errorf("object %s: %w", row.ObjectKey, err)

@@ -4,6 +4,7 @@ import (
 	"container/list"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/dgraph-io/ristretto/v2"
 )
@@ -17,18 +18,53 @@ import (
 // partitions found the object missing and read it again (4.4 times the
 // objects' bytes with 4 consumers in the cold fetch benchmark).
 type objectCache struct {
-	main *ristretto.Cache[string, []byte]
+	main *ristretto.Cache[string, *entry]
 
 	mu      sync.Mutex
-	order   *list.List               // of *cached, most recently used first
+	order   *list.List               // of *entry, most recently used first
 	entries map[string]*list.Element // the window's, by key
 	size    int64                    // bytes in the window
 	max     int64
 }
 
-type cached struct {
-	key  string
-	data []byte
+// entry is cached bytes and a count of their holders: the cache, and each
+// reader between get and release. Whole objects are read into pooled
+// buffers, which the last holder recycles: a gateway reading objects
+// through a full cache then reuses the memory of the ones it evicts
+// instead of mapping and zeroing new memory for each.
+type entry struct {
+	key    string
+	data   []byte
+	pooled bool
+	refs   atomic.Int32
+}
+
+// newEntry returns an entry with one holder, the caller.
+func newEntry(key string, data []byte, pooled bool) *entry {
+	e := &entry{key: key, data: data, pooled: pooled}
+	e.refs.Store(1)
+	return e
+}
+
+// acquire adds a holder, unless the last one has gone: an entry is
+// never revived, so its buffer cannot be recycled under a reader.
+func (e *entry) acquire() bool {
+	for {
+		n := e.refs.Load()
+		if n == 0 {
+			return false
+		}
+		if e.refs.CompareAndSwap(n, n+1) {
+			return true
+		}
+	}
+}
+
+// release drops a holder; nothing may use e.data after it.
+func (e *entry) release() {
+	if e.refs.Add(-1) == 0 && e.pooled {
+		putBuf(e.data)
+	}
 }
 
 // newObjectCache holds at most maxBytes: a quarter in the window, so that
@@ -36,12 +72,18 @@ type cached struct {
 // the main cache.
 func newObjectCache(maxBytes int64) (*objectCache, error) {
 	window := maxBytes / 4
-	main, err := ristretto.NewCache(&ristretto.Config[string, []byte]{
+	main, err := ristretto.NewCache(&ristretto.Config[string, *entry]{
 		// About ten counters per expected entry; entries are ranges of
 		// tens of KiB up to whole objects of a few MiB.
 		NumCounters: max(maxBytes/(64<<10)*10, 1000),
 		MaxCost:     max(maxBytes-window, 1),
 		BufferItems: 64,
+		// Evicted, refused or replaced: the cache lets go of it.
+		OnExit: func(e *entry) {
+			if e != nil {
+				e.release()
+			}
+		},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("create object cache: %w", err)
@@ -49,47 +91,58 @@ func newObjectCache(maxBytes int64) (*objectCache, error) {
 	return &objectCache{main: main, order: list.New(), entries: map[string]*list.Element{}, max: window}, nil
 }
 
-// get looks in the main cache first, which counts the request towards the
+// get returns the entry for key with the caller as one of its holders.
+// It looks in the main cache first, which counts the request towards the
 // entry's admission even when the window holds it.
-func (c *objectCache) get(key string) ([]byte, bool) {
-	if data, ok := c.main.Get(key); ok {
-		return data, true
+func (c *objectCache) get(key string) (*entry, bool) {
+	if e, ok := c.main.Get(key); ok && e.acquire() {
+		return e, true
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	e, ok := c.entries[key]
+	el, ok := c.entries[key]
 	if !ok {
 		return nil, false
 	}
-	c.order.MoveToFront(e)
-	return e.Value.(*cached).data, true
+	c.order.MoveToFront(el)
+	e := el.Value.(*entry)
+	e.acquire() // cannot fail: the window holds it
+	return e, true
 }
 
-// add puts data in the window, moving the least recently used entries out
-// of it into the main cache, which may refuse them.
-func (c *objectCache) add(key string, data []byte) {
-	if int64(len(data)) > c.max {
-		c.main.Set(key, data, int64(len(data)))
+// add takes over the caller's hold on e and puts e in the window, moving
+// the least recently used entries out of it into the main cache, which
+// may refuse them.
+func (c *objectCache) add(e *entry) {
+	if int64(len(e.data)) > c.max {
+		c.offer(e)
 		return
 	}
 	c.mu.Lock()
-	if e, ok := c.entries[key]; ok {
-		c.size -= int64(len(e.Value.(*cached).data))
-		c.order.Remove(e)
+	var out []*entry
+	if el, ok := c.entries[e.key]; ok {
+		old := c.order.Remove(el).(*entry)
+		c.size -= int64(len(old.data))
+		defer old.release()
 	}
-	c.entries[key] = c.order.PushFront(&cached{key, data})
-	c.size += int64(len(data))
-	var out []*cached
+	c.entries[e.key] = c.order.PushFront(e)
+	c.size += int64(len(e.data))
 	for c.size > c.max {
-		e := c.order.Back()
-		old := c.order.Remove(e).(*cached)
+		old := c.order.Remove(c.order.Back()).(*entry)
 		delete(c.entries, old.key)
 		c.size -= int64(len(old.data))
 		out = append(out, old)
 	}
 	c.mu.Unlock()
 	for _, old := range out {
-		c.main.Set(old.key, old.data, int64(len(old.data)))
+		c.offer(old)
+	}
+}
+
+// offer hands e, and the hold on it, to the main cache.
+func (c *objectCache) offer(e *entry) {
+	if !c.main.Set(e.key, e, int64(len(e.data))) {
+		e.release() // dropped before admission was even tried
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"slices"
 	"strconv"
+	"sync"
 	"testing"
 )
 
@@ -16,23 +17,27 @@ func TestObjectCacheKeepsNewEntries(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.close()
-	entry := func(i int) []byte { return bytes.Repeat([]byte{byte(i)}, 64<<10) }
+	data := func(i int) []byte { return bytes.Repeat([]byte{byte(i)}, 64<<10) }
 	for i := range 20 { // more than both hold; the window passes them on
-		c.add("hot"+strconv.Itoa(i), entry(i))
+		c.add(newEntry("hot"+strconv.Itoa(i), data(i), false))
 	}
 	for range 10 {
 		for i := range 20 {
-			c.get("hot" + strconv.Itoa(i))
+			if e, ok := c.get("hot" + strconv.Itoa(i)); ok {
+				e.release()
+			}
 		}
 	}
 	c.main.Wait()
 	for i := range 40 {
 		key := "new" + strconv.Itoa(i)
-		c.add(key, entry(i))
+		c.add(newEntry(key, data(i), false))
 		for n := range 4 { // as many readers as partitions of the object
-			if got, ok := c.get(key); !ok || !bytes.Equal(got, entry(i)) {
+			e, ok := c.get(key)
+			if !ok || !bytes.Equal(e.data, data(i)) {
 				t.Fatalf("reader %d of new entry %d: found %v", n, i, ok)
 			}
+			e.release()
 		}
 	}
 }
@@ -58,20 +63,89 @@ func TestObjectCacheWindowIsLRU(t *testing.T) {
 		{add: "d", window: []string{"d", "a"}},
 	} {
 		if step.add != "" {
-			c.add(step.add, make([]byte, 512))
-		} else if _, ok := c.get(step.get); !ok {
+			c.add(newEntry(step.add, make([]byte, 512), false))
+		} else if e, ok := c.get(step.get); ok {
+			e.release()
+		} else {
 			t.Fatalf("get %s: missing", step.get)
 		}
 		var got []string
-		for e := c.order.Front(); e != nil; e = e.Next() {
-			got = append(got, e.Value.(*cached).key)
+		for el := c.order.Front(); el != nil; el = el.Next() {
+			got = append(got, el.Value.(*entry).key)
 		}
 		if !slices.Equal(got, step.window) || c.size != int64(512*len(step.window)) {
 			t.Fatalf("after add %q get %q: window %v (%d bytes), want %v", step.add, step.get, got, c.size, step.window)
 		}
 	}
 	c.main.Wait()
-	if _, ok := c.main.Get("b"); !ok {
-		t.Error("b left the window but is not in the main cache, which had room")
+	e, ok := c.main.Get("b")
+	if !ok {
+		t.Fatal("b left the window but is not in the main cache, which had room")
 	}
+	if n := e.refs.Load(); n != 1 {
+		t.Errorf("b has %d holders in the main cache, want 1 (the cache)", n)
+	}
+}
+
+// A pooled buffer is recycled once the cache and every reader have let
+// go of it, and never while one still holds it.
+func TestEntryRecycledByLastHolder(t *testing.T) {
+	t.Parallel()
+	c, err := newObjectCache(4 << 20) // window 1 MiB: one 1 MiB entry
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.close()
+	buf := getBuf(1 << 20)[:1<<20]
+	e := newEntry("obj", buf, true)
+	c.add(e)
+	held, ok := c.get("obj")
+	if !ok || held != e {
+		t.Fatal("obj missing right after add")
+	}
+	// Push obj out of the window; the main cache may keep or refuse it.
+	c.add(newEntry("next", make([]byte, 1<<20), false))
+	c.main.Wait()
+	c.main.Del("obj")
+	c.main.Wait()
+	if n := e.refs.Load(); n != 1 {
+		t.Fatalf("obj has %d holders after the cache let go, want 1 (the reader)", n)
+	}
+	held.release()
+	if e.acquire() {
+		t.Fatal("an entry whose last holder let go was acquired again")
+	}
+}
+
+// Readers racing evictions never see a recycled buffer: every byte they
+// read is the byte their entry was made with.
+func TestEntryReadersRaceEvictions(t *testing.T) {
+	t.Parallel()
+	c, err := newObjectCache(1 << 20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.close()
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Go(func() {
+			for i := range 300 {
+				k := (i + w) % 40
+				key := strconv.Itoa(k)
+				if e, ok := c.get(key); ok {
+					if n := bytes.Count(e.data, []byte{byte(k)}); n != len(e.data) {
+						t.Errorf("entry %s: %d of %d bytes are someone else's", key, len(e.data)-n, len(e.data))
+					}
+					e.release()
+					continue
+				}
+				buf := getBuf(128 << 10)[:128<<10]
+				for j := range buf {
+					buf[j] = byte(k)
+				}
+				c.add(newEntry(key, buf, true))
+			}
+		})
+	}
+	wg.Wait()
 }

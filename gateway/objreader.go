@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/caudal/caudal/metadata"
@@ -30,8 +31,17 @@ type objectReader struct {
 // wholeRead is one GET of a whole object that concurrent readers share.
 type wholeRead struct {
 	done chan struct{}
-	data []byte
+	e    *entry // held for the waiters until the last has its own hold
 	err  error
+	// waiters counts the readers waiting and getWhole itself; the last
+	// to leave lets go of e.
+	waiters atomic.Int32
+}
+
+func (wr *wholeRead) leave() {
+	if wr.waiters.Add(-1) == 0 && wr.e != nil {
+		wr.e.release()
+	}
 }
 
 // wholeReadTimeout bounds a shared whole-object GET, which runs on after
@@ -54,84 +64,119 @@ func newObjectReader(bucket objstore.Bucket, maxBytes int64, m *metrics) (*objec
 
 // remember caches an object this gateway just wrote.
 func (r *objectReader) remember(key string, data []byte) {
-	r.cache.add(wholeKey(key), data)
+	r.cache.add(newEntry(wholeKey(key), data, false))
 }
 
 // read returns the stored bytes of one index row, reading its object
-// whole on a miss if asked to. The result must not be modified: it may be
-// shared with the cache.
-func (r *objectReader) read(ctx context.Context, row metadata.IndexEntry, readWhole bool) ([]byte, error) {
+// whole on a miss if asked to, and the entry they are in, held for the
+// caller to release once done with them. The bytes must not be modified:
+// they are the cache's.
+func (r *objectReader) read(ctx context.Context, row metadata.IndexEntry, readWhole bool) ([]byte, *entry, error) {
 	key, off, length := row.ObjectKey, row.ByteOffset, row.ByteLength
-	if whole, ok := r.cache.get(wholeKey(key)); ok && off+length <= int64(len(whole)) {
-		r.metrics.cacheRequests.WithLabelValues("hit").Inc()
-		return whole[off : off+length], nil
-	}
-	if readWhole {
-		r.metrics.cacheRequests.WithLabelValues("miss").Inc()
-		whole, err := r.readWhole(ctx, key)
-		if err != nil {
-			return nil, err
+	if e, ok := r.cache.get(wholeKey(key)); ok {
+		if off+length <= int64(len(e.data)) {
+			r.metrics.cacheRequests.WithLabelValues("hit").Inc()
+			return e.data[off : off+length], e, nil
 		}
-		if off+length > int64(len(whole)) {
-			return nil, fmt.Errorf("read object %s [%d, +%d): %w: object has %d bytes", key, off, length, objstore.ErrRange, len(whole))
-		}
-		return whole[off : off+length], nil
-	}
-	rk := fmt.Sprintf("%s@%d+%d", key, off, length)
-	if b, ok := r.cache.get(rk); ok {
-		r.metrics.cacheRequests.WithLabelValues("hit").Inc()
-		return b, nil
+		e.release()
 	}
 	r.metrics.cacheRequests.WithLabelValues("miss").Inc()
+	if readWhole {
+		e, err := r.readWhole(ctx, key, row.ObjectSize)
+		if err != nil {
+			return nil, nil, err
+		}
+		if off+length > int64(len(e.data)) {
+			e.release()
+			return nil, nil, fmt.Errorf("read object %s [%d, +%d): %w: object has %d bytes", key, off, length, objstore.ErrRange, len(e.data))
+		}
+		return e.data[off : off+length], e, nil
+	}
+	rk := fmt.Sprintf("%s@%d+%d", key, off, length)
+	if e, ok := r.cache.get(rk); ok {
+		r.metrics.cacheRequests.WithLabelValues("hit").Inc()
+		return e.data, e, nil
+	}
 	b, err := r.bucket.GetRange(ctx, key, off, length)
 	if err != nil {
-		return nil, fmt.Errorf("read object %s [%d, +%d): %w", key, off, length, err)
+		return nil, nil, fmt.Errorf("read object %s [%d, +%d): %w", key, off, length, err)
 	}
-	r.cache.add(rk, b)
-	return b, nil
+	e := newEntry(rk, b, false)
+	e.acquire() // for the cache
+	r.cache.add(e)
+	return b, e, nil
 }
 
-// readWhole GETs a whole object into the cache, once however many readers
-// want it at the same time.
-func (r *objectReader) readWhole(ctx context.Context, key string) ([]byte, error) {
+// readWhole GETs a whole object of size bytes (0 if unknown) into the
+// cache, once however many readers want it at the same time, and returns
+// its entry, held for the caller.
+func (r *objectReader) readWhole(ctx context.Context, key string, size int64) (*entry, error) {
 	r.mu.Lock()
 	wr, joined := r.reading[key]
 	if !joined {
+		// A GET that ended since the caller missed the cache put the
+		// object there before it left r.reading.
+		if e, ok := r.cache.get(wholeKey(key)); ok {
+			r.mu.Unlock()
+			return e, nil
+		}
 		wr = &wholeRead{done: make(chan struct{})}
+		wr.waiters.Store(1) // getWhole's
 		r.reading[key] = wr
-		r.getting.Go(func() { r.getWhole(context.WithoutCancel(ctx), key, wr) })
+		r.getting.Go(func() { r.getWhole(context.WithoutCancel(ctx), key, size, wr) })
 	}
+	wr.waiters.Add(1)
 	r.mu.Unlock()
+	defer wr.leave()
 	select {
 	case <-wr.done:
-		return wr.data, wr.err
+		if wr.err != nil {
+			return nil, wr.err
+		}
+		wr.e.acquire() // cannot fail: wr holds it until every waiter left
+		return wr.e, nil
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
 }
 
-func (r *objectReader) getWhole(ctx context.Context, key string, wr *wholeRead) {
+// getWhole reads the object into a pooled buffer, so that the memory of
+// objects the cache evicts serves the next ones.
+func (r *objectReader) getWhole(ctx context.Context, key string, size int64, wr *wholeRead) {
 	ctx, cancel := context.WithTimeout(ctx, wholeReadTimeout)
 	defer cancel()
-	wr.data, wr.err = r.bucket.Get(ctx, key)
-	if wr.err != nil {
-		wr.err = fmt.Errorf("read object %s: %w", key, wr.err)
-	} else {
-		r.cache.add(wholeKey(key), wr.data)
+	buf := getBuf(int(size))
+	data, err := r.bucket.Get(ctx, key, buf)
+	switch {
+	case err != nil:
+		putBuf(buf)
+		wr.err = fmt.Errorf("read object %s: %w", key, err)
+	case cap(buf) > 0 && cap(data) > 0 && &data[:1][0] == &buf[:1][0]:
+		wr.e = newEntry(wholeKey(key), data, true)
+	default: // the object was larger than the index said
+		putBuf(buf)
+		wr.e = newEntry(wholeKey(key), data, false)
+	}
+	if wr.e != nil {
+		wr.e.acquire() // for the cache
+		r.cache.add(wr.e)
 	}
 	r.mu.Lock()
 	delete(r.reading, key)
 	r.mu.Unlock()
 	close(wr.done)
+	wr.leave()
 }
 
 // readConcurrency bounds the reads one partition read keeps in flight.
 const readConcurrency = 4
 
 // readRows reads the byte ranges of index rows concurrently; the objects
-// in whole are read whole on a miss.
-func (r *objectReader) readRows(ctx context.Context, rows []metadata.IndexEntry, whole map[string]bool) ([][]byte, error) {
-	out := make([][]byte, len(rows))
+// in whole are read whole on a miss. The caller calls release once done
+// with the bytes.
+func (r *objectReader) readRows(ctx context.Context, rows []metadata.IndexEntry, whole map[string]bool) (stored [][]byte, release func(), err error) {
+	stored = make([][]byte, len(rows))
+	held := make([]*entry, len(rows))
 	errs := make([]error, len(rows))
 	sem := make(chan struct{}, readConcurrency)
 	var wg sync.WaitGroup
@@ -139,11 +184,22 @@ func (r *objectReader) readRows(ctx context.Context, rows []metadata.IndexEntry,
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			out[i], errs[i] = r.read(ctx, row, whole[row.ObjectKey])
+			stored[i], held[i], errs[i] = r.read(ctx, row, whole[row.ObjectKey])
 		})
 	}
 	wg.Wait()
-	return out, errors.Join(errs...)
+	release = func() {
+		for _, e := range held {
+			if e != nil {
+				e.release()
+			}
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		release()
+		return nil, nil, err
+	}
+	return stored, release, nil
 }
 
 func wholeKey(key string) string { return key + "@all" }

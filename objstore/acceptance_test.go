@@ -75,6 +75,33 @@ func TestS3BackendOnMinIO(t *testing.T) {
 
 // runAcceptance is the suite every backend passes unchanged.
 func runAcceptance(t *testing.T, open backend) {
+	t.Run("GetIntoBuffer", func(t *testing.T) {
+		t.Parallel()
+		b, _ := open(t)
+		data := randomBytes(3 << 20)
+		mustPut(t, b, "into", data)
+		for _, tc := range []struct {
+			name string
+			buf  []byte
+			into bool
+		}{
+			{"room", make([]byte, 7, 4<<20), true},
+			{"exact", make([]byte, 0, len(data)), true},
+			{"too small", make([]byte, 0, len(data)-1), false},
+			{"none", nil, false},
+		} {
+			got, err := b.Get(t.Context(), "into", tc.buf)
+			if err != nil {
+				t.Fatalf("%s: Get: %v", tc.name, err)
+			}
+			if !bytes.Equal(got, data) {
+				t.Fatalf("%s: Get returned %d bytes that differ from the %d put", tc.name, len(got), len(data))
+			}
+			if into := cap(tc.buf) > 0 && &got[0] == &tc.buf[:1][0]; into != tc.into {
+				t.Errorf("%s: read into the given buffer: %v, want %v", tc.name, into, tc.into)
+			}
+		}
+	})
 	t.Run("RoundTrip", func(t *testing.T) {
 		t.Parallel()
 		b, v := open(t)
@@ -82,7 +109,7 @@ func runAcceptance(t *testing.T, open backend) {
 			key := fmt.Sprintf("round/trip-%d", size)
 			data := randomBytes(size)
 			mustPut(t, b, key, data)
-			got, err := b.Get(t.Context(), key)
+			got, err := b.Get(t.Context(), key, nil)
 			if err != nil {
 				t.Fatalf("Get %s: %v", key, err)
 			}
@@ -165,7 +192,7 @@ func runAcceptance(t *testing.T, open backend) {
 		b, _ := open(t)
 		mustPut(t, b, "dir/present", []byte("x"))
 		for _, key := range []string{"absent", "dir/absent", "dir", "dir/present/below"} {
-			_, err := b.Get(t.Context(), key)
+			_, err := b.Get(t.Context(), key, nil)
 			if !errors.Is(err, objstore.ErrNotFound) || !strings.Contains(err.Error(), key) {
 				t.Fatalf("Get %s: %v, want ErrNotFound naming the key", key, err)
 			}
@@ -185,7 +212,7 @@ func runAcceptance(t *testing.T, open backend) {
 				t.Fatalf("Delete %s: %v", key, err)
 			}
 		}
-		if _, err := b.Get(t.Context(), "d/a/1"); !errors.Is(err, objstore.ErrNotFound) {
+		if _, err := b.Get(t.Context(), "d/a/1", nil); !errors.Is(err, objstore.ErrNotFound) {
 			t.Fatalf("Get after Delete: %v, want ErrNotFound", err)
 		}
 		if _, err := b.Stat(t.Context(), "d/a/1"); !errors.Is(err, objstore.ErrNotFound) {
@@ -273,7 +300,7 @@ func runAcceptance(t *testing.T, open backend) {
 		for _, key := range []string{"", "/abs", "/", "a/../b", "..", "../up", "a/..", ".", "./a", "a/./b",
 			"a//b", "a/", "nul\x00byte", "bad\xffutf8", strings.Repeat("k", 1025)} {
 			errs := map[string]error{"Put": b.Put(ctx, key, []byte("x")), "Delete": b.Delete(ctx, key)}
-			_, errs["Get"] = b.Get(ctx, key)
+			_, errs["Get"] = b.Get(ctx, key, nil)
 			_, errs["GetRange"] = b.GetRange(ctx, key, 0, 1)
 			_, errs["Stat"] = b.Stat(ctx, key)
 			for op, err := range errs {
@@ -315,7 +342,7 @@ func runAcceptance(t *testing.T, open backend) {
 				"Delete": b.Delete(c.ctx, "there"),
 				"List":   b.List(c.ctx, "", func(objstore.Attrs) error { return nil }),
 			}
-			_, errs["Get"] = b.Get(c.ctx, "there")
+			_, errs["Get"] = b.Get(c.ctx, "there", nil)
 			_, errs["GetRange"] = b.GetRange(c.ctx, "there", 0, 1)
 			_, errs["Stat"] = b.Stat(c.ctx, "there")
 			for op, err := range errs {
@@ -412,7 +439,7 @@ func mustPut(t *testing.T, b objstore.Bucket, key string, data []byte) {
 
 func mustGet(t *testing.T, b objstore.Bucket, key string, want []byte) {
 	t.Helper()
-	got, err := b.Get(t.Context(), key)
+	got, err := b.Get(t.Context(), key, nil)
 	if err != nil {
 		t.Fatalf("Get %s: %v", key, err)
 	}

@@ -48,7 +48,7 @@ func TestS3WrongCredentials(t *testing.T) {
 			"Delete": b.Delete(ctx, "k"),
 			"List":   b.List(ctx, "", func(objstore.Attrs) error { return nil }),
 		}
-		_, errs["Get"] = b.Get(ctx, "k")
+		_, errs["Get"] = b.Get(ctx, "k", nil)
 		_, errs["GetRange"] = b.GetRange(ctx, "k", 0, 1)
 		_, errs["Stat"] = b.Stat(ctx, "k") // HEAD: a status without a body
 		for op, err := range errs {
@@ -71,7 +71,7 @@ func TestS3Unreachable(t *testing.T) {
 	}
 	defer b.Close()
 	start := time.Now()
-	_, err = b.Get(t.Context(), "k")
+	_, err = b.Get(t.Context(), "k", nil)
 	if !errors.Is(err, objstore.ErrUnavailable) {
 		t.Fatalf("Get from %s where nothing listens: %v, want ErrUnavailable", addr, err)
 	}
@@ -92,7 +92,7 @@ func TestS3MissingBucket(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer b.Close()
-	if _, err := b.Get(t.Context(), "k"); err == nil || errors.Is(err, objstore.ErrNotFound) {
+	if _, err := b.Get(t.Context(), "k", nil); err == nil || errors.Is(err, objstore.ErrNotFound) {
 		t.Fatalf("Get from a missing bucket: %v; want an error that is not ErrNotFound", err)
 	}
 	if err := b.Put(t.Context(), "k", []byte("x")); err == nil {
@@ -145,7 +145,7 @@ func TestS3ErrorMapping(t *testing.T) {
 			ctx := t.Context()
 			switch c.op {
 			case "get":
-				_, err = b.Get(ctx, "k")
+				_, err = b.Get(ctx, "k", nil)
 			case "range":
 				_, err = b.GetRange(ctx, "k", 10, 5)
 			case "stat":
@@ -207,7 +207,7 @@ func TestFaults(t *testing.T) {
 	}
 	mustGet(t, inner, "k2", []byte("v2")) // it landed nevertheless
 
-	if _, err := b.Get(ctx, "missing"); !errors.Is(err, objstore.ErrNotFound) {
+	if _, err := b.Get(ctx, "missing", nil); !errors.Is(err, objstore.ErrNotFound) {
 		t.Fatalf("Get of a missing object through Faults: %v", err)
 	}
 	if _, err := b.GetRange(ctx, "k", 0, 5); !errors.Is(err, objstore.ErrRange) {
@@ -256,7 +256,7 @@ func TestMetrics(t *testing.T) {
 	ctx := t.Context()
 	mustPut(t, b, "a", []byte("12345"))
 	mustGet(t, b, "a", []byte("12345"))
-	if _, err := b.Get(ctx, "nope"); !errors.Is(err, objstore.ErrNotFound) {
+	if _, err := b.Get(ctx, "nope", nil); !errors.Is(err, objstore.ErrNotFound) {
 		t.Fatal(err)
 	}
 	faults.FailNext(objstore.OpStat, 1, objstore.ErrUnavailable)
@@ -355,7 +355,7 @@ func TestS3RefusesWrongChecksum(t *testing.T) {
 	if err := objstore.PutWithChecksum(t.Context(), b, "k", data, wrong); err == nil {
 		t.Fatal("PUT with a wrong CRC-32C succeeded")
 	}
-	if _, err := b.Get(t.Context(), "k"); !errors.Is(err, objstore.ErrNotFound) {
+	if _, err := b.Get(t.Context(), "k", nil); !errors.Is(err, objstore.ErrNotFound) {
 		t.Errorf("GET after the refused PUT: %v, want ErrNotFound", err)
 	}
 }

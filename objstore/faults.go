@@ -120,12 +120,12 @@ func (f *Faults) Put(ctx context.Context, key string, data []byte) error {
 	return after
 }
 
-func (f *Faults) Get(ctx context.Context, key string) ([]byte, error) {
+func (f *Faults) Get(ctx context.Context, key string, buf []byte) ([]byte, error) {
 	now, after := f.before(ctx, OpGet, key)
 	if now != nil {
 		return nil, now
 	}
-	data, err := f.inner.Get(ctx, key)
+	data, err := f.inner.Get(ctx, key, buf)
 	if after != nil {
 		return nil, after
 	}

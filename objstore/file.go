@@ -148,36 +148,50 @@ func syncDir(dir string) error {
 	return d.Sync()
 }
 
-func (b *fileBucket) Get(ctx context.Context, key string) ([]byte, error) {
-	path, err := b.check(ctx, OpGet, key)
+func (b *fileBucket) Get(ctx context.Context, key string, buf []byte) ([]byte, error) {
+	f, size, err := b.open(ctx, OpGet, key)
 	if err != nil {
 		return nil, err
 	}
-	data, err := os.ReadFile(path)
+	defer f.Close()
+	// Objects are written by rename, so the size cannot change under us.
+	data, err := readFull(f, size, buf)
 	if err != nil {
 		return nil, opError(OpGet, key, fileError(err))
 	}
 	return data, nil
 }
 
-func (b *fileBucket) GetRange(ctx context.Context, key string, off, length int64) ([]byte, error) {
-	path, err := b.check(ctx, OpGetRange, key)
+// open opens an object's file for op and returns its size.
+func (b *fileBucket) open(ctx context.Context, op Op, key string) (*os.File, int64, error) {
+	path, err := b.check(ctx, op, key)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, opError(OpGetRange, key, fileError(err))
+		return nil, 0, opError(op, key, fileError(err))
+	}
+	fi, err := f.Stat()
+	switch {
+	case err != nil:
+		err = fileError(err)
+	case fi.IsDir():
+		err = ErrNotFound
+	default:
+		return f, fi.Size(), nil
+	}
+	f.Close()
+	return nil, 0, opError(op, key, err)
+}
+
+func (b *fileBucket) GetRange(ctx context.Context, key string, off, length int64) ([]byte, error) {
+	f, size, err := b.open(ctx, OpGetRange, key)
+	if err != nil {
+		return nil, err
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, opError(OpGetRange, key, fileError(err))
-	}
-	if fi.IsDir() {
-		return nil, opError(OpGetRange, key, ErrNotFound)
-	}
-	if err := checkRange(off, length, fi.Size()); err != nil {
+	if err := checkRange(off, length, size); err != nil {
 		return nil, opError(OpGetRange, key, err)
 	}
 	buf := make([]byte, length)

@@ -95,9 +95,9 @@ func (m *metricsBucket) Put(ctx context.Context, key string, data []byte) error 
 	return err
 }
 
-func (m *metricsBucket) Get(ctx context.Context, key string) ([]byte, error) {
+func (m *metricsBucket) Get(ctx context.Context, key string, buf []byte) ([]byte, error) {
 	start := time.Now()
-	data, err := m.inner.Get(ctx, key)
+	data, err := m.inner.Get(ctx, key, buf)
 	m.observe(OpGet, start, err, len(data))
 	return data, err
 }

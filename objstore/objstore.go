@@ -10,6 +10,7 @@ package objstore
 import (
 	"context"
 	"errors"
+	"io"
 	"time"
 )
 
@@ -18,8 +19,10 @@ import (
 type Bucket interface {
 	// Put writes the object atomically: readers see all of it or none.
 	Put(ctx context.Context, key string, data []byte) error
-	// Get reads the whole object.
-	Get(ctx context.Context, key string) ([]byte, error)
+	// Get reads the whole object, into buf when buf's capacity holds it
+	// (so that callers can recycle large buffers) and into new memory
+	// otherwise.
+	Get(ctx context.Context, key string, buf []byte) ([]byte, error)
 	// GetRange reads length bytes starting at off. A range that runs past
 	// the end of the object returns ErrRange.
 	GetRange(ctx context.Context, key string, off, length int64) ([]byte, error)
@@ -56,3 +59,16 @@ var (
 	// ErrInvalidKey: the key is empty or escapes the bucket's namespace.
 	ErrInvalidKey = errors.New("invalid object key")
 )
+
+// readFull reads n bytes from r into buf if its capacity holds them, or
+// into new memory.
+func readFull(r io.Reader, n int64, buf []byte) ([]byte, error) {
+	if int64(cap(buf)) < n {
+		buf = make([]byte, n)
+	}
+	buf = buf[:n]
+	if _, err := io.ReadFull(r, buf); err != nil {
+		return nil, err
+	}
+	return buf, nil
+}

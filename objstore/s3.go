@@ -265,7 +265,7 @@ func crc32cBase64(data []byte) string {
 	return base64.StdEncoding.EncodeToString(binary.BigEndian.AppendUint32(nil, crc32.Checksum(data, castagnoli)))
 }
 
-func (b *s3Bucket) Get(ctx context.Context, key string) ([]byte, error) {
+func (b *s3Bucket) Get(ctx context.Context, key string, buf []byte) ([]byte, error) {
 	full, err := b.key(ctx, OpGet, key)
 	if err != nil {
 		return nil, err
@@ -274,24 +274,21 @@ func (b *s3Bucket) Get(ctx context.Context, key string) ([]byte, error) {
 	if err != nil {
 		return nil, opError(OpGet, key, s3Error(err))
 	}
-	data, err := readBody(out.Body, out.ContentLength)
+	data, err := readBody(out.Body, out.ContentLength, buf)
 	if err != nil {
 		return nil, opError(OpGet, key, s3Error(err))
 	}
 	return data, nil
 }
 
-// readBody reads and closes a response body of n bytes (if known).
-func readBody(body io.ReadCloser, n *int64) ([]byte, error) {
+// readBody reads and closes a response body of n bytes (if known), into
+// buf if it has room.
+func readBody(body io.ReadCloser, n *int64, buf []byte) ([]byte, error) {
 	defer body.Close()
 	if n == nil || *n < 0 {
 		return io.ReadAll(body)
 	}
-	buf := make([]byte, *n)
-	if _, err := io.ReadFull(body, buf); err != nil {
-		return nil, err
-	}
-	return buf, nil
+	return readFull(body, *n, buf)
 }
 
 func (b *s3Bucket) GetRange(ctx context.Context, key string, off, length int64) ([]byte, error) {
@@ -323,7 +320,7 @@ func (b *s3Bucket) GetRange(ctx context.Context, key string, off, length int64) 
 	}
 	if out.ContentRange == nil {
 		// The server sent the whole object (it ignored the Range header).
-		data, err := readBody(out.Body, out.ContentLength)
+		data, err := readBody(out.Body, out.ContentLength, nil)
 		if err != nil {
 			return nil, opError(OpGetRange, key, s3Error(err))
 		}
@@ -338,7 +335,7 @@ func (b *s3Bucket) GetRange(ctx context.Context, key string, off, length int64) 
 		return nil, opError(OpGetRange, key, fmt.Errorf("%w: %d bytes at offset %d, object has range %s",
 			ErrRange, length, off, aws.ToString(out.ContentRange)))
 	}
-	data, err := readBody(out.Body, out.ContentLength)
+	data, err := readBody(out.Body, out.ContentLength, nil)
 	if err != nil {
 		return nil, opError(OpGetRange, key, s3Error(err))
 	}

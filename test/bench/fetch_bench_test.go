@@ -314,7 +314,7 @@ func rawGetMBps(b *testing.B, bucketURL string, keys []string, concurrency int) 
 				if i >= len(keys) || failed.Load() != nil {
 					return
 				}
-				data, err := bucket.Get(ctx, keys[i])
+				data, err := bucket.Get(ctx, keys[i], nil)
 				if err != nil {
 					failed.CompareAndSwap(nil, &err)
 					return
