@@ -80,8 +80,8 @@ func (r *objectReader) read(ctx context.Context, row metadata.IndexEntry, readWh
 		}
 		e.release()
 	}
-	r.metrics.cacheRequests.WithLabelValues("miss").Inc()
 	if readWhole {
+		r.metrics.cacheRequests.WithLabelValues("miss").Inc()
 		e, err := r.readWhole(ctx, key, row.ObjectSize)
 		if err != nil {
 			return nil, nil, err
@@ -97,6 +97,7 @@ func (r *objectReader) read(ctx context.Context, row metadata.IndexEntry, readWh
 		r.metrics.cacheRequests.WithLabelValues("hit").Inc()
 		return e.data, e, nil
 	}
+	r.metrics.cacheRequests.WithLabelValues("miss").Inc()
 	b, err := r.bucket.GetRange(ctx, key, off, length)
 	if err != nil {
 		return nil, nil, fmt.Errorf("read object %s [%d, +%d): %w", key, off, length, err)
