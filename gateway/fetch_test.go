@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"testing"
 
+	dto "github.com/prometheus/client_model/go"
+
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/caudal/caudal/metadata"
@@ -152,6 +154,36 @@ func TestColdFetchGets(t *testing.T) {
 				t.Errorf("fetches made %d GETs and %d ranged GETs, want %d and %d", gets, ranged, tc.wantGets, tc.wantRgs)
 			}
 		})
+	}
+}
+
+// A read counts once in caudal_cache_requests_total: a ranged read that
+// misses as a miss, and the same range read again as a hit.
+func TestCacheRequestsCounted(t *testing.T) {
+	g := newTestGateway(t)
+	big := make([]string, 200)
+	for i := range big {
+		big[i] = strings.Repeat("x", 1024)
+	}
+	produceTestBatches(t, testConn(t, g), map[int32][]string{0: {"a"}, 1: big})
+	var err error
+	if g.reader, err = newObjectReader(g.bucket, 1<<20, g.metrics); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if resp, _, failed, _ := g.fetchOnce(t.Context(), fetchRequest(1<<20, 1<<20, 0)); failed {
+			t.Fatalf("fetch failed: %+v", resp.Topics[0].Partitions)
+		}
+	}
+	count := func(result string) float64 {
+		var m dto.Metric
+		if err := g.metrics.cacheRequests.WithLabelValues(result).Write(&m); err != nil {
+			t.Fatal(err)
+		}
+		return m.GetCounter().GetValue()
+	}
+	if miss, hit := count("miss"), count("hit"); miss != 1 || hit != 1 {
+		t.Errorf("cache requests: %v misses and %v hits, want 1 and 1", miss, hit)
 	}
 }
 
