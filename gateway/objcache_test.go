@@ -12,7 +12,7 @@ import (
 // still there for the next reader: ristretto alone refuses it.
 func TestObjectCacheKeepsNewEntries(t *testing.T) {
 	t.Parallel()
-	c, err := newObjectCache(1 << 20) // window 256 KiB, main 768 KiB
+	c, err := newObjectCache(1 << 20) // window and main 512 KiB each
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,7 +46,7 @@ func TestObjectCacheKeepsNewEntries(t *testing.T) {
 // on to the main cache.
 func TestObjectCacheWindowIsLRU(t *testing.T) {
 	t.Parallel()
-	c, err := newObjectCache(4 << 10) // window 1 KiB
+	c, err := newObjectCache(2 << 10) // window 1 KiB
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +91,7 @@ func TestObjectCacheWindowIsLRU(t *testing.T) {
 // go of it, and never while one still holds it.
 func TestEntryRecycledByLastHolder(t *testing.T) {
 	t.Parallel()
-	c, err := newObjectCache(4 << 20) // window 1 MiB: one 1 MiB entry
+	c, err := newObjectCache(2 << 20) // window 1 MiB: one 1 MiB entry
 	if err != nil {
 		t.Fatal(err)
 	}

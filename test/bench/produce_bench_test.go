@@ -505,7 +505,9 @@ type opStat struct {
 	bytes float64
 }
 
-func (o opStat) sub(p opStat) opStat { return opStat{o.count - p.count, o.sum - p.sum, o.bytes - p.bytes} }
+func (o opStat) sub(p opStat) opStat {
+	return opStat{o.count - p.count, o.sum - p.sum, o.bytes - p.bytes}
+}
 
 func (o opStat) mean() float64 { return o.sum / float64(max(o.count, 1)) }
 
