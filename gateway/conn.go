@@ -178,23 +178,8 @@ func (c *conn) writeLoop() {
 		if r.resp == nil {
 			continue
 		}
-		out, pooled := buf[:0], false
-		if hint := sizeHint(r.resp); hint > cap(buf) {
-			// A large fetch gets a pooled buffer, sized once: growing it
-			// would copy the records again and again, and keeping it
-			// would pin many MiB per idle consumer connection.
-			out, pooled = getBuf(hint), true
-		}
-		out = appendResponse(out, r)
-		for _, b := range r.recycle {
-			putBuf(b)
-		}
-		_, err := bw.Write(out)
-		if pooled {
-			putBuf(out)
-		} else if cap(out) <= maxKeptBuffer {
-			buf = out
-		}
+		var err error
+		buf, err = writeResponse(bw, buf, r)
 		if err != nil {
 			c.fail()
 			continue
@@ -216,6 +201,36 @@ func (c *conn) fail() {
 
 // maxKeptBuffer bounds the response buffer a connection keeps for reuse.
 const maxKeptBuffer = 1 << 20
+
+// writeResponse encodes r into buf, or around the records of a fetch
+// (see fetchwrite.go), writes it to bw, recycles the buffers r's records
+// were in, and returns buf to keep for the next response.
+func writeResponse(bw *bufio.Writer, buf []byte, r *reply) ([]byte, error) {
+	var pieces [][]byte
+	if f, ok := r.resp.(*kmsg.FetchResponse); ok {
+		buf, pieces = fetchPieces(buf, r, f)
+	}
+	if pieces == nil {
+		if hint := sizeHint(r.resp); hint > cap(buf) {
+			buf = make([]byte, 0, hint) // growing it would copy it again and again
+		}
+		buf = appendResponse(buf[:0], r)
+		pieces = [][]byte{buf}
+	}
+	var err error
+	for _, p := range pieces {
+		if _, err = bw.Write(p); err != nil {
+			break
+		}
+	}
+	for _, b := range r.recycle {
+		putBuf(b)
+	}
+	if cap(buf) > maxKeptBuffer {
+		buf = nil // a large response that was not spliced; do not pin it
+	}
+	return buf, err
+}
 
 // sizeHint estimates a response's encoded size where it can be large: a
 // fetch is its record bytes plus a little per partition.
