@@ -2,9 +2,7 @@ package compat
 
 import (
 	"context"
-	"fmt"
 	"os/exec"
-	"strings"
 	"testing"
 )
 
@@ -25,11 +23,7 @@ func kcatProduce(t *testing.T, ctx context.Context, e env, recs []record) {
 	if _, err := exec.LookPath("kcat"); err != nil {
 		t.Fatalf("kcat is not installed (make setup installs it): %v", err)
 	}
-	var in strings.Builder
-	for _, r := range recs {
-		fmt.Fprintf(&in, "%s:%s\n", r.Key, r.Value)
-	}
-	runLines(t, ctx, in.String(), "kcat", "-b", e.Addr, "-t", e.Topic, "-P", "-K:",
+	runLines(t, ctx, keyedLines(recs), "kcat", "-b", e.Addr, "-t", e.Topic, "-P", "-K:",
 		"-X", "enable.idempotence=true", "-X", "acks=all")
 }
 

@@ -81,6 +81,35 @@ var clients []client
 
 func register(c client) { clients = append(clients, c) }
 
+// scriptClient is a client driven by a script (run runs it with its
+// arguments) that takes the commands create ADDR TOPIC PARTITIONS,
+// produce ADDR TOPIC with key:value lines on stdin, and consume ADDR
+// TOPIC GROUP WANT, which prints "partition offset key value" lines.
+func scriptClient(name string, run func(t *testing.T, ctx context.Context, stdin string, args ...string) []string) client {
+	return client{
+		name:       name,
+		idempotent: true,
+		createTopic: func(t *testing.T, ctx context.Context, e env) {
+			run(t, ctx, "", "create", e.Addr, e.Topic, strconv.Itoa(partitions))
+		},
+		produce: func(t *testing.T, ctx context.Context, e env, recs []record) {
+			run(t, ctx, keyedLines(recs), "produce", e.Addr, e.Topic)
+		},
+		consume: func(t *testing.T, ctx context.Context, e env, want int) []record {
+			return parseRecords(t, run(t, ctx, "", "consume", e.Addr, e.Topic, e.Group, strconv.Itoa(want)))
+		},
+	}
+}
+
+// keyedLines is recs as key:value lines, as kcat -K: reads them.
+func keyedLines(recs []record) string {
+	var in strings.Builder
+	for _, r := range recs {
+		fmt.Fprintf(&in, "%s:%s\n", r.Key, r.Value)
+	}
+	return in.String()
+}
+
 var steps = []string{"create", "produce", "consume", "commits", "resume"}
 
 // TestCompat runs the scenario with every client, in parallel, each on a

@@ -2,11 +2,8 @@ package compat
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"testing"
 )
 
@@ -66,25 +63,7 @@ elif mode == "consume":
     c.close()
 `
 
-func init() {
-	register(client{
-		name:       "confluent-kafka-python",
-		idempotent: true,
-		createTopic: func(t *testing.T, ctx context.Context, e env) {
-			runPy(t, ctx, "", "create", e.Addr, e.Topic, strconv.Itoa(partitions))
-		},
-		produce: func(t *testing.T, ctx context.Context, e env, recs []record) {
-			var in strings.Builder
-			for _, r := range recs {
-				fmt.Fprintf(&in, "%s:%s\n", r.Key, r.Value)
-			}
-			runPy(t, ctx, in.String(), "produce", e.Addr, e.Topic)
-		},
-		consume: func(t *testing.T, ctx context.Context, e env, want int) []record {
-			return parseRecords(t, runPy(t, ctx, "", "consume", e.Addr, e.Topic, e.Group, strconv.Itoa(want)))
-		},
-	})
-}
+func init() { register(scriptClient("confluent-kafka-python", runPy)) }
 
 func runPy(t *testing.T, ctx context.Context, stdin string, args ...string) []string {
 	t.Helper()
