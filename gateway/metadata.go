@@ -25,7 +25,7 @@ func serveMetadata(c *conn, kreq kmsg.Request) kmsg.Response {
 	req := kreq.(*kmsg.MetadataRequest)
 	resp := req.ResponseKind().(*kmsg.MetadataResponse)
 	g := c.g
-	defer g.zoneLeaders(c, resp) // leaders in the client's zone (registry.go)
+	rack := c.clientRack() // leaders in the client's zone (registry.go)
 	resp.Brokers = g.brokers()
 	resp.ClusterID = &g.cfg.ClusterID
 	resp.ControllerID = g.cfg.NodeID
@@ -37,18 +37,18 @@ func serveMetadata(c *conn, kreq kmsg.Request) kmsg.Response {
 			g.log.Warn("list topics for metadata", "err", err)
 		}
 		for _, t := range topics {
-			resp.Topics = append(resp.Topics, g.topicMetadata(t))
+			resp.Topics = append(resp.Topics, g.topicMetadata(t, rack))
 		}
 		return resp
 	}
 	autoCreate := g.configs.bool("auto.create.topics.enable") && (req.Version < 4 || req.AllowAutoTopicCreation)
 	for _, rt := range req.Topics {
-		resp.Topics = append(resp.Topics, g.describeTopic(c.ctx, rt, autoCreate))
+		resp.Topics = append(resp.Topics, g.describeTopic(c.ctx, rt, autoCreate, rack))
 	}
 	return resp
 }
 
-func (g *Gateway) describeTopic(ctx context.Context, rt kmsg.MetadataRequestTopic, autoCreate bool) kmsg.MetadataResponseTopic {
+func (g *Gateway) describeTopic(ctx context.Context, rt kmsg.MetadataRequestTopic, autoCreate bool, rack string) kmsg.MetadataResponseTopic {
 	var (
 		t   metadata.Topic
 		err error
@@ -62,7 +62,7 @@ func (g *Gateway) describeTopic(ctx context.Context, rt kmsg.MetadataRequestTopi
 			mt.ErrorCode = kerr.UnknownTopicID.Code
 			return mt
 		}
-		return g.topicMetadata(t)
+		return g.topicMetadata(t, rack)
 	}
 	name := *rt.Topic
 	mt := kmsg.NewMetadataResponseTopic()
@@ -90,10 +90,11 @@ func (g *Gateway) describeTopic(ctx context.Context, rt kmsg.MetadataRequestTopi
 		mt.ErrorCode = errCode(err)
 		return mt
 	}
-	return g.topicMetadata(t)
+	return g.topicMetadata(t, rack)
 }
 
-func (g *Gateway) topicMetadata(t metadata.Topic) kmsg.MetadataResponseTopic {
+// topicMetadata describes t with leaders for a client in rack.
+func (g *Gateway) topicMetadata(t metadata.Topic, rack string) kmsg.MetadataResponseTopic {
 	mt := kmsg.NewMetadataResponseTopic()
 	name := t.Name
 	mt.Topic = &name
@@ -102,7 +103,7 @@ func (g *Gateway) topicMetadata(t metadata.Topic) kmsg.MetadataResponseTopic {
 	for p := int32(0); p < t.Partitions; p++ {
 		mp := kmsg.NewMetadataResponseTopicPartition()
 		mp.Partition = p
-		mp.Leader = g.leaderFor(t.ID, p)
+		mp.Leader = g.leaderFor(rack, t.ID, p)
 		mp.LeaderEpoch = 0
 		mp.Replicas = []int32{mp.Leader}
 		mp.ISR = []int32{mp.Leader}
@@ -111,7 +112,7 @@ func (g *Gateway) topicMetadata(t metadata.Topic) kmsg.MetadataResponseTopic {
 	return mt
 }
 
-// brokers, leaderFor and the zone-aware leaders are in registry.go.
+// brokers and leaderFor are in registry.go.
 
 // createTopic validates a spec and creates the topic.
 func (g *Gateway) createTopic(ctx context.Context, spec metadata.TopicSpec) (metadata.Topic, error) {

@@ -39,11 +39,9 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
-// Defaults of Config.HeartbeatInterval and Config.GatewayTimeout.
-const (
-	defaultHeartbeatInterval = 3 * time.Second
-	defaultGatewayTimeout    = 3 * defaultHeartbeatInterval
-)
+// defaultHeartbeatInterval is Config.HeartbeatInterval's default;
+// Config.GatewayTimeout's is three intervals.
+const defaultHeartbeatInterval = 3 * time.Second
 
 type registry struct {
 	g    *Gateway
@@ -185,15 +183,11 @@ func (g *Gateway) brokerOf(gw metadata.Gateway) kmsg.MetadataResponseBroker {
 	return b
 }
 
-// leaderFor names the gateway that clients should use for a partition.
-// Any gateway accepts any partition; the leader only steers clients.
-func (g *Gateway) leaderFor(topic uuid.UUID, partition int32) int32 {
-	return g.leaderIn("", topic, partition)
-}
-
-// leaderIn is leaderFor for a client in rack: the gateways of that rack
-// when it has live ones, all of them otherwise.
-func (g *Gateway) leaderIn(rack string, topic uuid.UUID, partition int32) int32 {
+// leaderFor names the gateway that a client in rack (or any, when empty)
+// should use for a partition: among the gateways of that rack when it has
+// live ones, all of them otherwise. Any gateway accepts any partition;
+// the leader only steers clients.
+func (g *Gateway) leaderFor(rack string, topic uuid.UUID, partition int32) int32 {
 	cands := inRack(g.registry.gateways(), rack)
 	return cands[rendezvous(cands, partitionKey(topic, partition))].NodeID
 }
@@ -300,25 +294,4 @@ func rackFromClientID(id string) string {
 		}
 	}
 	return ""
-}
-
-// zoneLeaders re-picks the leaders of a Metadata response among the
-// gateways of the client's rack, when it named one.
-func (g *Gateway) zoneLeaders(c *conn, resp *kmsg.MetadataResponse) {
-	rack := c.clientRack()
-	if rack == "" {
-		return
-	}
-	for ti := range resp.Topics {
-		t := &resp.Topics[ti]
-		for pi := range t.Partitions {
-			p := &t.Partitions[pi]
-			if p.ErrorCode != 0 || p.Leader < 0 {
-				continue
-			}
-			p.Leader = g.leaderIn(rack, uuid.UUID(t.TopicID), p.Partition)
-			p.Replicas = []int32{p.Leader}
-			p.ISR = []int32{p.Leader}
-		}
-	}
 }
