@@ -8,9 +8,10 @@ package gateway
 // less than min_bytes is available the request waits up to max_wait_ms,
 // woken by commits (this gateway's and, through the metadata store, other
 // gateways') and re-reading at least every fetchRecheck. Topic ids are
-// used from v13. There are no transactions, so the last stable offset is the high watermark for
-// both isolation levels. Fetch sessions (KIP-227) are declined by answering
-// session id 0, which makes clients send full fetches.
+// used from v13. There are no transactions, so the last stable offset is
+// the high watermark for both isolation levels. Fetch sessions (KIP-227)
+// are declined by answering session id 0, which makes clients send full
+// fetches. Responses are written around their records (fetchwrite.go).
 
 import (
 	"context"

@@ -103,15 +103,15 @@ func (b *countingBucket) GetRange(ctx context.Context, key string, off, length i
 	return b.Bucket.GetRange(ctx, key, off, length)
 }
 
+// kibRecords are 200 values of 1 KiB: a partition's share of an object
+// far larger than the other's.
+var kibRecords = slices.Repeat([]string{strings.Repeat("x", 1024)}, 200)
+
 // A cold fetch reads an object whole, once, when it wants much of it,
 // and only its rows when it wants a sliver. Consumers fetching one
 // partition each share the one read even behind a cache full of entries
 // read more often.
 func TestColdFetchGets(t *testing.T) {
-	big := make([]string, 200)
-	for i := range big {
-		big[i] = strings.Repeat("x", 1024)
-	}
 	for _, tc := range []struct {
 		name              string
 		produce           map[int32][]string
@@ -121,8 +121,8 @@ func TestColdFetchGets(t *testing.T) {
 		wantGets, wantRgs int64
 	}{
 		{"two partitions of one object", map[int32][]string{0: {"a", "b"}, 1: {"c", "d", "e"}}, [][]int32{{0, 1}}, false, map[int32]int{0: 2, 1: 3}, 1, 0},
-		{"a sliver of a big object", map[int32][]string{0: {"a"}, 1: big}, [][]int32{{0}}, false, map[int32]int{0: 1}, 0, 1},
-		{"one partition per fetch, full cache", map[int32][]string{0: big[:40], 1: big[:40]}, [][]int32{{0}, {1}}, true, map[int32]int{0: 40, 1: 40}, 1, 0},
+		{"a sliver of a big object", map[int32][]string{0: {"a"}, 1: kibRecords}, [][]int32{{0}}, false, map[int32]int{0: 1}, 0, 1},
+		{"one partition per fetch, full cache", map[int32][]string{0: kibRecords[:40], 1: kibRecords[:40]}, [][]int32{{0}, {1}}, true, map[int32]int{0: 40, 1: 40}, 1, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			g := newTestGateway(t)
@@ -161,11 +161,7 @@ func TestColdFetchGets(t *testing.T) {
 // misses as a miss, and the same range read again as a hit.
 func TestCacheRequestsCounted(t *testing.T) {
 	g := newTestGateway(t)
-	big := make([]string, 200)
-	for i := range big {
-		big[i] = strings.Repeat("x", 1024)
-	}
-	produceTestBatches(t, testConn(t, g), map[int32][]string{0: {"a"}, 1: big})
+	produceTestBatches(t, testConn(t, g), map[int32][]string{0: {"a"}, 1: kibRecords})
 	var err error
 	if g.reader, err = newObjectReader(g.bucket, 1<<20, g.metrics); err != nil {
 		t.Fatal(err)

@@ -56,8 +56,9 @@ func fetchPieces(buf []byte, r *reply, f *kmsg.FetchResponse) ([]byte, [][]byte)
 		p.RecordBatches = records[i]
 	}
 	flexible := f.IsFlexible()
-	placeholderField := len(appendRecordsLen(nil, placeholderLen, flexible)) + placeholderLen
-	fields, ok := placeholderFields(enc, marks, appendRecordsLen(nil, placeholderLen, flexible))
+	placeholderLength := appendRecordsLen(nil, placeholderLen, flexible)
+	placeholderField := len(placeholderLength) + placeholderLen
+	fields, ok := placeholderFields(enc, marks, placeholderLength)
 	if !ok {
 		return enc, nil
 	}
