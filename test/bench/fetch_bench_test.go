@@ -21,7 +21,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 	"github.com/twmb/franz-go/pkg/kversion"
 
-	"github.com/caudal/caudal/objstore"
 	"github.com/caudal/caudal/segments"
 	"github.com/caudal/caudal/test/testenv"
 )
@@ -256,10 +255,7 @@ func partitionEnds(b *testing.B, addr, topic string) map[int32]int64 {
 // objectsSize sums the sizes of the objects with the given keys.
 func objectsSize(b *testing.B, bucketURL string, keys []string) int64 {
 	b.Helper()
-	bucket, err := objstore.Open(context.Background(), bucketURL)
-	if err != nil {
-		b.Fatal(err)
-	}
+	bucket := openBucket(b, bucketURL)
 	defer bucket.Close()
 	var total int64
 	for _, k := range keys {
@@ -275,17 +271,9 @@ func objectsSize(b *testing.B, bucketURL string, keys []string) int64 {
 // bucketKeys lists the keys of every object under bucketURL.
 func bucketKeys(b *testing.B, bucketURL string) []string {
 	b.Helper()
-	bucket, err := objstore.Open(context.Background(), bucketURL)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer bucket.Close()
 	var keys []string
-	if err := bucket.List(context.Background(), "", func(a objstore.Attrs) error {
+	for _, a := range listObjects(b, bucketURL) {
 		keys = append(keys, a.Key)
-		return nil
-	}); err != nil {
-		b.Fatal(err)
 	}
 	return keys
 }
@@ -295,10 +283,7 @@ func bucketKeys(b *testing.B, bucketURL string) []string {
 func rawGetMBps(b *testing.B, bucketURL string, keys []string, concurrency int) float64 {
 	b.Helper()
 	ctx := context.Background()
-	bucket, err := objstore.Open(ctx, bucketURL)
-	if err != nil {
-		b.Fatal(err)
-	}
+	bucket := openBucket(b, bucketURL)
 	defer bucket.Close()
 	var (
 		next   atomic.Int64

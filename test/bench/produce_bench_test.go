@@ -399,10 +399,7 @@ func pacedProduce(b *testing.B, cl *kgo.Client, topic string, rate int, d time.D
 func rawPutMBps(b *testing.B, srv *testenv.MinIOServer, total int) float64 {
 	b.Helper()
 	const size = 8 << 20
-	bucket, err := objstore.Open(context.Background(), srv.URL(srv.NewBucket(b), "raw"))
-	if err != nil {
-		b.Fatal(err)
-	}
+	bucket := openBucket(b, srv.URL(srv.NewBucket(b), "raw"))
 	defer bucket.Close()
 	mbps := putThroughput(b, bucket, total/size, size, 4)
 	b.SetBytes(0) // putThroughput sets it for its own use of b's timer
@@ -413,10 +410,7 @@ func rawPutMBps(b *testing.B, srv *testenv.MinIOServer, total int) float64 {
 // bucket and returns each PUT's latency.
 func putLatencies(b *testing.B, srv *testenv.MinIOServer, size, n int) []time.Duration {
 	b.Helper()
-	bucket, err := objstore.Open(context.Background(), srv.URL(srv.NewBucket(b), "raw"))
-	if err != nil {
-		b.Fatal(err)
-	}
+	bucket := openBucket(b, srv.URL(srv.NewBucket(b), "raw"))
 	defer bucket.Close()
 	data := make([]byte, max(size, 1))
 	rand.Read(data)
@@ -476,24 +470,40 @@ func commitLatencies(b *testing.B, n int) []time.Duration {
 	return lats
 }
 
+// openBucket opens the bucket at url, or ends the benchmark.
+func openBucket(b *testing.B, url string) objstore.Bucket {
+	b.Helper()
+	bucket, err := objstore.Open(context.Background(), url)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return bucket
+}
+
+// listObjects lists every object under bucketURL.
+func listObjects(b *testing.B, bucketURL string) []objstore.Attrs {
+	b.Helper()
+	bucket := openBucket(b, bucketURL)
+	defer bucket.Close()
+	var objs []objstore.Attrs
+	if err := bucket.List(context.Background(), "", func(a objstore.Attrs) error {
+		objs = append(objs, a)
+		return nil
+	}); err != nil {
+		b.Fatal(err)
+	}
+	return objs
+}
+
 // bucketObjects counts the objects under the bucket URL and their bytes.
 func bucketObjects(b *testing.B, bucketURL string) (int, int64) {
 	b.Helper()
-	bucket, err := objstore.Open(context.Background(), bucketURL)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer bucket.Close()
-	n, total := 0, int64(0)
-	err = bucket.List(context.Background(), "", func(a objstore.Attrs) error {
-		n++
+	objs := listObjects(b, bucketURL)
+	var total int64
+	for _, a := range objs {
 		total += a.Size
-		return nil
-	})
-	if err != nil {
-		b.Fatal(err)
 	}
-	return n, total
+	return len(objs), total
 }
 
 // opStat is one object store operation's count and total seconds, from

@@ -23,10 +23,7 @@ func BenchmarkMinIOPut8MiB(b *testing.B) {
 	const size, concurrency = 8 << 20, 4
 	srv := testenv.MinIO(b)
 	b.Run("bucket", func(b *testing.B) {
-		bucket, err := objstore.Open(b.Context(), srv.URL(srv.NewBucket(b), "bench"))
-		if err != nil {
-			b.Fatal(err)
-		}
+		bucket := openBucket(b, srv.URL(srv.NewBucket(b), "bench"))
 		defer bucket.Close()
 		putThroughput(b, bucket, b.N, size, concurrency)
 	})

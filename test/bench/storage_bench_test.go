@@ -59,10 +59,7 @@ func cloudStores(b *testing.B) (objstore.Bucket, metadata.Store) {
 	b.Helper()
 	ctx := context.Background()
 	srv := testenv.MinIO(b)
-	bucket, err := objstore.Open(ctx, srv.URL(srv.NewBucket(b), "bench"))
-	if err != nil {
-		b.Fatal(err)
-	}
+	bucket := openBucket(b, srv.URL(srv.NewBucket(b), "bench"))
 	b.Cleanup(func() { bucket.Close() })
 	store, err := metadata.Open(ctx, testenv.Postgres(b), metadata.Options{})
 	if err != nil {
