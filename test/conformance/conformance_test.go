@@ -285,10 +285,10 @@ func runSuite(t *testing.T, dir, version, addr string, excluded map[string]strin
 			// A skip means the suite found a feature missing: serve it
 			// or exclude the test with the reason.
 			skipped = append(skipped, name)
-			t.Errorf("%s: skipped by the suite but not excluded\n%s", name, tail(testLines(r.output.String()), 2000))
+			t.Errorf("%s: skipped by the suite but not excluded\n%s", name, testenv.Tail(testLines(r.output.String()), 2000))
 		default:
 			failed = append(failed, name)
-			t.Errorf("%s: %s\n%s", name, orUnfinished(r.action), tail(testLines(r.output.String()), 6000))
+			t.Errorf("%s: %s\n%s", name, orUnfinished(r.action), testenv.Tail(testLines(r.output.String()), 6000))
 		}
 	}
 	for name := range excluded {
@@ -297,10 +297,10 @@ func runSuite(t *testing.T, dir, version, addr string, excluded map[string]strin
 		}
 	}
 	if waitErr != nil && len(failed) == 0 {
-		t.Errorf("go test: %v\n%s", waitErr, tail(stderr.String(), 4000))
+		t.Errorf("go test: %v\n%s", waitErr, testenv.Tail(stderr.String(), 4000))
 	}
 	if len(order) == 0 {
-		t.Errorf("the suite ran no tests:\n%s", tail(stderr.String(), 4000))
+		t.Errorf("the suite ran no tests:\n%s", testenv.Tail(stderr.String(), 4000))
 	}
 	summary := fmt.Sprintf("franz-go %s suite on %s: %d passed, %d failed, %d skipped, %d excluded; %s",
 		version, t.Name(), len(passed), len(failed), len(skipped), len(excluded), elapsed)
@@ -348,11 +348,4 @@ func envOr(name, def string) string {
 		return v
 	}
 	return def
-}
-
-func tail(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return "…" + s[len(s)-n:]
 }

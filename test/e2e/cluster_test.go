@@ -356,7 +356,7 @@ func TestClusterKillAndScaleOut(t *testing.T) {
 	}
 	if t.Failed() {
 		for i, gw := range append(gws, gw4) {
-			t.Logf("gateway %d log:\n%s", i, tail(gw.Log(), 3000))
+			t.Logf("gateway %d log:\n%s", i, testenv.Tail(gw.Log(), 3000))
 		}
 	}
 }

@@ -62,7 +62,7 @@ func TestKcat(t *testing.T) {
 			kcat(t, in, "-b", c.Addr, "-t", topic, "-p", part, "-P", "-K:", "-z", codec, "-X", "linger.ms=50")
 			out := kcat(t, "", "-b", c.Addr, "-t", topic, "-p", part, "-C", "-o", "beginning", "-e", "-f", "%k:%s\n")
 			if !strings.Contains(out, in) {
-				t.Errorf("kcat -z %s: consumed\n%s", codec, tail(out, 500))
+				t.Errorf("kcat -z %s: consumed\n%s", codec, testenv.Tail(out, 500))
 			}
 		}
 		// Consuming every partition (balanced over all) ends, too.

@@ -144,15 +144,8 @@ func TestKill9(t *testing.T) {
 			}
 			t.Logf("%d records stored, %d acked, %d duplicated, %d acked but missing", stored, nAcked, dups, missing)
 			if dups+missing > 0 {
-				t.Logf("gateway log:\n%s", tail(p.Log(), 3000))
+				t.Logf("gateway log:\n%s", testenv.Tail(p.Log(), 3000))
 			}
 		})
 	}
-}
-
-func tail(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[len(s)-n:]
 }

@@ -87,7 +87,7 @@ func TestPythonConfluentKafka(t *testing.T) {
 		cmd.Stderr = &stderr
 		out, err := cmd.Output()
 		if err != nil {
-			t.Fatalf("python: %v\nstderr: %s\nstdout tail: %s", err, tail(stderr.String(), 3000), tail(string(out), 2000))
+			t.Fatalf("python: %v\nstderr: %s\nstdout tail: %s", err, testenv.Tail(stderr.String(), 3000), testenv.Tail(string(out), 2000))
 		}
 		delivered := map[string]string{} // "partition offset" -> value
 		consumed := map[string]string{}
@@ -128,7 +128,7 @@ func TestPythonConfluentKafka(t *testing.T) {
 			}
 		}
 		if t.Failed() {
-			t.Logf("stderr: %s", tail(stderr.String(), 3000))
+			t.Logf("stderr: %s", testenv.Tail(stderr.String(), 3000))
 		}
 	})
 }

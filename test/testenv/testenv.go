@@ -96,3 +96,12 @@ func waitTCP(addr string, timeout time.Duration) error {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// Tail is the last n bytes of s, marked as cut when it was: enough of a
+// log or an output to explain a failure.
+func Tail(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return "…" + s[len(s)-n:]
+}
