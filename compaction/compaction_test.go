@@ -16,6 +16,7 @@ import (
 	"github.com/caudal/caudal/gateway"
 	"github.com/caudal/caudal/metadata"
 	"github.com/caudal/caudal/objstore"
+	"github.com/caudal/caudal/objstore/objstoretest"
 	"github.com/caudal/caudal/retention"
 	"github.com/caudal/caudal/segments"
 	"github.com/caudal/caudal/test/testenv"
@@ -26,7 +27,7 @@ func TestMain(m *testing.M) { os.Exit(testenv.Run(m)) }
 type env struct {
 	c      *testenv.Caudal
 	store  metadata.Store
-	bucket *objstore.Faults
+	bucket *objstoretest.Faults
 	cl     *kgo.Client
 	adm    *kadm.Client
 	now    atomic.Int64 // unix ms
@@ -45,7 +46,7 @@ func newEnv(t *testing.T, backend testenv.Backend) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(cl.Close)
-	e := &env{c: c, store: store, bucket: objstore.NewFaults(b), cl: cl, adm: kadm.NewClient(cl)}
+	e := &env{c: c, store: store, bucket: objstoretest.NewFaults(b), cl: cl, adm: kadm.NewClient(cl)}
 	e.now.Store(time.Now().UnixMilli())
 	now := func() time.Time { return time.UnixMilli(e.now.Load()) }
 	defaults, _ := retention.NewDefaults(nil)

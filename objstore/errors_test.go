@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/caudal/caudal/objstore"
+	"github.com/caudal/caudal/objstore/objstoretest"
 	"github.com/caudal/caudal/test/testenv"
 )
 
@@ -186,7 +187,7 @@ func TestOpenRejectsBadURLs(t *testing.T) {
 func TestFaults(t *testing.T) {
 	t.Parallel()
 	inner, _ := openFileBucket(t)
-	f := objstore.NewFaults(inner)
+	f := objstoretest.NewFaults(inner)
 	var b objstore.Bucket = f
 	ctx := t.Context()
 
@@ -244,7 +245,7 @@ func TestFaults(t *testing.T) {
 func TestMetrics(t *testing.T) {
 	t.Parallel()
 	inner, _ := openFileBucket(t)
-	faults := objstore.NewFaults(inner)
+	faults := objstoretest.NewFaults(inner)
 	reg := prometheus.NewPedanticRegistry()
 	b, err := objstore.WithMetrics(faults, reg)
 	if err != nil {

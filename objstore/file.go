@@ -39,13 +39,13 @@ func openFile(dir string) (*fileBucket, error) {
 // check validates key for this backend and returns its file's path.
 func (b *fileBucket) check(ctx context.Context, op Op, key string) (string, error) {
 	if err := ValidateKey(key); err != nil {
-		return "", opError(op, key, err)
+		return "", OpError(op, key, err)
 	}
 	if strings.HasPrefix(key, tempPrefix) || strings.Contains(key, "/"+tempPrefix) {
-		return "", opError(op, key, fmt.Errorf("key segments starting with %q are reserved: %w", tempPrefix, ErrInvalidKey))
+		return "", OpError(op, key, fmt.Errorf("key segments starting with %q are reserved: %w", tempPrefix, ErrInvalidKey))
 	}
 	if err := contextError(ctx); err != nil {
-		return "", opError(op, key, err)
+		return "", OpError(op, key, err)
 	}
 	return filepath.Join(b.root, filepath.FromSlash(key)), nil
 }
@@ -74,9 +74,9 @@ func (b *fileBucket) Put(ctx context.Context, key string, data []byte) error {
 	if err := b.write(path, data); err != nil {
 		if errors.Is(err, syscall.ENOTDIR) || errors.Is(err, syscall.EISDIR) || errors.Is(err, syscall.EEXIST) {
 			// "a/b" while object "a" exists, or "a" while "a/…" exist.
-			return opError(OpPut, key, fmt.Errorf("key clashes with another key's directory on the file backend: %w: %w", ErrInvalidKey, err))
+			return OpError(OpPut, key, fmt.Errorf("key clashes with another key's directory on the file backend: %w: %w", ErrInvalidKey, err))
 		}
-		return opError(OpPut, key, fileError(err))
+		return OpError(OpPut, key, fileError(err))
 	}
 	return nil
 }
@@ -157,7 +157,7 @@ func (b *fileBucket) Get(ctx context.Context, key string, buf []byte) ([]byte, e
 	// Objects are written by rename, so the size cannot change under us.
 	data, err := readFull(f, size, buf)
 	if err != nil {
-		return nil, opError(OpGet, key, fileError(err))
+		return nil, OpError(OpGet, key, fileError(err))
 	}
 	return data, nil
 }
@@ -170,7 +170,7 @@ func (b *fileBucket) open(ctx context.Context, op Op, key string) (*os.File, int
 	}
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, 0, opError(op, key, fileError(err))
+		return nil, 0, OpError(op, key, fileError(err))
 	}
 	fi, err := f.Stat()
 	switch {
@@ -182,7 +182,7 @@ func (b *fileBucket) open(ctx context.Context, op Op, key string) (*os.File, int
 		return f, fi.Size(), nil
 	}
 	f.Close()
-	return nil, 0, opError(op, key, err)
+	return nil, 0, OpError(op, key, err)
 }
 
 func (b *fileBucket) GetRange(ctx context.Context, key string, off, length int64) ([]byte, error) {
@@ -192,7 +192,7 @@ func (b *fileBucket) GetRange(ctx context.Context, key string, off, length int64
 	}
 	defer f.Close()
 	if err := checkRange(off, length, size); err != nil {
-		return nil, opError(OpGetRange, key, err)
+		return nil, OpError(OpGetRange, key, err)
 	}
 	buf := make([]byte, length)
 	if n, err := f.ReadAt(buf, off); n < len(buf) {
@@ -201,7 +201,7 @@ func (b *fileBucket) GetRange(ctx context.Context, key string, off, length int64
 		} else {
 			err = fileError(err)
 		}
-		return nil, opError(OpGetRange, key, err)
+		return nil, OpError(OpGetRange, key, err)
 	}
 	return buf, nil
 }
@@ -222,10 +222,10 @@ func (b *fileBucket) Stat(ctx context.Context, key string) (Attrs, error) {
 	}
 	fi, err := os.Stat(path)
 	if err != nil {
-		return Attrs{}, opError(OpStat, key, fileError(err))
+		return Attrs{}, OpError(OpStat, key, fileError(err))
 	}
 	if !fi.Mode().IsRegular() {
-		return Attrs{}, opError(OpStat, key, ErrNotFound)
+		return Attrs{}, OpError(OpStat, key, ErrNotFound)
 	}
 	return Attrs{Key: key, Size: fi.Size(), LastModified: fi.ModTime()}, nil
 }
@@ -240,13 +240,13 @@ func (b *fileBucket) Delete(ctx context.Context, key string) error {
 		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
 			return nil
 		}
-		return opError(OpDelete, key, fileError(err))
+		return OpError(OpDelete, key, fileError(err))
 	}
 	if fi.IsDir() { // only other keys' directory: object key does not exist
 		return nil
 	}
 	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return opError(OpDelete, key, fileError(err))
+		return OpError(OpDelete, key, fileError(err))
 	}
 	// Remove directories this leaves empty; the first non-empty one stops it.
 	for d := filepath.Dir(path); d != b.root; d = filepath.Dir(d) {
@@ -267,7 +267,7 @@ func (b *fileBucket) List(ctx context.Context, prefix string, fn func(Attrs) err
 		return stop.err
 	}
 	if err != nil {
-		return opError(OpList, prefix, err)
+		return OpError(OpList, prefix, err)
 	}
 	return nil
 }

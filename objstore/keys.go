@@ -66,7 +66,7 @@ func ValidateKey(key string) error {
 
 // opError describes a failed operation on key (for List: the prefix),
 // wrapping err, in the form every backend uses: "get object KEY: ...".
-func opError(op Op, key string, err error) error {
+func OpError(op Op, key string, err error) error {
 	switch op {
 	case OpList:
 		return fmt.Errorf("list objects with prefix %q: %w", key, err)

@@ -148,14 +148,14 @@ func openS3(ctx context.Context, u *url.URL, opt s3Options) (*s3Bucket, error) {
 // key validates key and returns the full S3 key.
 func (b *s3Bucket) key(ctx context.Context, op Op, key string) (string, error) {
 	if err := ValidateKey(key); err != nil {
-		return "", opError(op, key, err)
+		return "", OpError(op, key, err)
 	}
 	full := b.prefix + key
 	if len(full) > maxKeyLen {
-		return "", opError(op, key, fmt.Errorf("with prefix %q longer than %d bytes: %w", b.prefix, maxKeyLen, ErrInvalidKey))
+		return "", OpError(op, key, fmt.Errorf("with prefix %q longer than %d bytes: %w", b.prefix, maxKeyLen, ErrInvalidKey))
 	}
 	if err := contextError(ctx); err != nil {
-		return "", opError(op, key, err)
+		return "", OpError(op, key, err)
 	}
 	return full, nil
 }
@@ -253,7 +253,7 @@ func (b *s3Bucket) put(ctx context.Context, key string, data []byte, crc string)
 		ChecksumCRC32C: aws.String(crc),
 	}, s3.WithAPIOptions(v4.SwapComputePayloadSHA256ForUnsignedPayloadMiddleware))
 	if err != nil {
-		return opError(OpPut, key, s3Error(err))
+		return OpError(OpPut, key, s3Error(err))
 	}
 	return nil
 }
@@ -272,11 +272,11 @@ func (b *s3Bucket) Get(ctx context.Context, key string, buf []byte) ([]byte, err
 	}
 	out, err := b.client.GetObject(ctx, &s3.GetObjectInput{Bucket: &b.bucket, Key: &full})
 	if err != nil {
-		return nil, opError(OpGet, key, s3Error(err))
+		return nil, OpError(OpGet, key, s3Error(err))
 	}
 	data, err := readBody(out.Body, out.ContentLength, buf)
 	if err != nil {
-		return nil, opError(OpGet, key, s3Error(err))
+		return nil, OpError(OpGet, key, s3Error(err))
 	}
 	return data, nil
 }
@@ -297,7 +297,7 @@ func (b *s3Bucket) GetRange(ctx context.Context, key string, off, length int64) 
 		return nil, err
 	}
 	if off < 0 || length < 0 {
-		return nil, opError(OpGetRange, key, checkRange(off, length, 0))
+		return nil, OpError(OpGetRange, key, checkRange(off, length, 0))
 	}
 	if length == 0 { // HTTP cannot ask for no bytes; check the bounds instead
 		a, err := b.Stat(ctx, key)
@@ -305,7 +305,7 @@ func (b *s3Bucket) GetRange(ctx context.Context, key string, off, length int64) 
 			return nil, err
 		}
 		if err := checkRange(off, 0, a.Size); err != nil {
-			return nil, opError(OpGetRange, key, err)
+			return nil, OpError(OpGetRange, key, err)
 		}
 		return []byte{}, nil
 	}
@@ -316,28 +316,28 @@ func (b *s3Bucket) GetRange(ctx context.Context, key string, off, length int64) 
 	})
 	if err != nil {
 		// 416 when off is at or past the end.
-		return nil, opError(OpGetRange, key, s3Error(err))
+		return nil, OpError(OpGetRange, key, s3Error(err))
 	}
 	if out.ContentRange == nil {
 		// The server sent the whole object (it ignored the Range header).
 		data, err := readBody(out.Body, out.ContentLength, nil)
 		if err != nil {
-			return nil, opError(OpGetRange, key, s3Error(err))
+			return nil, OpError(OpGetRange, key, s3Error(err))
 		}
 		if err := checkRange(off, length, int64(len(data))); err != nil {
-			return nil, opError(OpGetRange, key, err)
+			return nil, OpError(OpGetRange, key, err)
 		}
 		return data[off : off+length], nil
 	}
 	if out.ContentLength == nil || *out.ContentLength != length {
 		// S3 shortens a range that runs past the end rather than failing.
 		out.Body.Close()
-		return nil, opError(OpGetRange, key, fmt.Errorf("%w: %d bytes at offset %d, object has range %s",
+		return nil, OpError(OpGetRange, key, fmt.Errorf("%w: %d bytes at offset %d, object has range %s",
 			ErrRange, length, off, aws.ToString(out.ContentRange)))
 	}
 	data, err := readBody(out.Body, out.ContentLength, nil)
 	if err != nil {
-		return nil, opError(OpGetRange, key, s3Error(err))
+		return nil, OpError(OpGetRange, key, s3Error(err))
 	}
 	return data, nil
 }
@@ -349,7 +349,7 @@ func (b *s3Bucket) Stat(ctx context.Context, key string) (Attrs, error) {
 	}
 	out, err := b.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &b.bucket, Key: &full})
 	if err != nil {
-		return Attrs{}, opError(OpStat, key, s3Error(err))
+		return Attrs{}, OpError(OpStat, key, s3Error(err))
 	}
 	return Attrs{Key: key, Size: aws.ToInt64(out.ContentLength), LastModified: aws.ToTime(out.LastModified)}, nil
 }
@@ -365,14 +365,14 @@ func (b *s3Bucket) Delete(ctx context.Context, key string) error {
 		if errors.Is(err, ErrNotFound) {
 			return nil
 		}
-		return opError(OpDelete, key, err)
+		return OpError(OpDelete, key, err)
 	}
 	return nil
 }
 
 func (b *s3Bucket) List(ctx context.Context, prefix string, fn func(Attrs) error) error {
 	if err := contextError(ctx); err != nil {
-		return opError(OpList, prefix, err)
+		return OpError(OpList, prefix, err)
 	}
 	p := s3.NewListObjectsV2Paginator(b.client, &s3.ListObjectsV2Input{
 		Bucket: &b.bucket,
@@ -381,7 +381,7 @@ func (b *s3Bucket) List(ctx context.Context, prefix string, fn func(Attrs) error
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
-			return opError(OpList, prefix, s3Error(err))
+			return OpError(OpList, prefix, s3Error(err))
 		}
 		for _, o := range page.Contents {
 			a := Attrs{

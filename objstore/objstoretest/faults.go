@@ -1,46 +1,50 @@
-package objstore
+// Package objstoretest holds test scaffolding for code that uses an
+// objstore.Bucket: a wrapper that injects faults.
+package objstoretest
 
 import (
 	"context"
 	"fmt"
 	"sync"
+
+	"github.com/caudal/caudal/objstore"
 )
 
 // Faults wraps a Bucket and makes chosen operations fail, for tests of what
 // sits above the store. Injected errors are returned wrapped (with the key
 // and "injected fault"), so errors.Is sees the class a test passes, e.g.
-// ErrUnavailable. Without faults it passes every call through. It is safe
+// objstore.ErrUnavailable. Without faults it passes every call through. It is safe
 // for concurrent use.
 type Faults struct {
-	inner Bucket
+	inner objstore.Bucket
 
 	mu    sync.Mutex
 	rules []faultRule
-	hook  func(ctx context.Context, op Op, key string) error
-	calls map[Op]int
+	hook  func(ctx context.Context, op objstore.Op, key string) error
+	calls map[objstore.Op]int
 }
 
 type faultRule struct {
-	op    Op
+	op    objstore.Op
 	n     int // calls left
 	err   error
 	after bool // fail after the inner call ran
 }
 
 // NewFaults wraps b.
-func NewFaults(b Bucket) *Faults {
-	return &Faults{inner: b, calls: map[Op]int{}}
+func NewFaults(b objstore.Bucket) *Faults {
+	return &Faults{inner: b, calls: map[objstore.Op]int{}}
 }
 
 // FailNext makes the next n calls of op fail with err without reaching the
 // bucket. Rules queue up: a second FailNext on the same op applies once the
 // first is used up.
-func (f *Faults) FailNext(op Op, n int, err error) { f.add(faultRule{op: op, n: n, err: err}) }
+func (f *Faults) FailNext(op objstore.Op, n int, err error) { f.add(faultRule{op: op, n: n, err: err}) }
 
 // FailNextAfter makes the next n calls of op reach the bucket and then fail
 // with err whatever the bucket answered: a PUT that landed but whose answer
 // was lost, say.
-func (f *Faults) FailNextAfter(op Op, n int, err error) {
+func (f *Faults) FailNextAfter(op objstore.Op, n int, err error) {
 	f.add(faultRule{op: op, n: n, err: err, after: true})
 }
 
@@ -57,7 +61,7 @@ func (f *Faults) add(r faultRule) {
 // an error from it fails the operation without reaching the bucket. A hook
 // can block, count or fail selectively. SetHook(nil) removes it. Rules from
 // FailNext are checked first.
-func (f *Faults) SetHook(hook func(ctx context.Context, op Op, key string) error) {
+func (f *Faults) SetHook(hook func(ctx context.Context, op objstore.Op, key string) error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.hook = hook
@@ -67,11 +71,11 @@ func (f *Faults) SetHook(hook func(ctx context.Context, op Op, key string) error
 func (f *Faults) Reset() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.rules, f.hook, f.calls = nil, nil, map[Op]int{}
+	f.rules, f.hook, f.calls = nil, nil, map[objstore.Op]int{}
 }
 
 // Calls returns how many calls of op the wrapper has seen, failed or not.
-func (f *Faults) Calls(op Op) int {
+func (f *Faults) Calls(op objstore.Op) int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.calls[op]
@@ -79,7 +83,7 @@ func (f *Faults) Calls(op Op) int {
 
 // before counts a call and returns the error to fail it with now, or the
 // one to fail it with after the inner call (at most one is non-nil).
-func (f *Faults) before(ctx context.Context, op Op, key string) (now, after error) {
+func (f *Faults) before(ctx context.Context, op objstore.Op, key string) (now, after error) {
 	f.mu.Lock()
 	f.calls[op]++
 	hook := f.hook
@@ -94,7 +98,7 @@ func (f *Faults) before(ctx context.Context, op Op, key string) (now, after erro
 			f.rules = append(f.rules[:i], f.rules[i+1:]...)
 		}
 		f.mu.Unlock()
-		err = opError(op, key, fmt.Errorf("injected fault: %w", err))
+		err = objstore.OpError(op, key, fmt.Errorf("injected fault: %w", err))
 		if isAfter {
 			return nil, err
 		}
@@ -103,14 +107,14 @@ func (f *Faults) before(ctx context.Context, op Op, key string) (now, after erro
 	f.mu.Unlock()
 	if hook != nil {
 		if err := hook(ctx, op, key); err != nil {
-			return opError(op, key, fmt.Errorf("injected fault: %w", err)), nil
+			return objstore.OpError(op, key, fmt.Errorf("injected fault: %w", err)), nil
 		}
 	}
 	return nil, nil
 }
 
 func (f *Faults) Put(ctx context.Context, key string, data []byte) error {
-	now, after := f.before(ctx, OpPut, key)
+	now, after := f.before(ctx, objstore.OpPut, key)
 	if now != nil {
 		return now
 	}
@@ -121,7 +125,7 @@ func (f *Faults) Put(ctx context.Context, key string, data []byte) error {
 }
 
 func (f *Faults) Get(ctx context.Context, key string, buf []byte) ([]byte, error) {
-	now, after := f.before(ctx, OpGet, key)
+	now, after := f.before(ctx, objstore.OpGet, key)
 	if now != nil {
 		return nil, now
 	}
@@ -133,7 +137,7 @@ func (f *Faults) Get(ctx context.Context, key string, buf []byte) ([]byte, error
 }
 
 func (f *Faults) GetRange(ctx context.Context, key string, off, length int64) ([]byte, error) {
-	now, after := f.before(ctx, OpGetRange, key)
+	now, after := f.before(ctx, objstore.OpGetRange, key)
 	if now != nil {
 		return nil, now
 	}
@@ -145,7 +149,7 @@ func (f *Faults) GetRange(ctx context.Context, key string, off, length int64) ([
 }
 
 func (f *Faults) Delete(ctx context.Context, key string) error {
-	now, after := f.before(ctx, OpDelete, key)
+	now, after := f.before(ctx, objstore.OpDelete, key)
 	if now != nil {
 		return now
 	}
@@ -155,8 +159,8 @@ func (f *Faults) Delete(ctx context.Context, key string) error {
 	return after
 }
 
-func (f *Faults) List(ctx context.Context, prefix string, fn func(Attrs) error) error {
-	now, after := f.before(ctx, OpList, prefix)
+func (f *Faults) List(ctx context.Context, prefix string, fn func(objstore.Attrs) error) error {
+	now, after := f.before(ctx, objstore.OpList, prefix)
 	if now != nil {
 		return now
 	}
@@ -166,14 +170,14 @@ func (f *Faults) List(ctx context.Context, prefix string, fn func(Attrs) error) 
 	return after
 }
 
-func (f *Faults) Stat(ctx context.Context, key string) (Attrs, error) {
-	now, after := f.before(ctx, OpStat, key)
+func (f *Faults) Stat(ctx context.Context, key string) (objstore.Attrs, error) {
+	now, after := f.before(ctx, objstore.OpStat, key)
 	if now != nil {
-		return Attrs{}, now
+		return objstore.Attrs{}, now
 	}
 	a, err := f.inner.Stat(ctx, key)
 	if after != nil {
-		return Attrs{}, after
+		return objstore.Attrs{}, after
 	}
 	return a, err
 }
@@ -181,4 +185,4 @@ func (f *Faults) Stat(ctx context.Context, key string) (Attrs, error) {
 // Close closes the wrapped bucket; it cannot be made to fail.
 func (f *Faults) Close() error { return f.inner.Close() }
 
-var _ Bucket = (*Faults)(nil)
+var _ objstore.Bucket = (*Faults)(nil)
