@@ -64,8 +64,10 @@ func ValidateKey(key string) error {
 	return nil
 }
 
-// opError describes a failed operation on key (for List: the prefix),
+// OpError describes a failed operation on key (for List: the prefix),
 // wrapping err, in the form every backend uses: "get object KEY: ...".
+// Wrappers that fail calls themselves (objstoretest.Faults) use it to fail
+// like a backend.
 func OpError(op Op, key string, err error) error {
 	switch op {
 	case OpList:
