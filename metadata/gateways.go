@@ -1,0 +1,59 @@
+package metadata
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+func (s *sqlStore) Heartbeat(ctx context.Context, g Gateway) (Gateway, error) {
+	g.HeartbeatAt = fromMillis(s.nowMillis())
+	err := s.tx(ctx, "gateway heartbeat", func(q execer) error {
+		for g.NodeID < 0 {
+			id, err := s.nextID(ctx, q, "node_ids")
+			if err != nil {
+				return err
+			}
+			if id > 1<<31-1 {
+				return errors.New("node ids exhausted")
+			}
+			var taken int
+			err = q.queryRow(ctx, "SELECT 1 FROM gateways WHERE node_id = ?", int32(id)).Scan(&taken)
+			if errors.Is(err, sql.ErrNoRows) {
+				g.NodeID = int32(id) // not chosen explicitly by another gateway
+			} else if err != nil {
+				return err
+			}
+		}
+		_, err := q.exec(ctx, `INSERT INTO gateways (node_id, addr, rack, heartbeat_at) VALUES (?, ?, ?, ?)
+			ON CONFLICT (node_id) DO UPDATE SET addr = excluded.addr, rack = excluded.rack, heartbeat_at = excluded.heartbeat_at`,
+			g.NodeID, g.Addr, g.Rack, toMillis(g.HeartbeatAt))
+		return err
+	})
+	if err != nil {
+		return Gateway{}, err
+	}
+	return g, nil
+}
+
+func (s *sqlStore) Gateways(ctx context.Context, since time.Time) ([]Gateway, error) {
+	var gs []Gateway
+	err := scanAll(ctx, s.b, func(r rows) error {
+		var (
+			g  Gateway
+			hb int64
+		)
+		err := r.Scan(&g.NodeID, &g.Addr, &g.Rack, &hb)
+		g.HeartbeatAt = fromMillis(hb)
+		gs = append(gs, g)
+		return err
+	}, "SELECT node_id, addr, rack, heartbeat_at FROM gateways WHERE heartbeat_at > ? ORDER BY node_id", since.UnixMilli())
+	return gs, s.wrap(ctx, "list gateways", err)
+}
+
+func (s *sqlStore) RemoveGateway(ctx context.Context, nodeID int32) error {
+	_, err := s.b.exec(ctx, "DELETE FROM gateways WHERE node_id = ?", nodeID)
+	return s.wrap(ctx, fmt.Sprintf("remove gateway %d", nodeID), err)
+}

@@ -1,0 +1,66 @@
+package metadata
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/google/uuid"
+)
+
+const indexCols = "topic_id, part, base_offset, last_offset, object_key, byte_offset, byte_length, max_timestamp"
+
+// indexReadCols are the columns scanIndex reads: indexCols and the flag
+// key compaction sets (migration 0003).
+const indexReadCols = indexCols + ", absolute"
+
+// indexSelect selects what scanIndex reads from index_entries: the row and
+// its object's size, which tells readers whether to fetch the object whole.
+const indexSelect = "SELECT " + indexReadCols +
+	", COALESCE((SELECT size FROM objects WHERE objects.object_key = index_entries.object_key), 0) FROM index_entries"
+
+func scanIndex(r row) (IndexEntry, error) {
+	var e IndexEntry
+	err := r.Scan(&e.Topic, &e.Partition, &e.BaseOffset, &e.LastOffset, &e.ObjectKey, &e.ByteOffset, &e.ByteLength, &e.MaxTimestamp, &e.Absolute, &e.ObjectSize)
+	return e, err
+}
+
+// Index rows of a partition never overlap, so last_offset order is offset
+// order and the (topic_id, part, last_offset) index serves the query.
+func (s *sqlStore) Index(ctx context.Context, topic uuid.UUID, partition int32, from int64, limit int) ([]IndexEntry, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
+	var es []IndexEntry
+	err := scanAll(ctx, s.b, func(r rows) error {
+		e, err := scanIndex(r)
+		es = append(es, e)
+		return err
+	}, indexSelect+" WHERE topic_id = ? AND part = ? AND last_offset >= ? ORDER BY last_offset LIMIT ?",
+		topic, partition, from, limit)
+	return es, s.wrap(ctx, fmt.Sprintf("index of %s/%d", topic, partition), err)
+}
+
+func (s *sqlStore) indexOne(ctx context.Context, op, q string, args ...any) (IndexEntry, bool, error) {
+	e, err := scanIndex(s.b.queryRow(ctx, q, args...))
+	if errors.Is(err, sql.ErrNoRows) {
+		return IndexEntry{}, false, nil
+	}
+	if err != nil {
+		return IndexEntry{}, false, s.wrap(ctx, op, err)
+	}
+	return e, true, nil
+}
+
+func (s *sqlStore) IndexByTimestamp(ctx context.Context, topic uuid.UUID, partition int32, ts int64) (IndexEntry, bool, error) {
+	return s.indexOne(ctx, fmt.Sprintf("index of %s/%d by timestamp", topic, partition),
+		indexSelect+" WHERE topic_id = ? AND part = ? AND max_timestamp >= ? ORDER BY base_offset LIMIT 1",
+		topic, partition, ts)
+}
+
+func (s *sqlStore) IndexMaxTimestamp(ctx context.Context, topic uuid.UUID, partition int32) (IndexEntry, bool, error) {
+	return s.indexOne(ctx, fmt.Sprintf("max timestamp of %s/%d", topic, partition),
+		indexSelect+" WHERE topic_id = ? AND part = ? ORDER BY max_timestamp DESC, base_offset DESC LIMIT 1",
+		topic, partition)
+}

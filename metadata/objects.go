@@ -1,0 +1,84 @@
+package metadata
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+)
+
+const objectCols = "object_key, size, state, created_at, delete_after"
+
+func scanObject(r row) (Object, error) {
+	var (
+		o                Object
+		created, deleteA int64
+	)
+	err := r.Scan(&o.Key, &o.Size, &o.State, &created, &deleteA)
+	o.CreatedAt, o.DeleteAfter = fromMillis(created), fromMillis(deleteA)
+	return o, err
+}
+
+func (s *sqlStore) Object(ctx context.Context, key string) (Object, error) {
+	o, err := scanObject(s.b.queryRow(ctx, "SELECT "+objectCols+" FROM objects WHERE object_key = ?", key))
+	if errors.Is(err, sql.ErrNoRows) {
+		err = ErrNotFound
+	}
+	return o, s.wrap(ctx, "object "+key, err)
+}
+
+// Objects reads pages of rows and calls fn between queries, so fn may use
+// the store.
+func (s *sqlStore) Objects(ctx context.Context, fn func(Object) error) error {
+	const page = 1000
+	after := ""
+	for {
+		var os []Object
+		err := scanAll(ctx, s.b, func(r rows) error {
+			o, err := scanObject(r)
+			os = append(os, o)
+			return err
+		}, "SELECT "+objectCols+" FROM objects WHERE object_key > ? ORDER BY object_key LIMIT ?", after, page)
+		if err != nil {
+			return s.wrap(ctx, "list objects", err)
+		}
+		for _, o := range os {
+			if err := fn(o); err != nil {
+				return err
+			}
+		}
+		if len(os) < page {
+			return nil
+		}
+		after = os[len(os)-1].Key
+	}
+}
+
+// keyChunks runs stmtFor over keys in chunks of IN lists.
+func keyChunks(keys []string, stmtFor func(in string, args []any) stmt, lead ...any) []stmt {
+	const chunk = 500
+	var out []stmt
+	for lo := 0; lo < len(keys); lo += chunk {
+		part := keys[lo:min(lo+chunk, len(keys))]
+		args := append([]any{}, lead...)
+		for _, k := range part {
+			args = append(args, k)
+		}
+		out = append(out, stmtFor(placeholders(1, len(part)), args))
+	}
+	return out
+}
+
+func (s *sqlStore) MarkObjects(ctx context.Context, keys []string, deleteAfter time.Time) error {
+	stmts := keyChunks(keys, func(in string, args []any) stmt {
+		return stmt{"UPDATE objects SET state = ?, delete_after = ? WHERE object_key IN " + in, args}
+	}, string(ObjectMarked), toMillis(deleteAfter))
+	return s.wrap(ctx, "mark objects", s.b.execAll(ctx, stmts))
+}
+
+func (s *sqlStore) ForgetObjects(ctx context.Context, keys []string) error {
+	stmts := keyChunks(keys, func(in string, args []any) stmt {
+		return stmt{"DELETE FROM objects WHERE object_key IN " + in, args}
+	})
+	return s.wrap(ctx, "forget objects", s.b.execAll(ctx, stmts))
+}
