@@ -21,12 +21,7 @@ import (
 	"github.com/caudal/caudal/objstore"
 	"github.com/caudal/caudal/retention"
 	"github.com/caudal/caudal/segments"
-	"github.com/google/uuid"
 )
-
-// KeyPrefix is where segment objects live in the bucket (the gateway's
-// prefix too); compaction writes there and orphan GC looks there.
-const KeyPrefix = "segments/"
 
 // Config is what the compaction jobs need; Store and Bucket are required.
 type Config struct {
@@ -134,18 +129,9 @@ func rowBatches(r metadata.IndexEntry, b []byte) ([]segments.BatchSpan, error) {
 	return segments.BatchIndex(b, r.BaseOffset)
 }
 
-// newKey names a rewritten object like the gateway names flushed ones.
-func newKey() (string, error) {
-	id, err := uuid.NewV7()
-	if err != nil {
-		return "", fmt.Errorf("new object key: %w", err)
-	}
-	return KeyPrefix + id.String(), nil
-}
-
 // put writes a new object and returns its metadata row.
 func (c *Compactor) put(ctx context.Context, data []byte) (metadata.Object, error) {
-	key, err := newKey()
+	key, err := segments.NewObjectKey()
 	if err != nil {
 		return metadata.Object{}, err
 	}

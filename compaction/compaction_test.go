@@ -507,7 +507,7 @@ func TestCrashes(t *testing.T) {
 	gc()
 	gc()
 	n := 0
-	e.bucket.List(ctx, KeyPrefix, func(objstore.Attrs) error { n++; return nil })
+	e.bucket.List(ctx, segments.KeyPrefix, func(objstore.Attrs) error { n++; return nil })
 	if n != 0 {
 		t.Fatalf("%d objects left after the topic was deleted", n)
 	}

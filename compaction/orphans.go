@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/caudal/caudal/objstore"
+	"github.com/caudal/caudal/segments"
 )
 
 // PlanOrphans picks, without I/O, the listed bucket objects to delete: those
@@ -33,7 +34,7 @@ const orphanChunk = 500
 func (c *Compactor) CollectOrphans(ctx context.Context) (int, error) {
 	now := c.c.Now()
 	var listed []objstore.Attrs
-	err := c.c.Bucket.List(ctx, KeyPrefix, func(a objstore.Attrs) error {
+	err := c.c.Bucket.List(ctx, segments.KeyPrefix, func(a objstore.Attrs) error {
 		if a.LastModified.Before(now.Add(-c.c.Grace)) {
 			listed = append(listed, a)
 		}

@@ -6,8 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/caudal/caudal/compaction"
 	"github.com/caudal/caudal/metadata"
 	"github.com/caudal/caudal/retention"
@@ -51,7 +49,10 @@ func BenchmarkMergeCompaction(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		key := "segments/" + uuid.Must(uuid.NewV7()).String()
+		key, err := segments.NewObjectKey()
+		if err != nil {
+			b.Fatal(err)
+		}
 		if err := bucket.Put(ctx, key, obj); err != nil {
 			b.Fatal(err)
 		}
