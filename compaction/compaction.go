@@ -18,17 +18,18 @@ import (
 	"time"
 
 	"github.com/caudal/caudal/metadata"
+	"github.com/caudal/caudal/metadata/topicconfig"
 	"github.com/caudal/caudal/objstore"
-	"github.com/caudal/caudal/retention"
 	"github.com/caudal/caudal/segments"
 )
 
-// Config is what the compaction jobs need; Store and Bucket are required.
+// Config is what the compaction jobs need; Store, Bucket and Broker are
+// required.
 type Config struct {
 	Store  metadata.Store
 	Bucket objstore.Bucket
-	// Defaults are the broker-level settings topic configs fall back to.
-	Defaults retention.Defaults
+	// Broker holds the broker-level settings topic configs fall back to.
+	Broker *topicconfig.Broker
 	// Grace is how long replaced objects stay readable, and how old an
 	// unreferenced bucket object must be before orphan GC deletes it.
 	Grace time.Duration
@@ -63,7 +64,7 @@ func (c *Compactor) Run(ctx context.Context) error {
 	}
 	var errs []error
 	for _, t := range topics {
-		pol := c.c.Defaults.Policy(t.Configs)
+		pol := c.c.Broker.Policy(t.Configs)
 		for p := range t.Partitions {
 			if ctx.Err() != nil {
 				return ctx.Err()

@@ -15,6 +15,7 @@ import (
 
 	"github.com/caudal/caudal/gateway"
 	"github.com/caudal/caudal/metadata"
+	"github.com/caudal/caudal/metadata/topicconfig"
 	"github.com/caudal/caudal/objstore"
 	"github.com/caudal/caudal/objstore/objstoretest"
 	"github.com/caudal/caudal/retention"
@@ -49,10 +50,10 @@ func newEnv(t *testing.T, backend testenv.Backend) *env {
 	e := &env{c: c, store: store, bucket: objstoretest.NewFaults(b), cl: cl, adm: kadm.NewClient(cl)}
 	e.now.Store(time.Now().UnixMilli())
 	now := func() time.Time { return time.UnixMilli(e.now.Load()) }
-	defaults, _ := retention.NewDefaults(nil)
-	e.comp = New(Config{Store: store, Bucket: e.bucket, Defaults: defaults, Grace: grace, Now: now,
+	broker, _ := topicconfig.NewBroker(nil)
+	e.comp = New(Config{Store: store, Bucket: e.bucket, Broker: broker, Grace: grace, Now: now,
 		Merge: MergeOptions{MinAge: time.Millisecond}})
-	e.ret = retention.New(retention.Config{Store: store, Bucket: e.bucket, Defaults: defaults, Grace: grace, Now: now})
+	e.ret = retention.New(retention.Config{Store: store, Bucket: e.bucket, Broker: broker, Grace: grace, Now: now})
 	return e
 }
 
@@ -162,7 +163,7 @@ func TestKeyCompaction(t *testing.T) {
 		t.Fatalf("read %d records before compaction", len(before))
 	}
 	ctx := context.Background()
-	res, err := e.comp.CompactKeys(ctx, tp, 0, e.comp.c.Defaults.Policy(tp.Configs))
+	res, err := e.comp.CompactKeys(ctx, tp, 0, e.comp.c.Broker.Policy(tp.Configs))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,7 +197,7 @@ func TestKeyCompaction(t *testing.T) {
 	e.produce(t, &kgo.Record{Topic: "compacted", Key: []byte("last"), Value: []byte("y")})
 	e.produce(t, &kgo.Record{Topic: "compacted", Key: []byte("last"), Value: []byte("z")})
 	// Not dirty enough yet: the new rows are tiny next to the clean ones.
-	if res, err := e.comp.CompactKeys(ctx, tp, 0, e.comp.c.Defaults.Policy(tp.Configs)); err != nil || res.RowsIn != 0 {
+	if res, err := e.comp.CompactKeys(ctx, tp, 0, e.comp.c.Broker.Policy(tp.Configs)); err != nil || res.RowsIn != 0 {
 		t.Fatalf("second pass: %+v %v", res, err)
 	}
 	// Rewriting every other key makes the log dirty enough.
@@ -207,7 +208,7 @@ func TestKeyCompaction(t *testing.T) {
 	e.produce(t, again...)
 	e.produce(t, again...)
 	e.produce(t, &kgo.Record{Topic: "compacted", Key: []byte("last"), Value: []byte("w")})
-	res, err = e.comp.CompactKeys(ctx, tp, 0, e.comp.c.Defaults.Policy(tp.Configs))
+	res, err = e.comp.CompactKeys(ctx, tp, 0, e.comp.c.Broker.Policy(tp.Configs))
 	if err != nil || res.RowsIn == 0 {
 		t.Fatalf("third pass: %+v %v", res, err)
 	}
@@ -441,7 +442,7 @@ func TestCrashes(t *testing.T) {
 	produceSome(5)
 	e.produce(t, &kgo.Record{Topic: "crashy", Key: []byte("tail"), Value: []byte("t")})
 	want = nil
-	pol := e.comp.c.Defaults.Policy(tp.Configs)
+	pol := e.comp.c.Broker.Policy(tp.Configs)
 	e.bucket.FailNext(objstore.OpPut, 1, objstore.ErrUnavailable)
 	if _, err := e.comp.CompactKeys(ctx, tp, 0, pol); err == nil {
 		t.Fatal("compaction with a failing put succeeded")

@@ -5,7 +5,7 @@ import (
 	"fmt"
 
 	"github.com/caudal/caudal/metadata"
-	"github.com/caudal/caudal/retention"
+	"github.com/caudal/caudal/metadata/topicconfig"
 	"github.com/caudal/caudal/segments"
 )
 
@@ -106,7 +106,7 @@ const compactBatchBytes = 256 << 10
 // compact: the planned range is rewritten, with absolute offsets, into new
 // objects holding only the records PlanKeys keeps, and its rows are
 // swapped for rows marked absolute in one transaction.
-func (c *Compactor) CompactKeys(ctx context.Context, t metadata.Topic, partition int32, pol retention.Policy) (KeyResult, error) {
+func (c *Compactor) CompactKeys(ctx context.Context, t metadata.Topic, partition int32, pol topicconfig.Policy) (KeyResult, error) {
 	var res KeyResult
 	fail := func(err error) (KeyResult, error) {
 		return res, fmt.Errorf("key compaction of %s/%d: %w", t.Name, partition, err)

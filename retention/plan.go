@@ -1,5 +1,7 @@
 package retention
 
+import "github.com/caudal/caudal/metadata/topicconfig"
+
 // Row is what the retention planner needs of one index row.
 type Row struct {
 	BaseOffset   int64
@@ -12,7 +14,7 @@ type Row struct {
 // from the oldest on, and what is known about the rest.
 type Input struct {
 	NowMs      int64
-	Policy     Policy
+	Policy     topicconfig.Policy
 	NextOffset int64 // the high watermark
 	// Rows are the partition's oldest index rows in offset order, the
 	// first being its oldest (or the first after the rows an earlier step

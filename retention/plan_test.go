@@ -1,6 +1,10 @@
 package retention
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/caudal/caudal/metadata/topicconfig"
+)
 
 func TestPlanRetention(t *testing.T) {
 	rows := []Row{
@@ -9,8 +13,8 @@ func TestPlanRetention(t *testing.T) {
 		{BaseOffset: 20, LastOffset: 29, Bytes: 100, MaxTimestamp: 2000}, // out of order timestamps
 		{BaseOffset: 30, LastOffset: 39, Bytes: 100, MaxTimestamp: 9000},
 	}
-	del := Policy{Delete: true, RetentionMs: -1, RetentionBytes: -1}
-	with := func(f func(*Policy)) Policy { p := del; f(&p); return p }
+	del := topicconfig.Policy{Delete: true, RetentionMs: -1, RetentionBytes: -1}
+	with := func(f func(*topicconfig.Policy)) topicconfig.Policy { p := del; f(&p); return p }
 	for _, tc := range []struct {
 		name   string
 		in     Input
@@ -20,18 +24,18 @@ func TestPlanRetention(t *testing.T) {
 		reason string
 	}{
 		{"forever", Input{NowMs: 1e9, Policy: del, NextOffset: 40, Rows: rows, Bytes: 400}, -1, 0, false, ""},
-		{"compact only", Input{NowMs: 1e9, Policy: Policy{Compact: true, RetentionMs: 1}, NextOffset: 40, Rows: rows, Bytes: 400}, -1, 0, false, ""},
-		{"time prefix only", Input{NowMs: 5500, Policy: with(func(p *Policy) { p.RetentionMs = 1000 }), NextOffset: 40, Rows: rows, Bytes: 400}, 10, 1, false, "time"},
-		{"time all but last", Input{NowMs: 7001, Policy: with(func(p *Policy) { p.RetentionMs = 1000 }), NextOffset: 40, Rows: rows, Bytes: 400}, 30, 3, false, "time"},
-		{"time everything", Input{NowMs: 20000, Policy: with(func(p *Policy) { p.RetentionMs = 1000 }), NextOffset: 40, Rows: rows, Bytes: 400}, 40, 4, false, "time"},
-		{"time everything more pages", Input{NowMs: 20000, Policy: with(func(p *Policy) { p.RetentionMs = 1000 }), NextOffset: 90, Rows: rows, Bytes: 900, More: true}, 40, 4, true, "time"},
-		{"not below hw", Input{NowMs: 20000, Policy: with(func(p *Policy) { p.RetentionMs = 1000 }), NextOffset: 35, Rows: rows, Bytes: 400}, 30, 3, false, "time"},
-		{"size under", Input{NowMs: 0, Policy: with(func(p *Policy) { p.RetentionBytes = 400 }), NextOffset: 40, Rows: rows, Bytes: 400}, -1, 0, false, ""},
-		{"size over", Input{NowMs: 0, Policy: with(func(p *Policy) { p.RetentionBytes = 250 }), NextOffset: 40, Rows: rows, Bytes: 400}, 20, 2, false, "size"},
-		{"size over counting later pages", Input{NowMs: 0, Policy: with(func(p *Policy) { p.RetentionBytes = 1000 }), NextOffset: 40, Rows: rows, Bytes: 1250, More: true}, 30, 3, false, "size"},
-		{"size zero drops all", Input{NowMs: 0, Policy: with(func(p *Policy) { p.RetentionBytes = 0 }), NextOffset: 40, Rows: rows, Bytes: 400}, 40, 4, false, "size"},
-		{"both", Input{NowMs: 3000, Policy: with(func(p *Policy) { p.RetentionMs = 1000; p.RetentionBytes = 150 }), NextOffset: 40, Rows: rows, Bytes: 400}, 30, 3, false, "time,size"},
-		{"empty", Input{NowMs: 3000, Policy: with(func(p *Policy) { p.RetentionMs = 1 }), NextOffset: 40}, -1, 0, false, ""},
+		{"compact only", Input{NowMs: 1e9, Policy: topicconfig.Policy{Compact: true, RetentionMs: 1}, NextOffset: 40, Rows: rows, Bytes: 400}, -1, 0, false, ""},
+		{"time prefix only", Input{NowMs: 5500, Policy: with(func(p *topicconfig.Policy) { p.RetentionMs = 1000 }), NextOffset: 40, Rows: rows, Bytes: 400}, 10, 1, false, "time"},
+		{"time all but last", Input{NowMs: 7001, Policy: with(func(p *topicconfig.Policy) { p.RetentionMs = 1000 }), NextOffset: 40, Rows: rows, Bytes: 400}, 30, 3, false, "time"},
+		{"time everything", Input{NowMs: 20000, Policy: with(func(p *topicconfig.Policy) { p.RetentionMs = 1000 }), NextOffset: 40, Rows: rows, Bytes: 400}, 40, 4, false, "time"},
+		{"time everything more pages", Input{NowMs: 20000, Policy: with(func(p *topicconfig.Policy) { p.RetentionMs = 1000 }), NextOffset: 90, Rows: rows, Bytes: 900, More: true}, 40, 4, true, "time"},
+		{"not below hw", Input{NowMs: 20000, Policy: with(func(p *topicconfig.Policy) { p.RetentionMs = 1000 }), NextOffset: 35, Rows: rows, Bytes: 400}, 30, 3, false, "time"},
+		{"size under", Input{NowMs: 0, Policy: with(func(p *topicconfig.Policy) { p.RetentionBytes = 400 }), NextOffset: 40, Rows: rows, Bytes: 400}, -1, 0, false, ""},
+		{"size over", Input{NowMs: 0, Policy: with(func(p *topicconfig.Policy) { p.RetentionBytes = 250 }), NextOffset: 40, Rows: rows, Bytes: 400}, 20, 2, false, "size"},
+		{"size over counting later pages", Input{NowMs: 0, Policy: with(func(p *topicconfig.Policy) { p.RetentionBytes = 1000 }), NextOffset: 40, Rows: rows, Bytes: 1250, More: true}, 30, 3, false, "size"},
+		{"size zero drops all", Input{NowMs: 0, Policy: with(func(p *topicconfig.Policy) { p.RetentionBytes = 0 }), NextOffset: 40, Rows: rows, Bytes: 400}, 40, 4, false, "size"},
+		{"both", Input{NowMs: 3000, Policy: with(func(p *topicconfig.Policy) { p.RetentionMs = 1000; p.RetentionBytes = 150 }), NextOffset: 40, Rows: rows, Bytes: 400}, 30, 3, false, "time,size"},
+		{"empty", Input{NowMs: 3000, Policy: with(func(p *topicconfig.Policy) { p.RetentionMs = 1 }), NextOffset: 40}, -1, 0, false, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := PlanRetention(tc.in)
@@ -39,32 +43,5 @@ func TestPlanRetention(t *testing.T) {
 				t.Fatalf("got %+v, want start %d dropped %d next %v reason %q", p, tc.start, tc.drop, tc.next, tc.reason)
 			}
 		})
-	}
-}
-
-func TestDefaultsAndPolicy(t *testing.T) {
-	for _, tc := range []struct {
-		broker map[string]string
-		topic  map[string]string
-		want   Policy
-	}{
-		{nil, nil, Policy{Delete: true, RetentionMs: 604800000, RetentionBytes: -1, DeleteRetentionMs: 86400000}},
-		{map[string]string{"log.retention.hours": "1"}, nil, Policy{Delete: true, RetentionMs: 3600000, RetentionBytes: -1, DeleteRetentionMs: 86400000}},
-		{map[string]string{"log.retention.hours": "1", "log.retention.minutes": "2"}, nil, Policy{Delete: true, RetentionMs: 120000, RetentionBytes: -1, DeleteRetentionMs: 86400000}},
-		{map[string]string{"log.retention.ms": "-1", "log.retention.minutes": "2"}, nil, Policy{Delete: true, RetentionMs: -1, RetentionBytes: -1, DeleteRetentionMs: 86400000}},
-		{nil, map[string]string{"retention.ms": "2000", "retention.bytes": "10", "cleanup.policy": "compact,delete", "delete.retention.ms": "5"},
-			Policy{Delete: true, Compact: true, RetentionMs: 2000, RetentionBytes: 10, DeleteRetentionMs: 5}},
-		{map[string]string{"log.cleanup.policy": "compact"}, nil, Policy{Compact: true, RetentionMs: 604800000, RetentionBytes: -1, DeleteRetentionMs: 86400000}},
-	} {
-		d, err := NewDefaults(tc.broker)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := d.Policy(tc.topic); got != tc.want {
-			t.Errorf("broker %v topic %v: got %+v want %+v", tc.broker, tc.topic, got, tc.want)
-		}
-	}
-	if _, err := NewDefaults(map[string]string{"log.retention.hours": "x"}); err == nil {
-		t.Error("bad number accepted")
 	}
 }

@@ -14,15 +14,17 @@ import (
 	"time"
 
 	"github.com/caudal/caudal/metadata"
+	"github.com/caudal/caudal/metadata/topicconfig"
 	"github.com/caudal/caudal/objstore"
 )
 
-// Config is what the retention jobs need; Store, Bucket are required.
+// Config is what the retention jobs need; Store, Bucket and Broker are
+// required.
 type Config struct {
 	Store  metadata.Store
 	Bucket objstore.Bucket
-	// Defaults are the broker-level settings topic configs fall back to.
-	Defaults Defaults
+	// Broker holds the broker-level settings topic configs fall back to.
+	Broker *topicconfig.Broker
 	// Grace is how long an unreferenced object stays in the bucket before
 	// it is deleted (in-flight fetches may still read it).
 	Grace time.Duration
@@ -59,7 +61,7 @@ func (r *Retainer) Run(ctx context.Context) error {
 	}
 	var errs []error
 	for _, t := range topics {
-		pol := r.c.Defaults.Policy(t.Configs)
+		pol := r.c.Broker.Policy(t.Configs)
 		for p := range t.Partitions {
 			if ctx.Err() != nil {
 				return ctx.Err()
@@ -83,7 +85,7 @@ func gone(err error) bool {
 // Partition applies pol to one partition: it plans the log start offset
 // time and size retention ask for, then trims the index below it (which
 // also removes rows below a start DeleteRecords set).
-func (r *Retainer) Partition(ctx context.Context, t metadata.Topic, partition int32, pol Policy) (metadata.TrimResult, error) {
+func (r *Retainer) Partition(ctx context.Context, t metadata.Topic, partition int32, pol topicconfig.Policy) (metadata.TrimResult, error) {
 	st, err := r.c.Store.Partition(ctx, t.ID, partition)
 	if err != nil {
 		return metadata.TrimResult{}, fmt.Errorf("retention of %s/%d: read partition: %w", t.Name, partition, err)

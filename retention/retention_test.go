@@ -15,6 +15,7 @@ import (
 
 	"github.com/caudal/caudal/gateway"
 	"github.com/caudal/caudal/metadata"
+	"github.com/caudal/caudal/metadata/topicconfig"
 	"github.com/caudal/caudal/objstore"
 	"github.com/caudal/caudal/retention"
 	"github.com/caudal/caudal/test/testenv"
@@ -55,9 +56,9 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(cl.Close)
-	defaults, _ := retention.NewDefaults(nil)
+	broker, _ := topicconfig.NewBroker(nil)
 	e := &env{c: c, store: store, bucket: bucket, cl: cl, adm: kadm.NewClient(cl), clock: &clock{t: time.Now()}}
-	e.ret = retention.New(retention.Config{Store: store, Bucket: bucket, Defaults: defaults, Grace: grace, Now: e.clock.Now})
+	e.ret = retention.New(retention.Config{Store: store, Bucket: bucket, Broker: broker, Grace: grace, Now: e.clock.Now})
 	return e
 }
 

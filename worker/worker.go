@@ -16,6 +16,7 @@ import (
 
 	"github.com/caudal/caudal/compaction"
 	"github.com/caudal/caudal/metadata"
+	"github.com/caudal/caudal/metadata/topicconfig"
 	"github.com/caudal/caudal/objstore"
 	"github.com/caudal/caudal/retention"
 )
@@ -23,11 +24,12 @@ import (
 // LeaseName is the metadata-store lease the active worker holds.
 const LeaseName = "worker"
 
-// Config is the worker's; Store and Bucket are required.
+// Config is the worker's; Store, Bucket and Broker are required.
 type Config struct {
-	Store    metadata.Store
-	Bucket   objstore.Bucket
-	Defaults retention.Defaults
+	Store  metadata.Store
+	Bucket objstore.Bucket
+	// Broker holds the broker-level settings topic configs fall back to.
+	Broker *topicconfig.Broker
 	// RetentionInterval: how often retention, object deletion and orphan
 	// GC run (5m). CompactionInterval: merge and key compaction (1m).
 	RetentionInterval  time.Duration
@@ -74,8 +76,8 @@ func (c *Config) defaults() {
 // Run keeps trying to hold the lease until ctx ends, running the jobs while
 // it does; it releases the lease on the way out.
 func Run(ctx context.Context, c Config) error {
-	if c.Store == nil || c.Bucket == nil {
-		return errors.New("worker: needs a metadata store and a bucket")
+	if c.Store == nil || c.Bucket == nil || c.Broker == nil {
+		return errors.New("worker: needs a metadata store, a bucket and broker settings")
 	}
 	c.defaults()
 	log := c.Log.With("holder", c.Holder)
@@ -147,8 +149,8 @@ func startJobs(ctx context.Context, c Config, log *slog.Logger) (cancel context.
 // deletion and orphan GC every RetentionInterval, compaction every
 // CompactionInterval, each once at the start.
 func runJobs(ctx context.Context, c Config, log *slog.Logger) {
-	ret := retention.New(retention.Config{Store: c.Store, Bucket: c.Bucket, Defaults: c.Defaults, Grace: c.Grace, Now: c.Now, Log: log})
-	comp := compaction.New(compaction.Config{Store: c.Store, Bucket: c.Bucket, Defaults: c.Defaults, Grace: c.Grace,
+	ret := retention.New(retention.Config{Store: c.Store, Bucket: c.Bucket, Broker: c.Broker, Grace: c.Grace, Now: c.Now, Log: log})
+	comp := compaction.New(compaction.Config{Store: c.Store, Bucket: c.Bucket, Broker: c.Broker, Grace: c.Grace,
 		Merge: c.Merge, Now: c.Now, Log: log})
 	nextRet, nextComp := time.Now(), time.Now()
 	for {

@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/caudal/caudal/metadata"
+	"github.com/caudal/caudal/metadata/topicconfig"
 	"github.com/caudal/caudal/objstore"
-	"github.com/caudal/caudal/retention"
 	"github.com/caudal/caudal/worker"
 )
 
@@ -80,14 +80,14 @@ func runWorker(args []string) error {
 // config builds the worker's configuration; broker holds the
 // --broker-config settings (the gateway's, in caudal dev).
 func (f *workerFlags) config(store metadata.Store, bucket objstore.Bucket, broker map[string]string, log *slog.Logger) (worker.Config, error) {
-	defaults, err := retention.NewDefaults(broker)
+	bc, err := topicconfig.NewBroker(broker)
 	if err != nil {
 		return worker.Config{}, fmt.Errorf("--broker-config: %w", err)
 	}
 	return worker.Config{
 		Store:              store,
 		Bucket:             bucket,
-		Defaults:           defaults,
+		Broker:             bc,
 		RetentionInterval:  f.retentionInterval,
 		CompactionInterval: f.compactionInterval,
 		Grace:              f.deleteGrace,

@@ -8,7 +8,7 @@ import (
 
 	"github.com/caudal/caudal/compaction"
 	"github.com/caudal/caudal/metadata"
-	"github.com/caudal/caudal/retention"
+	"github.com/caudal/caudal/metadata/topicconfig"
 	"github.com/caudal/caudal/segments"
 )
 
@@ -66,8 +66,8 @@ func BenchmarkMergeCompaction(b *testing.B) {
 		}
 		dataBytes += int64(len(obj))
 	}
-	defaults, _ := retention.NewDefaults(nil)
-	comp := compaction.New(compaction.Config{Store: store, Bucket: bucket, Defaults: defaults, Grace: time.Minute,
+	broker, _ := topicconfig.NewBroker(nil)
+	comp := compaction.New(compaction.Config{Store: store, Bucket: bucket, Broker: broker, Grace: time.Minute,
 		Now: func() time.Time { return time.Now().Add(time.Hour) }})
 	b.ResetTimer()
 	start := time.Now()

@@ -1,0 +1,62 @@
+package topicconfig
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// Policy is a topic's effective cleanup settings: its explicit topic
+// configs over the broker defaults, with Kafka's names and meanings.
+type Policy struct {
+	Delete             bool  // cleanup.policy has delete: time and size retention apply
+	Compact            bool  // cleanup.policy has compact: key compaction applies
+	RetentionMs        int64 // retention.ms; -1 keeps forever
+	RetentionBytes     int64 // retention.bytes per partition; -1 is unlimited
+	DeleteRetentionMs  int64 // delete.retention.ms: how long tombstones stay
+	MinCompactionLagMs int64 // min.compaction.lag.ms
+}
+
+// basePolicy reads the broker defaults of the policy's settings. The
+// retention time is already resolved into log.retention.ms.
+func (b *Broker) basePolicy() (Policy, error) {
+	p := Policy{}
+	for key, dst := range map[string]*int64{
+		"log.retention.ms":                  &p.RetentionMs,
+		"log.retention.bytes":               &p.RetentionBytes,
+		"log.cleaner.delete.retention.ms":   &p.DeleteRetentionMs,
+		"log.cleaner.min.compaction.lag.ms": &p.MinCompactionLagMs,
+	} {
+		v := b.values[key]
+		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		if err != nil {
+			return Policy{}, fmt.Errorf("broker config %s=%q: not a number", key, v)
+		}
+		*dst = n
+	}
+	p.Delete, p.Compact = parseCleanup(b.values["log.cleanup.policy"])
+	return p, nil
+}
+
+// Policy returns a topic's effective policy from its explicitly set
+// configs. A value that does not parse keeps the default (the gateway
+// validates configs when they are set).
+func (b *Broker) Policy(configs map[string]string) Policy {
+	p := b.policy
+	for key, dst := range map[string]*int64{
+		"retention.ms":          &p.RetentionMs,
+		"retention.bytes":       &p.RetentionBytes,
+		"delete.retention.ms":   &p.DeleteRetentionMs,
+		"min.compaction.lag.ms": &p.MinCompactionLagMs,
+	} {
+		if v, ok := configs[key]; ok {
+			if n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64); err == nil {
+				*dst = n
+			}
+		}
+	}
+	if v, ok := configs["cleanup.policy"]; ok {
+		p.Delete, p.Compact = parseCleanup(v)
+	}
+	return p
+}
