@@ -14,30 +14,20 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
-	"time"
 
 	"github.com/caudal/caudal/metadata"
 	"github.com/caudal/caudal/metadata/topicconfig"
-	"github.com/caudal/caudal/objstore"
 	"github.com/caudal/caudal/segments"
+	"github.com/caudal/caudal/worker/job"
 )
 
-// Config is what the compaction jobs need; Store, Bucket and Broker are
-// required.
+// Config is what the compaction jobs need: what every job of the worker
+// needs, and compaction's own settings.
 type Config struct {
-	Store  metadata.Store
-	Bucket objstore.Bucket
-	// Broker holds the broker-level settings topic configs fall back to.
-	Broker *topicconfig.Broker
-	// Grace is how long replaced objects stay readable, and how old an
-	// unreferenced bucket object must be before orphan GC deletes it.
-	Grace time.Duration
+	job.Config
 	Merge MergeOptions
 	// MaxDecompressed caps inflated records per batch (0: 64 MiB).
 	MaxDecompressed int
-	Now             func() time.Time
-	Log             *slog.Logger
 }
 
 // Compactor runs the compaction jobs; it is not safe for concurrent use.
@@ -45,12 +35,7 @@ type Compactor struct{ c Config }
 
 // New returns a Compactor; zero fields get their defaults.
 func New(c Config) *Compactor {
-	if c.Now == nil {
-		c.Now = time.Now
-	}
-	if c.Log == nil {
-		c.Log = slog.New(slog.DiscardHandler)
-	}
+	c.Config = c.Config.WithDefaults()
 	c.Merge = c.Merge.withDefaults()
 	return &Compactor{c: c}
 }
@@ -62,24 +47,18 @@ func (c *Compactor) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("compaction: list topics: %w", err)
 	}
-	var errs []error
-	for _, t := range topics {
-		pol := c.c.Broker.Policy(t.Configs)
-		for p := range t.Partitions {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			if pol.Compact {
-				if _, err := c.CompactKeys(ctx, t, p, pol); err != nil && !skippable(err) {
-					errs = append(errs, err)
-				}
-			}
-			if _, err := c.MergePartition(ctx, t, p); err != nil && !skippable(err) {
+	return c.c.EachPartition(ctx, topics, func(t metadata.Topic, p int32, pol topicconfig.Policy) error {
+		var errs []error
+		if pol.Compact {
+			if _, err := c.CompactKeys(ctx, t, p, pol); err != nil && !skippable(err) {
 				errs = append(errs, err)
 			}
 		}
-	}
-	return errors.Join(errs...)
+		if _, err := c.MergePartition(ctx, t, p); err != nil && !skippable(err) {
+			errs = append(errs, err)
+		}
+		return errors.Join(errs...)
+	})
 }
 
 // skippable errors mean another change won the race; the next pass
@@ -89,24 +68,14 @@ func skippable(err error) bool {
 		errors.Is(err, metadata.ErrConflict)
 }
 
-// pageRows is how many index rows are read per query.
-const pageRows = 1000
-
 // partitionRows reads all index rows of a partition.
 func (c *Compactor) partitionRows(ctx context.Context, t metadata.Topic, partition int32) ([]metadata.IndexEntry, error) {
 	var all []metadata.IndexEntry
-	from := int64(0)
-	for {
-		rows, err := c.c.Store.Index(ctx, t.ID, partition, from, pageRows)
-		if err != nil {
-			return nil, fmt.Errorf("read index of %s/%d from %d: %w", t.Name, partition, from, err)
-		}
+	err := c.c.IndexPages(ctx, t.ID, partition, func(rows []metadata.IndexEntry, _ bool) bool {
 		all = append(all, rows...)
-		if len(rows) < pageRows {
-			return all, nil
-		}
-		from = rows[len(rows)-1].LastOffset + 1
-	}
+		return true
+	})
+	return all, err
 }
 
 // readRow reads one index row's stored bytes.
@@ -121,13 +90,12 @@ func (c *Compactor) readRow(ctx context.Context, r metadata.IndexEntry) ([]byte,
 // rowBatches returns a row's batches with their real offsets written in and
 // listed, as a reader sees them.
 func rowBatches(r metadata.IndexEntry, b []byte) ([]segments.BatchSpan, error) {
-	if r.Absolute {
-		return segments.IndexAbsolute(b)
+	if !r.Absolute {
+		if _, err := segments.PatchOffsets(b, r.BaseOffset, 0); err != nil {
+			return nil, err
+		}
 	}
-	if _, err := segments.PatchOffsets(b, r.BaseOffset, 0); err != nil {
-		return nil, err
-	}
-	return segments.BatchIndex(b, r.BaseOffset)
+	return segments.RowBatches(b, r.BaseOffset, r.Absolute)
 }
 
 // put writes a new object and returns its metadata row.

@@ -21,6 +21,7 @@ import (
 	"github.com/caudal/caudal/retention"
 	"github.com/caudal/caudal/segments"
 	"github.com/caudal/caudal/test/testenv"
+	"github.com/caudal/caudal/worker/job"
 )
 
 func TestMain(m *testing.M) { os.Exit(testenv.Run(m)) }
@@ -51,9 +52,9 @@ func newEnv(t *testing.T, backend testenv.Backend) *env {
 	e.now.Store(time.Now().UnixMilli())
 	now := func() time.Time { return time.UnixMilli(e.now.Load()) }
 	broker, _ := topicconfig.NewBroker(nil)
-	e.comp = New(Config{Store: store, Bucket: e.bucket, Broker: broker, Grace: grace, Now: now,
-		Merge: MergeOptions{MinAge: time.Millisecond}})
-	e.ret = retention.New(retention.Config{Store: store, Bucket: e.bucket, Broker: broker, Grace: grace, Now: now})
+	jc := job.Config{Store: store, Bucket: e.bucket, Broker: broker, Grace: grace, Now: now}
+	e.comp = New(Config{Config: jc, Merge: MergeOptions{MinAge: time.Millisecond}})
+	e.ret = retention.New(jc)
 	return e
 }
 

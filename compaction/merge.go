@@ -106,8 +106,11 @@ type MergeResult struct {
 func (c *Compactor) MergePartition(ctx context.Context, t metadata.Topic, partition int32) (MergeResult, error) {
 	var res MergeResult
 	rows, err := c.partitionRows(ctx, t, partition)
-	if err != nil || len(rows) < 2 {
-		return res, err
+	if err != nil {
+		return res, fmt.Errorf("merge %s/%d: %w", t.Name, partition, err)
+	}
+	if len(rows) < 2 {
+		return res, nil
 	}
 	keys := make([]string, len(rows))
 	for i, r := range rows {

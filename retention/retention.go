@@ -10,46 +10,19 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
-	"time"
 
 	"github.com/caudal/caudal/metadata"
 	"github.com/caudal/caudal/metadata/topicconfig"
-	"github.com/caudal/caudal/objstore"
+	"github.com/caudal/caudal/worker/job"
 )
-
-// Config is what the retention jobs need; Store, Bucket and Broker are
-// required.
-type Config struct {
-	Store  metadata.Store
-	Bucket objstore.Bucket
-	// Broker holds the broker-level settings topic configs fall back to.
-	Broker *topicconfig.Broker
-	// Grace is how long an unreferenced object stays in the bucket before
-	// it is deleted (in-flight fetches may still read it).
-	Grace time.Duration
-	Now   func() time.Time
-	Log   *slog.Logger
-}
 
 // Retainer runs retention. It is not safe for concurrent use; the worker
 // runs one at a time.
-type Retainer struct{ c Config }
+type Retainer struct{ c job.Config }
 
 // New returns a Retainer; zero Now and Log default to time.Now and a
 // logger that discards.
-func New(c Config) *Retainer {
-	if c.Now == nil {
-		c.Now = time.Now
-	}
-	if c.Log == nil {
-		c.Log = slog.New(slog.DiscardHandler)
-	}
-	return &Retainer{c: c}
-}
-
-// pageRows is how many index rows one planning step reads.
-const pageRows = 1000
+func New(c job.Config) *Retainer { return &Retainer{c: c.WithDefaults()} }
 
 // Run applies retention and DeleteRecords cleanup to every partition of
 // every topic, then deletes objects whose grace period has passed. A
@@ -59,27 +32,14 @@ func (r *Retainer) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("retention: list topics: %w", err)
 	}
-	var errs []error
-	for _, t := range topics {
-		pol := r.c.Broker.Policy(t.Configs)
-		for p := range t.Partitions {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			if _, err := r.Partition(ctx, t, p, pol); err != nil && !gone(err) {
-				errs = append(errs, err)
-			}
-		}
+	err = r.c.EachPartition(ctx, topics, func(t metadata.Topic, p int32, pol topicconfig.Policy) error {
+		_, err := r.Partition(ctx, t, p, pol)
+		return err
+	})
+	if err != nil && err == ctx.Err() {
+		return err // stopped: the objects wait for the next pass
 	}
-	if err := r.DeleteObjects(ctx); err != nil {
-		errs = append(errs, err)
-	}
-	return errors.Join(errs...)
-}
-
-// gone: the topic or partition was deleted meanwhile; nothing to do.
-func gone(err error) bool {
-	return errors.Is(err, metadata.ErrUnknownTopic) || errors.Is(err, metadata.ErrUnknownPartition)
+	return errors.Join(err, r.DeleteObjects(ctx))
 }
 
 // Partition applies pol to one partition: it plans the log start offset
@@ -97,22 +57,17 @@ func (r *Retainer) Partition(ctx context.Context, t metadata.Topic, partition in
 			return metadata.TrimResult{}, fmt.Errorf("retention of %s/%d: %w", t.Name, partition, err)
 		}
 		in := Input{NowMs: r.c.Now().UnixMilli(), Policy: pol, NextOffset: st.NextOffset, Bytes: bytes}
-		from := int64(0)
-		for {
-			rows, err := r.c.Store.Index(ctx, t.ID, partition, from, pageRows)
-			if err != nil {
-				return metadata.TrimResult{}, fmt.Errorf("retention of %s/%d: read index from %d: %w", t.Name, partition, from, err)
-			}
-			in.Rows, in.More = toRows(rows), len(rows) == pageRows
+		err = r.c.IndexPages(ctx, t.ID, partition, func(rows []metadata.IndexEntry, more bool) bool {
+			in.Rows, in.More = toRows(rows), more
 			plan := PlanRetention(in)
 			if plan.Start >= 0 {
 				start, why = plan.Start, plan.Reason
 			}
-			if !plan.Next {
-				break
-			}
 			in.Bytes = plan.Bytes
-			from = rows[len(rows)-1].LastOffset + 1
+			return plan.Next
+		})
+		if err != nil {
+			return metadata.TrimResult{}, fmt.Errorf("retention of %s/%d: %w", t.Name, partition, err)
 		}
 	}
 	res, err := r.c.Store.TrimLog(ctx, t.ID, partition, start, r.c.Now().Add(r.c.Grace))

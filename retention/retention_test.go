@@ -19,6 +19,7 @@ import (
 	"github.com/caudal/caudal/objstore"
 	"github.com/caudal/caudal/retention"
 	"github.com/caudal/caudal/test/testenv"
+	"github.com/caudal/caudal/worker/job"
 )
 
 func TestMain(m *testing.M) { os.Exit(testenv.Run(m)) }
@@ -58,7 +59,7 @@ func newEnv(t *testing.T) *env {
 	t.Cleanup(cl.Close)
 	broker, _ := topicconfig.NewBroker(nil)
 	e := &env{c: c, store: store, bucket: bucket, cl: cl, adm: kadm.NewClient(cl), clock: &clock{t: time.Now()}}
-	e.ret = retention.New(retention.Config{Store: store, Bucket: bucket, Broker: broker, Grace: grace, Now: e.clock.Now})
+	e.ret = retention.New(job.Config{Store: store, Bucket: bucket, Broker: broker, Grace: grace, Now: e.clock.Now})
 	return e
 }
 

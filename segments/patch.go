@@ -79,6 +79,17 @@ func BatchIndex(b []byte, base int64) ([]BatchSpan, error) {
 	return spans, nil
 }
 
+// RowBatches lists the batches of one index row's stored bytes with their
+// real offsets, without changing the bytes. Absolute batches (key-compacted
+// rows) carry their offsets, with gaps; the others are stored from 0 and
+// numbered from the row's base offset.
+func RowBatches(b []byte, base int64, absolute bool) ([]BatchSpan, error) {
+	if absolute {
+		return IndexAbsolute(b)
+	}
+	return BatchIndex(b, base)
+}
+
 var errStop = errors.New("stop")
 
 // FindOffset returns the byte position in b of the first batch holding

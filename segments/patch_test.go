@@ -108,3 +108,23 @@ func TestBatchIndexAndFindOffset(t *testing.T) {
 		t.Fatalf("BatchIndex on truncated input = %v", err)
 	}
 }
+
+// A row's batches are numbered from its base offset, unless the row is
+// absolute: then their headers give their offsets and the base is ignored.
+func TestRowBatches(t *testing.T) {
+	t.Parallel()
+	dense := storedBatches(t, 3, 1)
+	spans, err := RowBatches(dense, 100, false)
+	if err != nil || len(spans) != 2 || spans[0].BaseOffset != 100 || spans[0].LastOffset != 102 ||
+		spans[1].BaseOffset != 103 || spans[1].LastOffset != 103 {
+		t.Fatalf("dense row: %+v, %v", spans, err)
+	}
+	abs, err := AppendBatch(nil, []AbsRecord{{Offset: 7, Key: []byte("a")}, {Offset: 9, Key: []byte("b")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	spans, err = RowBatches(abs, 100, true)
+	if err != nil || len(spans) != 1 || spans[0].BaseOffset != 7 || spans[0].LastOffset != 9 || spans[0].Len != int64(len(abs)) {
+		t.Fatalf("absolute row: %+v, %v", spans, err)
+	}
+}

@@ -19,6 +19,7 @@ import (
 	"github.com/caudal/caudal/metadata/topicconfig"
 	"github.com/caudal/caudal/objstore"
 	"github.com/caudal/caudal/retention"
+	"github.com/caudal/caudal/worker/job"
 )
 
 // LeaseName is the metadata-store lease the active worker holds.
@@ -149,9 +150,9 @@ func startJobs(ctx context.Context, c Config, log *slog.Logger) (cancel context.
 // deletion and orphan GC every RetentionInterval, compaction every
 // CompactionInterval, each once at the start.
 func runJobs(ctx context.Context, c Config, log *slog.Logger) {
-	ret := retention.New(retention.Config{Store: c.Store, Bucket: c.Bucket, Broker: c.Broker, Grace: c.Grace, Now: c.Now, Log: log})
-	comp := compaction.New(compaction.Config{Store: c.Store, Bucket: c.Bucket, Broker: c.Broker, Grace: c.Grace,
-		Merge: c.Merge, Now: c.Now, Log: log})
+	jc := job.Config{Store: c.Store, Bucket: c.Bucket, Broker: c.Broker, Grace: c.Grace, Now: c.Now, Log: log}
+	ret := retention.New(jc)
+	comp := compaction.New(compaction.Config{Config: jc, Merge: c.Merge})
 	nextRet, nextComp := time.Now(), time.Now()
 	for {
 		now := time.Now()

@@ -10,6 +10,7 @@ import (
 	"github.com/caudal/caudal/metadata"
 	"github.com/caudal/caudal/metadata/topicconfig"
 	"github.com/caudal/caudal/segments"
+	"github.com/caudal/caudal/worker/job"
 )
 
 // benchBatch builds one uncompressed batch of n records of size bytes.
@@ -67,8 +68,8 @@ func BenchmarkMergeCompaction(b *testing.B) {
 		dataBytes += int64(len(obj))
 	}
 	broker, _ := topicconfig.NewBroker(nil)
-	comp := compaction.New(compaction.Config{Store: store, Bucket: bucket, Broker: broker, Grace: time.Minute,
-		Now: func() time.Time { return time.Now().Add(time.Hour) }})
+	comp := compaction.New(compaction.Config{Config: job.Config{Store: store, Bucket: bucket, Broker: broker, Grace: time.Minute,
+		Now: func() time.Time { return time.Now().Add(time.Hour) }}})
 	b.ResetTimer()
 	start := time.Now()
 	var written int64
