@@ -9,6 +9,7 @@ package gateway
 // dynamically.
 
 import (
+	"github.com/caudal/caudal/metadata/topicconfig"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -57,7 +58,7 @@ func (c *conn) alterTopicConfigs(kind kmsg.ConfigResourceType, name string, vali
 		return err
 	}
 	for k, v := range next {
-		if err := validateTopicConfig(k, v); err != nil {
+		if err := topicconfig.Validate(k, v); err != nil {
 			return kafkaErr(kerr.InvalidConfig, "%v", err)
 		}
 	}
@@ -67,6 +68,6 @@ func (c *conn) alterTopicConfigs(kind kmsg.ConfigResourceType, name string, vali
 	if err := c.g.store.SetTopicConfigs(c.ctx, name, next); err != nil {
 		return err
 	}
-	c.g.topics.forget(name)
+	c.g.topics.Forget(name)
 	return nil
 }

@@ -33,10 +33,10 @@ type conn struct {
 	ctx      context.Context
 	cancel   context.CancelFunc
 	clientID string
-	rack     string // from the last Fetch (v11+); see registry.go
-	// recycle: buffers the response being built refers to, recycled once
-	// it is written (see bufpool.go). Set by handlers in the read loop.
-	recycle [][]byte
+	rack     string // from the last Fetch (v11+); see brokers.go
+	// release recycles the buffers the response being built refers to,
+	// once it is written (gateway/reader). Set by handlers in the read loop.
+	release func()
 }
 
 // reply is a response that may not be ready yet. resp == nil after done
@@ -47,8 +47,8 @@ type reply struct {
 	key     int16
 	done    chan struct{}
 	resp    kmsg.Response
-	header  bool     // flexible response header
-	recycle [][]byte // see conn.recycle
+	header  bool   // flexible response header
+	release func() // see conn.release
 }
 
 func newConn(g *Gateway, nc net.Conn) *conn {
@@ -145,7 +145,7 @@ func (c *conn) handle(body []byte) (*reply, error) {
 	resp := api.serve(c, req)
 	r := c.ready(corr, key, resp)
 	r.start = start
-	r.recycle, c.recycle = c.recycle, nil
+	r.release, c.release = c.release, nil
 	return r, nil
 }
 
@@ -203,7 +203,7 @@ func (c *conn) fail() {
 const maxKeptBuffer = 1 << 20
 
 // writeResponse encodes r into buf, or around the records of a fetch
-// (see fetchwrite.go), writes it to bw, recycles the buffers r's records
+// (see fetchwrite.go), writes it to bw, releases the buffers r's records
 // were in, and returns buf to keep for the next response.
 func writeResponse(bw *bufio.Writer, buf []byte, r *reply) ([]byte, error) {
 	var pieces [][]byte
@@ -223,8 +223,8 @@ func writeResponse(bw *bufio.Writer, buf []byte, r *reply) ([]byte, error) {
 			break
 		}
 	}
-	for _, b := range r.recycle {
-		putBuf(b)
+	if r.release != nil {
+		r.release()
 	}
 	if cap(buf) > maxKeptBuffer {
 		buf = nil // a large response that was not spliced; do not pin it

@@ -8,7 +8,7 @@ package gateway
 // "range" assignor. The response carries the member's epoch, the
 // heartbeat interval (group.consumer.heartbeat.interval.ms) and, when it
 // changed, the member's assignment; partitions move revoke-before-assign
-// (see group_consumer.go). An epoch the coordinator does not know gets
+// (see gateway/groups). An epoch the coordinator does not know gets
 // FENCED_MEMBER_EPOCH, an unknown member UNKNOWN_MEMBER_ID; members are
 // expired after group.consumer.session.timeout.ms without a heartbeat. v1
 // members generate their own ids and may subscribe by regular expression
@@ -16,18 +16,11 @@ package gateway
 // members gets GROUP_ID_NOT_FOUND.
 
 import (
-	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 func init() { register(kmsg.ConsumerGroupHeartbeat, 0, 1, serveConsumerGroupHeartbeat) }
 
 func serveConsumerGroupHeartbeat(c *conn, kreq kmsg.Request) kmsg.Response {
-	req := kreq.(*kmsg.ConsumerGroupHeartbeatRequest)
-	if !c.g.coordinates(req.Group) {
-		resp := req.ResponseKind().(*kmsg.ConsumerGroupHeartbeatResponse)
-		resp.ErrorCode = kerr.NotCoordinator.Code
-		return resp
-	}
-	return c.g.groups.consumerHeartbeat(c.ctx, heartbeatInfo{req: req, clientID: c.clientID, host: c.clientHost()})
+	return c.g.groups.ConsumerGroupHeartbeat(c.ctx, kreq.(*kmsg.ConsumerGroupHeartbeatRequest), c.groupClient())
 }

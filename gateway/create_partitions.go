@@ -50,6 +50,6 @@ func (c *conn) createPartitions(validateOnly bool, rt kmsg.CreatePartitionsReque
 	if errors.Is(err, metadata.ErrInvalidPartitions) {
 		return kafkaErr(kerr.InvalidPartitions, "%v", err)
 	}
-	c.g.topics.forget(rt.Topic)
+	c.g.topics.Forget(rt.Topic)
 	return err
 }

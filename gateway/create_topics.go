@@ -13,6 +13,7 @@ import (
 	"errors"
 
 	"github.com/caudal/caudal/metadata"
+	"github.com/caudal/caudal/metadata/topicconfig"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -73,12 +74,12 @@ func (c *conn) createTopic(validateOnly bool, rt kmsg.CreateTopicsRequestTopic, 
 	tr.TopicID = t.ID
 	tr.NumPartitions = t.Partitions
 	tr.ReplicationFactor = t.ReplicationFactor
-	for _, e := range g.configs.topicEntries(t.Configs) {
+	for _, e := range g.configs.TopicEntries(t.Configs) {
 		ce := kmsg.NewCreateTopicsResponseTopicConfig()
-		ce.Name = e.name
-		v := e.value
+		ce.Name = e.Name
+		v := e.Value
 		ce.Value = &v
-		ce.Source = e.source
+		ce.Source = e.Source
 		tr.Configs = append(tr.Configs, ce)
 	}
 	return nil
@@ -103,10 +104,10 @@ func (g *Gateway) topicSpec(rt kmsg.CreateTopicsRequestTopic) (metadata.TopicSpe
 		spec.ReplicationFactor = int16(len(rt.ReplicaAssignment[0].Replicas))
 	}
 	if spec.Partitions == -1 {
-		spec.Partitions = int32(g.configs.int("num.partitions"))
+		spec.Partitions = int32(g.configs.Int("num.partitions"))
 	}
 	if spec.ReplicationFactor == -1 {
-		spec.ReplicationFactor = int16(g.configs.int("default.replication.factor"))
+		spec.ReplicationFactor = int16(g.configs.Int("default.replication.factor"))
 	}
 	if spec.Partitions <= 0 {
 		return spec, kafkaErr(kerr.InvalidPartitions, "number of partitions must be larger than 0")
@@ -121,10 +122,25 @@ func (g *Gateway) topicSpec(rt kmsg.CreateTopicsRequestTopic) (metadata.TopicSpe
 		if cfg.Value == nil {
 			continue
 		}
-		if err := validateTopicConfig(cfg.Name, *cfg.Value); err != nil {
+		if err := topicconfig.Validate(cfg.Name, *cfg.Value); err != nil {
 			return spec, kafkaErr(kerr.InvalidConfig, "%v", err)
 		}
 		spec.Configs[cfg.Name] = *cfg.Value
 	}
 	return spec, nil
+}
+
+// validTopicName applies Kafka's rules: 1–249 characters of [a-zA-Z0-9._-],
+// and not "." or "..".
+func validTopicName(name string) bool {
+	if name == "" || len(name) > 249 || name == "." || name == ".." {
+		return false
+	}
+	for _, r := range name {
+		ok := r == '.' || r == '_' || r == '-' || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z') || (r >= '0' && r <= '9')
+		if !ok {
+			return false
+		}
+	}
+	return true
 }

@@ -38,7 +38,7 @@ func serveDeleteRecords(c *conn, kreq kmsg.Request) kmsg.Response {
 }
 
 func (c *conn) deleteRecords(topic string, partition int32, offset int64) (int64, error) {
-	t, err := c.g.topics.byNameOrLoad(c.ctx, topic)
+	t, err := c.g.topics.ByName(c.ctx, topic)
 	if err != nil {
 		return -1, err
 	}

@@ -28,7 +28,7 @@ func serveDeleteTopics(c *conn, kreq kmsg.Request) kmsg.Response {
 			}
 			tr := kmsg.NewDeleteTopicsResponseTopic()
 			tr.TopicID = t.TopicID
-			top, err := c.g.topics.byIDOrLoad(c.ctx, uuid.UUID(t.TopicID))
+			top, err := c.g.topics.ByID(c.ctx, uuid.UUID(t.TopicID))
 			if err != nil {
 				tr.ErrorCode = kerr.UnknownTopicID.Code
 				resp.Topics = append(resp.Topics, tr)
@@ -59,7 +59,7 @@ func (g *Gateway) deleteTopic(c *conn, name string, tr *kmsg.DeleteTopicsRespons
 	if err := g.store.DeleteTopic(c.ctx, name); err != nil {
 		return err
 	}
-	g.topics.forget(name)
+	g.topics.Forget(name)
 	g.log.Info("deleted topic", "topic", name)
 	return nil
 }

@@ -10,6 +10,7 @@ package gateway
 import (
 	"strconv"
 
+	"github.com/caudal/caudal/metadata/topicconfig"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -32,7 +33,7 @@ func serveDescribeConfigs(c *conn, kreq kmsg.Request) kmsg.Response {
 			want[n] = true
 		}
 		for _, e := range entries {
-			if rr.ConfigNames != nil && !want[e.name] {
+			if rr.ConfigNames != nil && !want[e.Name] {
 				continue
 			}
 			res.Configs = append(res.Configs, describedConfig(req, rr.ResourceType, e))
@@ -42,19 +43,19 @@ func serveDescribeConfigs(c *conn, kreq kmsg.Request) kmsg.Response {
 	return resp
 }
 
-func (c *conn) configEntries(kind kmsg.ConfigResourceType, name string) ([]configEntry, error) {
+func (c *conn) configEntries(kind kmsg.ConfigResourceType, name string) ([]topicconfig.Entry, error) {
 	switch kind {
 	case kmsg.ConfigResourceTypeTopic:
 		t, err := c.g.store.Topic(c.ctx, name)
 		if err != nil {
 			return nil, err
 		}
-		return c.g.configs.topicEntries(t.Configs), nil
+		return c.g.configs.TopicEntries(t.Configs), nil
 	case kmsg.ConfigResourceTypeBroker:
 		if err := checkBrokerName(name); err != nil {
 			return nil, err
 		}
-		return c.g.configs.brokerEntries(), nil
+		return c.g.configs.BrokerEntries(), nil
 	default:
 		return nil, kafkaErr(kerr.InvalidRequest, "unsupported resource type %d", kind)
 	}
@@ -70,37 +71,37 @@ func checkBrokerName(name string) error {
 	return nil
 }
 
-func describedConfig(req *kmsg.DescribeConfigsRequest, kind kmsg.ConfigResourceType, e configEntry) kmsg.DescribeConfigsResponseResourceConfig {
+func describedConfig(req *kmsg.DescribeConfigsRequest, kind kmsg.ConfigResourceType, e topicconfig.Entry) kmsg.DescribeConfigsResponseResourceConfig {
 	rc := kmsg.NewDescribeConfigsResponseResourceConfig()
-	rc.Name = e.name
-	v := e.value
+	rc.Name = e.Name
+	v := e.Value
 	rc.Value = &v
-	rc.Source = kmsg.ConfigSource(e.source)
-	rc.IsDefault = e.source == sourceDefault
+	rc.Source = kmsg.ConfigSource(e.Source)
+	rc.IsDefault = e.Source == topicconfig.SourceDefault
 	// Broker settings come from flags and cannot be altered at run time.
 	rc.ReadOnly = kind == kmsg.ConfigResourceTypeBroker
-	rc.ConfigType = configType(e.name)
+	rc.ConfigType = configType(e.Name)
 	if req.IncludeSynonyms {
 		syn := kmsg.NewDescribeConfigsResponseResourceConfigConfigSynonym()
-		syn.Name, syn.Value, syn.Source = e.name, &v, rc.Source
+		syn.Name, syn.Value, syn.Source = e.Name, &v, rc.Source
 		rc.ConfigSynonyms = append(rc.ConfigSynonyms, syn)
 	}
 	return rc
 }
 
 func configType(name string) kmsg.ConfigType {
-	tc, ok := lookupTopicConfig(name)
+	kind, ok := topicconfig.KindOf(name)
 	if !ok {
 		return kmsg.ConfigTypeString
 	}
-	switch tc.kind {
-	case kindLong:
+	switch kind {
+	case topicconfig.KindLong:
 		return kmsg.ConfigTypeLong
-	case kindInt:
+	case topicconfig.KindInt:
 		return kmsg.ConfigTypeInt
-	case kindBool:
+	case topicconfig.KindBool:
 		return kmsg.ConfigTypeBoolean
-	case kindCleanupPolicy:
+	case topicconfig.KindCleanupPolicy:
 		return kmsg.ConfigTypeList
 	default:
 		return kmsg.ConfigTypeString

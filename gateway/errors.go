@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/caudal/caudal/gateway/groups"
+	"github.com/caudal/caudal/gateway/writer"
 	"github.com/caudal/caudal/metadata"
 	"github.com/caudal/caudal/objstore"
 	"github.com/caudal/caudal/segments"
@@ -31,7 +33,10 @@ var errorCodes = []struct {
 	{objstore.ErrDenied, kerr.KafkaStorageError},
 	{context.DeadlineExceeded, kerr.RequestTimedOut},
 	{context.Canceled, kerr.RequestTimedOut},
-	{errShuttingDown, kerr.NotLeaderForPartition},
+	{writer.ErrClosed, kerr.NotLeaderForPartition},
+	{groups.ErrStopped, kerr.NotCoordinator},
+	{groups.ErrGroupNotFound, kerr.GroupIDNotFound},
+	{groups.ErrNonEmptyGroup, kerr.NonEmptyGroup},
 	{segments.ErrCorruptBatch, kerr.CorruptMessage},
 	{segments.ErrInvalidRecord, kerr.CorruptMessage},
 	{segments.ErrUnsupportedMagic, kerr.UnsupportedForMessageFormat},
@@ -66,10 +71,6 @@ func errMessage(err error) *string {
 	s := err.Error()
 	return &s
 }
-
-var (
-	errShuttingDown = errors.New("gateway is shutting down")
-)
 
 // kafkaError carries a Kafka error code with a message for the client.
 type kafkaError struct {

@@ -16,11 +16,10 @@ package gateway
 import (
 	"context"
 	"errors"
-	"sync"
 	"time"
 
+	"github.com/caudal/caudal/gateway/reader"
 	"github.com/caudal/caudal/metadata"
-	"github.com/caudal/caudal/segments"
 	"github.com/google/uuid"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -37,18 +36,18 @@ const fetchRecheck = 500 * time.Millisecond
 func serveFetch(c *conn, kreq kmsg.Request) kmsg.Response {
 	req := kreq.(*kmsg.FetchRequest)
 	if req.Rack != "" {
-		c.rack = req.Rack // steers later Metadata responses (registry.go)
+		c.rack = req.Rack // steers later Metadata responses (brokers.go)
 	}
 	// The wait is capped: a long-poll holds the connection's read loop,
 	// so a hostile max_wait_ms would pin it for days.
 	wait := min(time.Duration(req.MaxWaitMillis)*time.Millisecond, maxFetchWait)
 	deadline := time.Now().Add(wait)
 	for {
-		wake := c.g.waiters.wait()
-		resp, n, failed, bufs := c.g.fetchOnce(c.ctx, req)
+		wake := c.g.reader.Wait()
+		resp, n, failed, release := c.g.fetchOnce(c.ctx, req)
 		wait := time.Until(deadline)
 		if failed || n >= int(req.MinBytes) || wait <= 0 {
-			c.recycle = bufs
+			c.release = release
 			return resp
 		}
 		// Re-checked every fetchRecheck even without a wake-up: the
@@ -60,30 +59,24 @@ func serveFetch(c *conn, kreq kmsg.Request) kmsg.Response {
 		case <-t.C:
 		case <-c.ctx.Done():
 			t.Stop()
-			c.recycle = bufs
+			c.release = release
 			return resp
 		}
-		for _, b := range bufs { // the next read supersedes resp
-			putBuf(b)
-		}
+		release() // the next read supersedes resp
 	}
 }
 
-// fetchOnce reads every requested partition once. It reports the record
-// bytes returned, whether any partition failed, and the buffers the
-// response's records are in, to recycle once it is written or dropped.
-// Partitions are looked up in the index concurrently, max_bytes is then
-// shared among them in request order from their index rows' sizes, and
-// only then are their bytes read, concurrently: a cold fetch keeps
-// several GETs in flight without reading partition_max_bytes of every
-// partition only to drop what does not fit.
-func (g *Gateway) fetchOnce(ctx context.Context, req *kmsg.FetchRequest) (*kmsg.FetchResponse, int, bool, [][]byte) {
+// fetchOnce reads every requested partition once (gateway/reader). It
+// reports the record bytes returned, whether any partition failed, and
+// release, which recycles the response's records once it is written or
+// dropped.
+func (g *Gateway) fetchOnce(ctx context.Context, req *kmsg.FetchRequest) (*kmsg.FetchResponse, int, bool, func()) {
 	resp := req.ResponseKind().(*kmsg.FetchResponse)
 	maxBytes := int(req.MaxBytes)
 	if maxBytes <= 0 {
 		maxBytes = 52428800 // fetch.max.bytes default, for versions without it
 	}
-	var reads []*partitionRead
+	var wants []reader.Want
 	for _, rt := range req.Topics {
 		tr := kmsg.NewFetchResponseTopic()
 		tr.Topic, tr.TopicID = rt.Topic, rt.TopicID
@@ -91,185 +84,45 @@ func (g *Gateway) fetchOnce(ctx context.Context, req *kmsg.FetchRequest) (*kmsg.
 		for _, rp := range rt.Partitions {
 			pr := kmsg.NewFetchResponseTopicPartition()
 			pr.Partition = rp.Partition
-			pr.HighWatermark, pr.LastStableOffset, pr.LogStartOffset = -1, -1, -1
 			pr.PreferredReadReplica = -1
 			tr.Partitions = append(tr.Partitions, pr)
-			// A negative partition_max_bytes counts as 0: the partition
-			// may still return one batch if it is the first with data.
-			limit := max(0, min(int(rp.PartitionMaxBytes), maxBytes))
-			reads = append(reads, &partitionRead{topic: t, req: rp, err: terr, limit: limit})
+			wants = append(wants, reader.Want{Topic: t, Partition: rp.Partition, Offset: rp.FetchOffset,
+				MaxBytes: min(int(rp.PartitionMaxBytes), maxBytes), Err: terr})
 		}
 		resp.Topics = append(resp.Topics, tr)
 	}
-	eachRead(reads, func(rd *partitionRead) { rd.rows, rd.err = g.planPartition(ctx, rd) })
-	budgetReads(reads, maxBytes)
-	whole := wholeObjects(reads, g.reader.wholeMax)
-	eachRead(reads, func(rd *partitionRead) { rd.data, rd.err = g.readPartition(ctx, rd, whole) })
-
-	total, failed, i := 0, false, 0
-	var bufs [][]byte
+	got, total, release := g.reader.Fetch(ctx, wants, maxBytes)
+	failed, i := false, 0
 	for ti := range resp.Topics {
 		for pi := range resp.Topics[ti].Partitions {
-			pr, rd := &resp.Topics[ti].Partitions[pi], reads[i]
+			pr, rd := &resp.Topics[ti].Partitions[pi], got[i]
+			name := wants[i].Topic.Name
 			i++
-			pr.HighWatermark, pr.LastStableOffset, pr.LogStartOffset = rd.state.NextOffset, rd.state.NextOffset, rd.state.LogStartOffset
-			if rd.err != nil {
-				if rd.state == (metadata.PartitionState{}) {
+			pr.HighWatermark, pr.LastStableOffset, pr.LogStartOffset = rd.State.NextOffset, rd.State.NextOffset, rd.State.LogStartOffset
+			if rd.Err != nil {
+				if rd.State == (metadata.PartitionState{}) {
 					pr.HighWatermark, pr.LastStableOffset, pr.LogStartOffset = -1, -1, -1
 				}
-				pr.ErrorCode = errCode(rd.err)
+				pr.ErrorCode = errCode(rd.Err)
 				failed = true
 			}
-			if rd.data != nil {
-				bufs = append(bufs, rd.data)
-			}
-			var records int
-			pr.RecordBatches, records = trimBatches(rd.data, maxBytes-total, total == 0)
-			total += len(pr.RecordBatches)
-			if records > 0 {
-				g.metrics.fetchedBytes.WithLabelValues(rd.topic.Name).Add(float64(len(pr.RecordBatches)))
-				g.metrics.fetchedRecords.WithLabelValues(rd.topic.Name).Add(float64(records))
+			pr.RecordBatches = rd.Records
+			if rd.Count > 0 {
+				g.metrics.fetchedBytes.WithLabelValues(name).Add(float64(len(rd.Records)))
+				g.metrics.fetchedRecords.WithLabelValues(name).Add(float64(rd.Count))
 			}
 		}
 	}
-	return resp, total, failed, bufs
-}
-
-// partitionRead is one partition of a fetch while it is read.
-type partitionRead struct {
-	topic metadata.Topic
-	req   kmsg.FetchRequestTopicPartition
-	limit int
-	// atLeastOne: the partition may return one batch over its limit
-	// (KIP-74); budgetReads gives it to the first one with data.
-	atLeastOne bool
-	state      metadata.PartitionState
-	rows       []metadata.IndexEntry
-	data       []byte
-	err        error
-}
-
-// fetchConcurrency bounds the partitions one fetch reads at once.
-const fetchConcurrency = 8
-
-// eachRead runs fn on the reads that have not failed, concurrently.
-func eachRead(reads []*partitionRead, fn func(*partitionRead)) {
-	sem := make(chan struct{}, fetchConcurrency)
-	var wg sync.WaitGroup
-	for _, rd := range reads {
-		if rd.err != nil {
-			continue
-		}
-		sem <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			fn(rd)
-		})
-	}
-	wg.Wait()
-}
-
-// budgetReads shares maxBytes among the reads in request order, by the
-// sizes of their index rows, and drops the rows that fall outside. The
-// first read with rows may return one batch beyond its share (KIP-74).
-func budgetReads(reads []*partitionRead, maxBytes int) {
-	used := 0
-	for _, rd := range reads {
-		if rd.err != nil || len(rd.rows) == 0 {
-			continue
-		}
-		if used >= maxBytes {
-			rd.rows = nil
-			continue
-		}
-		rd.atLeastOne = used == 0
-		rd.limit = min(rd.limit, maxBytes-used)
-		rd.rows = rowsToRead(rd.rows, rd.limit)
-		used += min(rowsBytes(rd.rows), rd.limit)
-	}
-}
-
-// trimBatches keeps the whole batches of data that fit in budget, and
-// counts their records; with atLeastOne the first batch is kept even when
-// it alone is larger (KIP-74). The result is never nil: librdkafka rejects
-// null records, so an empty fetch is empty bytes.
-func trimBatches(data []byte, budget int, atLeastOne bool) ([]byte, int) {
-	n, records := 0, 0
-	for n < len(data) {
-		h, err := segments.ParseBatchHeader(data[n:])
-		if err != nil {
-			break
-		}
-		if n+h.Size() > budget && !(atLeastOne && n == 0) {
-			break
-		}
-		n += h.Size()
-		records += int(h.RecordCount)
-	}
-	if n == 0 {
-		return []byte{}, 0
-	}
-	return data[:n:n], records
+	return resp, total, failed, release
 }
 
 func (g *Gateway) fetchTopic(ctx context.Context, version int16, rt kmsg.FetchRequestTopic) (metadata.Topic, error) {
 	if version >= 13 {
-		t, err := g.topics.byIDOrLoad(ctx, uuid.UUID(rt.TopicID))
+		t, err := g.topics.ByID(ctx, uuid.UUID(rt.TopicID))
 		if errors.Is(err, metadata.ErrUnknownTopic) || errors.Is(err, metadata.ErrNotFound) {
 			return t, kerr.UnknownTopicID
 		}
 		return t, err
 	}
-	return g.topics.byNameOrLoad(ctx, rt.Topic)
-}
-
-// wholeObjects picks the objects a fetch reads whole on a miss: those of
-// at most wholeMax bytes of which its rows want an eighth or more. Reading
-// such an object whole costs at most eight times the bytes wanted, in one
-// GET where there would be one per partition (a partition's leader wrote
-// it with its other partitions, whose consumers read through the same
-// gateway, so they find it cached). An object of which a fetch wants only
-// a sliver, like a quiet topic's row among a busy topic's, is read by
-// range.
-func wholeObjects(reads []*partitionRead, wholeMax int64) map[string]bool {
-	wanted, sizes := map[string]int64{}, map[string]int64{}
-	for _, rd := range reads {
-		for _, row := range rd.rows {
-			wanted[row.ObjectKey] += row.ByteLength
-			sizes[row.ObjectKey] = row.ObjectSize
-		}
-	}
-	whole := map[string]bool{}
-	for key, n := range wanted {
-		if size := sizes[key]; size > 0 && size <= wholeMax && 8*n >= size {
-			whole[key] = true
-		}
-	}
-	return whole
-}
-
-// planPartition checks one partition's fetch offset and returns the index
-// rows that hold its records from there, up to its limit.
-func (g *Gateway) planPartition(ctx context.Context, rd *partitionRead) ([]metadata.IndexEntry, error) {
-	t, rp := rd.topic, rd.req
-	if rp.Partition < 0 || rp.Partition >= t.Partitions {
-		return nil, kerr.UnknownTopicOrPartition
-	}
-	st, err := g.store.Partition(ctx, t.ID, rp.Partition)
-	if err != nil {
-		return nil, err
-	}
-	rd.state = st
-	if rp.FetchOffset < st.LogStartOffset || rp.FetchOffset > st.NextOffset {
-		return nil, kerr.OffsetOutOfRange
-	}
-	return g.indexRows(ctx, t.ID, rp.Partition, rp.FetchOffset, st.NextOffset, rd.limit)
-}
-
-// readPartition reads a planned partition's rows.
-func (g *Gateway) readPartition(ctx context.Context, rd *partitionRead, whole map[string]bool) ([]byte, error) {
-	if len(rd.rows) == 0 {
-		return nil, nil
-	}
-	return g.readBatches(ctx, rd.rows, whole, rd.req.FetchOffset, rd.state.NextOffset, rd.limit, rd.atLeastOne)
+	return g.topics.ByName(ctx, rt.Topic)
 }

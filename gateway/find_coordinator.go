@@ -5,7 +5,7 @@ package gateway
 // Names the gateway that coordinates a group (key type 0) or a
 // transactional id (key type 1), one key before v4 and a batch of keys
 // from v4. coordinatorFor chooses by rendezvous hashing over the live
-// gateways (registry.go). Other key types get INVALID_REQUEST.
+// gateways (gateway/cluster). Other key types get INVALID_REQUEST.
 
 import (
 	"github.com/twmb/franz-go/pkg/kerr"

@@ -2,8 +2,6 @@ package gateway
 
 import (
 	"context"
-	"encoding/binary"
-	"hash/crc32"
 	"net"
 	"path/filepath"
 	"reflect"
@@ -13,7 +11,7 @@ import (
 
 	"github.com/caudal/caudal/metadata"
 	"github.com/caudal/caudal/objstore"
-	"github.com/twmb/franz-go/pkg/kbin"
+	"github.com/caudal/caudal/segments/segmentstest"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -62,27 +60,6 @@ func serveTestGateway(t testing.TB, g *Gateway) string {
 	return ln.Addr().String()
 }
 
-// testBatch is a valid RecordBatch v2 of one record per value.
-func testBatch(values ...string) []byte {
-	var recs []byte
-	for i, v := range values {
-		r := []byte{0}
-		r = kbin.AppendVarlong(r, 0)
-		r = kbin.AppendVarint(r, int32(i))
-		r = kbin.AppendVarintBytes(r, []byte("k"))
-		r = kbin.AppendVarintBytes(r, []byte(v))
-		r = kbin.AppendVarint(r, 0)
-		recs = kbin.AppendVarint(recs, int32(len(r)))
-		recs = append(recs, r...)
-	}
-	rb := kmsg.RecordBatch{Magic: 2, LastOffsetDelta: int32(len(values) - 1), FirstTimestamp: 1000, MaxTimestamp: 1000,
-		ProducerID: -1, ProducerEpoch: -1, FirstSequence: -1, NumRecords: int32(len(values)), Records: recs}
-	b := rb.AppendTo(nil)
-	binary.BigEndian.PutUint32(b[8:], uint32(len(b)-12))
-	binary.BigEndian.PutUint32(b[17:], crc32.Checksum(b[21:], crc32.MakeTable(crc32.Castagnoli)))
-	return b
-}
-
 // seedRequests are valid requests of several APIs and versions.
 func seedRequests() []kmsg.Request {
 	var out []kmsg.Request
@@ -111,7 +88,7 @@ func seedRequests() []kmsg.Request {
 	pt := kmsg.NewProduceRequestTopic()
 	pt.Topic = "fuzz"
 	pp := kmsg.NewProduceRequestTopicPartition()
-	pp.Records = testBatch("a", "bb", "ccc")
+	pp.Records = segmentstest.Batch("a", "bb", "ccc")
 	pt.Partitions = append(pt.Partitions, pp)
 	pr.Topics = append(pr.Topics, pt)
 	add(pr, 3, 9, 11)
@@ -209,7 +186,7 @@ var seedBuilders = map[kmsg.Key]func() kmsg.Request{
 		t := kmsg.NewProduceRequestTopic()
 		t.Topic = "fuzz"
 		p := kmsg.NewProduceRequestTopicPartition()
-		p.Records = testBatch("seed")
+		p.Records = segmentstest.Batch("seed")
 		t.Partitions = append(t.Partitions, p)
 		r.Topics = append(r.Topics, t)
 		return r
@@ -544,7 +521,7 @@ func TestSeedRequestsAnswered(t *testing.T) {
 
 // fuzzTopicID is the id of g's topic "fuzz".
 func fuzzTopicID(t testing.TB, g *Gateway) [16]byte {
-	tp, err := g.topics.byNameOrLoad(context.Background(), "fuzz")
+	tp, err := g.topics.ByName(context.Background(), "fuzz")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -628,7 +605,7 @@ func produceTestBatches(t testing.TB, c *conn, batches map[int32][]string) {
 	pt.Topic = "fuzz"
 	for p, values := range batches {
 		pp := kmsg.NewProduceRequestTopicPartition()
-		pp.Partition, pp.Records = p, testBatch(values...)
+		pp.Partition, pp.Records = p, segmentstest.Batch(values...)
 		pt.Partitions = append(pt.Partitions, pp)
 	}
 	pr.Topics = append(pr.Topics, pt)

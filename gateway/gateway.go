@@ -1,9 +1,12 @@
-// Package gateway is caudal's Kafka protocol server. It is stateless: topics,
-// offsets and the index live in the metadata store and record bytes in
-// segment objects in the bucket, so any gateway can serve any partition.
-//
-// Each served Kafka API has its own file, opening with the versions it
-// serves and how it behaves. Kafka error codes appear only in this package.
+// Package gateway is caudal's Kafka protocol edge: connections, framing,
+// dispatch, one file per served Kafka API (opening with the versions it
+// serves and how it behaves), and the mapping of typed errors to Kafka
+// error codes. It decodes a request, calls the package under gateway/ that
+// does the work (groups, writer, reader, cluster) and encodes the answer;
+// it buffers no objects, caches no bytes and runs no group state machine.
+// A gateway is stateless: topics, offsets and the index live in the
+// metadata store and record bytes in segment objects in the bucket, so any
+// gateway can serve any partition.
 package gateway
 
 import (
@@ -15,7 +18,12 @@ import (
 	"sync"
 	"time"
 
+	"github.com/caudal/caudal/gateway/cluster"
+	"github.com/caudal/caudal/gateway/groups"
+	"github.com/caudal/caudal/gateway/reader"
+	"github.com/caudal/caudal/gateway/writer"
 	"github.com/caudal/caudal/metadata"
+	"github.com/caudal/caudal/metadata/topicconfig"
 	"github.com/caudal/caudal/objstore"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -30,7 +38,7 @@ type Config struct {
 	Rack   string
 	// HeartbeatInterval is how often the gateway refreshes its registry
 	// row and its list of live gateways; GatewayTimeout is how old a
-	// heartbeat may be for its gateway to count as live (registry.go).
+	// heartbeat may be for its gateway to count as live (gateway/cluster).
 	HeartbeatInterval time.Duration
 	GatewayTimeout    time.Duration
 	// ClusterID is reported in Metadata and DescribeCluster.
@@ -67,15 +75,14 @@ type Gateway struct {
 	store  metadata.Store
 	bucket objstore.Bucket
 
-	topics  *topicCache
-	flusher *flusher
-	reader  *objectReader
-	waiters *waiters
-	configs *brokerConfigs
-	groups  *groupCoordinator
+	topics  *cluster.Topics
+	writer  *writer.Writer
+	reader  *reader.Reader
+	configs *topicconfig.Broker
+	groups  *groups.Coordinator
 	metrics *metrics
-	// registry is the live gateways, leaders and coordinators (registry.go).
-	registry *registry
+	// cluster is the live gateways, leaders and coordinators.
+	cluster *cluster.Registry
 	// stopBackground ends the gateway's periodic jobs on Close.
 	stopBackground context.CancelFunc
 
@@ -89,7 +96,7 @@ type Gateway struct {
 // New builds a gateway; Serve starts answering clients.
 func New(cfg Config, store metadata.Store, bucket objstore.Bucket) (*Gateway, error) {
 	cfg = withDefaults(cfg)
-	bc, err := newBrokerConfigs(cfg.Broker)
+	bc, err := topicconfig.NewBroker(cfg.Broker)
 	if err != nil {
 		return nil, err
 	}
@@ -100,23 +107,50 @@ func New(cfg Config, store metadata.Store, bucket objstore.Bucket) (*Gateway, er
 		bucket:  bucket,
 		configs: bc,
 		conns:   make(map[net.Conn]struct{}),
-		waiters: newWaiters(),
+		topics:  cluster.NewTopics(store, cfg.Now),
 	}
-	g.topics = newTopicCache(store, cfg.Now)
 	if g.metrics, err = newMetrics(cfg.Registerer); err != nil {
 		return nil, fmt.Errorf("register gateway metrics: %w", err)
 	}
-	g.reader, err = newObjectReader(bucket, cfg.CacheBytes, g.metrics)
+	g.reader, err = reader.New(reader.Config{Store: store, Bucket: bucket, CacheBytes: cfg.CacheBytes, Registerer: cfg.Registerer})
 	if err != nil {
 		return nil, err
 	}
-	g.flusher = newFlusher(g)
-	if g.registry, err = newRegistry(g); err != nil {
+	g.writer, err = writer.New(writer.Config{
+		Store: store, Bucket: bucket,
+		FlushInterval: cfg.FlushInterval, FlushBytes: cfg.FlushBytes, MaxBufferedBytes: cfg.MaxBufferedBytes,
+		Committed: g.reader.Committed, Log: cfg.Logger, Registerer: cfg.Registerer,
+	})
+	if err != nil {
+		return nil, err
+	}
+	g.cluster, err = cluster.New(cluster.Config{
+		Store:             store,
+		Self:              metadata.Gateway{NodeID: cfg.NodeID, Addr: cfg.Advertise, Rack: cfg.Rack},
+		HeartbeatInterval: cfg.HeartbeatInterval,
+		GatewayTimeout:    cfg.GatewayTimeout,
+		Now:               cfg.Now,
+		Log:               cfg.Logger,
+		// The groups that moved to another gateway are handed off; the
+		// coordinator does not exist yet at the first refresh.
+		OnChange: func(ctx context.Context) {
+			if g.groups != nil {
+				g.groups.ReleaseMoved(ctx)
+			}
+		},
+		OnRemoteCommit: g.reader.Notify,
+	})
+	if err != nil {
 		return nil, fmt.Errorf("register gateway: %w", err)
 	}
-	g.groups = newGroupCoordinator(g)
-	g.groups.start()
-	g.registry.start()
+	g.cfg.NodeID = g.cluster.NodeID()
+	g.groups = groups.New(groups.Config{
+		Store: store, Topics: g.topics, Broker: bc,
+		Coordinates: g.cluster.Coordinates, ErrorCode: errCode,
+		Now: cfg.Now, Log: cfg.Logger, Registerer: cfg.Registerer,
+	})
+	g.groups.Start()
+	g.cluster.Start()
 	bg, stop := context.WithCancel(context.Background())
 	g.stopBackground = stop
 	go g.storageStatsLoop(bg)
@@ -149,7 +183,7 @@ func withDefaults(cfg Config) Config {
 		cfg.ClusterID = "caudal"
 	}
 	if cfg.HeartbeatInterval <= 0 {
-		cfg.HeartbeatInterval = defaultHeartbeatInterval
+		cfg.HeartbeatInterval = cluster.DefaultHeartbeatInterval
 	}
 	if cfg.GatewayTimeout <= 0 {
 		cfg.GatewayTimeout = 3 * cfg.HeartbeatInterval
@@ -228,10 +262,10 @@ func (g *Gateway) Close(ctx context.Context) error {
 
 	// Flush first so that waiting producers get their acks written before
 	// their connections go away.
-	err := g.flusher.close(ctx)
-	g.groups.close(ctx)
-	g.registry.stop()
-	g.waiters.closeAll()
+	err := g.writer.Close(ctx)
+	g.groups.Close(ctx)
+	g.cluster.Stop()
+	g.reader.Closing()
 
 	done := make(chan struct{})
 	go func() {
@@ -250,7 +284,7 @@ func (g *Gateway) Close(ctx context.Context) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	g.reader.close()
+	g.reader.Close()
 	return err
 }
 

@@ -7,19 +7,11 @@ package gateway
 // UNKNOWN_MEMBER_ID and a replaced static member FENCED_INSTANCE_ID.
 
 import (
-	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 func init() { register(kmsg.Heartbeat, 0, 4, serveHeartbeat) }
 
 func serveHeartbeat(c *conn, kreq kmsg.Request) kmsg.Response {
-	req := kreq.(*kmsg.HeartbeatRequest)
-	resp := req.ResponseKind().(*kmsg.HeartbeatResponse)
-	if !c.g.coordinates(req.Group) {
-		resp.ErrorCode = kerr.NotCoordinator.Code
-		return resp
-	}
-	resp.ErrorCode = c.g.groups.heartbeat(c.ctx, req)
-	return resp
+	return c.g.groups.Heartbeat(c.ctx, kreq.(*kmsg.HeartbeatRequest))
 }

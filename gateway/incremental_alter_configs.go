@@ -54,7 +54,7 @@ func (g *Gateway) applyIncremental(cur map[string]string, ops []kmsg.Incremental
 			if configType(op.Name) != kmsg.ConfigTypeList {
 				return nil, kafkaErr(kerr.InvalidConfig, "config %s is not a list; APPEND and SUBTRACT apply to lists only", op.Name)
 			}
-			v, _ := g.configs.topicValue(next, op.Name)
+			v, _ := g.configs.TopicValue(next, op.Name)
 			next[op.Name] = editList(v, value, op.Op == kmsg.IncrementalAlterConfigOpAppend)
 		default:
 			return nil, kafkaErr(kerr.InvalidRequest, "unknown config operation %d", op.Op)

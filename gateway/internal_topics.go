@@ -30,8 +30,8 @@ func isInternalTopic(name string) bool {
 func (g *Gateway) offsetsTopicSpec() metadata.TopicSpec {
 	return metadata.TopicSpec{
 		Name:              offsetsTopic,
-		Partitions:        int32(g.configs.int("offsets.topic.num.partitions")),
-		ReplicationFactor: int16(g.configs.int("offsets.topic.replication.factor")),
+		Partitions:        int32(g.configs.Int("offsets.topic.num.partitions")),
+		ReplicationFactor: int16(g.configs.Int("offsets.topic.replication.factor")),
 		Configs:           map[string]string{"cleanup.policy": "compact"},
 	}
 }
@@ -39,7 +39,7 @@ func (g *Gateway) offsetsTopicSpec() metadata.TopicSpec {
 // ensureOffsetsTopic creates __consumer_offsets unless it exists. It is
 // best effort: a failure is logged and retried on the next lookup.
 func (g *Gateway) ensureOffsetsTopic(ctx context.Context) {
-	_, err := g.topics.byNameOrLoad(ctx, offsetsTopic)
+	_, err := g.topics.ByName(ctx, offsetsTopic)
 	if errors.Is(err, metadata.ErrUnknownTopic) {
 		_, err = g.createTopic(ctx, g.offsetsTopicSpec())
 		if errors.Is(err, metadata.ErrTopicExists) {

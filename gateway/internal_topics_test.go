@@ -3,6 +3,7 @@ package gateway
 import (
 	"testing"
 
+	"github.com/caudal/caudal/segments/segmentstest"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -48,7 +49,7 @@ func TestOffsetsTopicInternal(t *testing.T) {
 	pt := kmsg.NewProduceRequestTopic()
 	pt.Topic = offsetsTopic
 	pp := kmsg.NewProduceRequestTopicPartition()
-	pp.Records = testBatch("x")
+	pp.Records = segmentstest.Batch("x")
 	pt.Partitions = append(pt.Partitions, pp)
 	pr.Topics = append(pr.Topics, pt)
 	pr.SetVersion(9)

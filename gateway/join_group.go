@@ -14,22 +14,19 @@ package gateway
 // group.{min,max}.session.timeout.ms gets INVALID_SESSION_TIMEOUT.
 
 import (
-	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/caudal/caudal/gateway/groups"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 func init() { register(kmsg.JoinGroup, 0, 9, serveJoinGroup) }
 
 func serveJoinGroup(c *conn, kreq kmsg.Request) kmsg.Response {
-	req := kreq.(*kmsg.JoinGroupRequest)
-	var resp *kmsg.JoinGroupResponse
-	if !c.g.coordinates(req.Group) {
-		resp = joinError(req, kerr.NotCoordinator.Code)
-	} else {
-		resp = c.g.groups.join(c.ctx, joinInfo{req: req, clientID: c.clientID, host: c.clientHost()})
-	}
-	resp.Version = req.Version
-	return resp
+	return c.g.groups.JoinGroup(c.ctx, kreq.(*kmsg.JoinGroupRequest), c.groupClient())
+}
+
+// groupClient is the connection's client as group members report it.
+func (c *conn) groupClient() groups.Client {
+	return groups.Client{ID: c.clientID, Host: c.clientHost()}
 }
 
 // clientHost is the client's address as Kafka reports it ("/1.2.3.4").

@@ -8,35 +8,11 @@ package gateway
 // instance now belongs to another member id).
 
 import (
-	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 func init() { register(kmsg.LeaveGroup, 0, 5, serveLeaveGroup) }
 
 func serveLeaveGroup(c *conn, kreq kmsg.Request) kmsg.Response {
-	req := kreq.(*kmsg.LeaveGroupRequest)
-	resp := req.ResponseKind().(*kmsg.LeaveGroupResponse)
-	if !c.g.coordinates(req.Group) {
-		resp.ErrorCode = kerr.NotCoordinator.Code
-		return resp
-	}
-	members := req.Members
-	if req.Version < 3 {
-		members = []kmsg.LeaveGroupRequestMember{{MemberID: req.MemberID}}
-	}
-	code, codes := c.g.groups.leave(c.ctx, req.Group, members)
-	resp.ErrorCode = code
-	if req.Version < 3 {
-		if code == 0 {
-			resp.ErrorCode = codes[0]
-		}
-		return resp
-	}
-	for i, lm := range members {
-		rm := kmsg.NewLeaveGroupResponseMember()
-		rm.MemberID, rm.InstanceID, rm.ErrorCode = lm.MemberID, lm.InstanceID, codes[i]
-		resp.Members = append(resp.Members, rm)
-	}
-	return resp
+	return c.g.groups.LeaveGroup(c.ctx, kreq.(*kmsg.LeaveGroupRequest))
 }

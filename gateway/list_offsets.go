@@ -37,7 +37,7 @@ func serveListOffsets(c *conn, kreq kmsg.Request) kmsg.Response {
 
 func (c *conn) listOffset(topic string, rp kmsg.ListOffsetsRequestTopicPartition, pr *kmsg.ListOffsetsResponseTopicPartition) error {
 	g := c.g
-	t, err := g.topics.byNameOrLoad(c.ctx, topic)
+	t, err := g.topics.ByName(c.ctx, topic)
 	if err != nil {
 		return err
 	}
@@ -54,7 +54,7 @@ func (c *conn) listOffset(topic string, rp kmsg.ListOffsetsRequestTopicPartition
 	case ts == -1:
 		pr.Offset = st.NextOffset
 	case ts == -3:
-		off, at, ok, err := g.offsetOfMaxTime(c.ctx, t.ID, rp.Partition)
+		off, at, ok, err := g.reader.OffsetOfMaxTime(c.ctx, t.ID, rp.Partition)
 		if err != nil {
 			return err
 		}
@@ -62,7 +62,7 @@ func (c *conn) listOffset(topic string, rp kmsg.ListOffsetsRequestTopicPartition
 			pr.Offset, pr.Timestamp = off, at
 		}
 	case ts >= 0:
-		off, at, ok, err := g.offsetForTime(c.ctx, t.ID, rp.Partition, ts)
+		off, at, ok, err := g.reader.OffsetForTime(c.ctx, t.ID, rp.Partition, ts)
 		if err != nil {
 			return err
 		}

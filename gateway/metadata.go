@@ -25,7 +25,7 @@ func serveMetadata(c *conn, kreq kmsg.Request) kmsg.Response {
 	req := kreq.(*kmsg.MetadataRequest)
 	resp := req.ResponseKind().(*kmsg.MetadataResponse)
 	g := c.g
-	rack := c.clientRack() // leaders in the client's zone (registry.go)
+	rack := c.clientRack() // leaders in the client's zone (brokers.go)
 	resp.Brokers = g.brokers()
 	resp.ClusterID = &g.cfg.ClusterID
 	resp.ControllerID = g.cfg.NodeID
@@ -41,7 +41,7 @@ func serveMetadata(c *conn, kreq kmsg.Request) kmsg.Response {
 		}
 		return resp
 	}
-	autoCreate := g.configs.bool("auto.create.topics.enable") && (req.Version < 4 || req.AllowAutoTopicCreation)
+	autoCreate := g.configs.Bool("auto.create.topics.enable") && (req.Version < 4 || req.AllowAutoTopicCreation)
 	for _, rt := range req.Topics {
 		resp.Topics = append(resp.Topics, g.describeTopic(c.ctx, rt, autoCreate, rack))
 	}
@@ -55,7 +55,7 @@ func (g *Gateway) describeTopic(ctx context.Context, rt kmsg.MetadataRequestTopi
 	)
 	if rt.Topic == nil {
 		id := uuid.UUID(rt.TopicID)
-		t, err = g.topics.byIDOrLoad(ctx, id)
+		t, err = g.topics.ByID(ctx, id)
 		if err != nil {
 			mt := kmsg.NewMetadataResponseTopic()
 			mt.TopicID = rt.TopicID
@@ -71,19 +71,19 @@ func (g *Gateway) describeTopic(ctx context.Context, rt kmsg.MetadataRequestTopi
 		mt.ErrorCode = kerr.InvalidTopicException.Code
 		return mt
 	}
-	t, err = g.topics.byNameOrLoad(ctx, name)
+	t, err = g.topics.ByName(ctx, name)
 	if errors.Is(err, metadata.ErrUnknownTopic) && autoCreate {
 		spec := metadata.TopicSpec{
 			Name:              name,
-			Partitions:        int32(g.configs.int("num.partitions")),
-			ReplicationFactor: int16(g.configs.int("default.replication.factor")),
+			Partitions:        int32(g.configs.Int("num.partitions")),
+			ReplicationFactor: int16(g.configs.Int("default.replication.factor")),
 		}
 		if name == offsetsTopic {
 			spec = g.offsetsTopicSpec()
 		}
 		t, err = g.createTopic(ctx, spec)
 		if errors.Is(err, metadata.ErrTopicExists) {
-			t, err = g.topics.byNameOrLoad(ctx, name)
+			t, err = g.topics.ByName(ctx, name)
 		}
 	}
 	if err != nil {
@@ -103,7 +103,7 @@ func (g *Gateway) topicMetadata(t metadata.Topic, rack string) kmsg.MetadataResp
 	for p := int32(0); p < t.Partitions; p++ {
 		mp := kmsg.NewMetadataResponseTopicPartition()
 		mp.Partition = p
-		mp.Leader = g.leaderFor(rack, t.ID, p)
+		mp.Leader = g.cluster.LeaderFor(rack, t.ID, p)
 		mp.LeaderEpoch = 0
 		mp.Replicas = []int32{mp.Leader}
 		mp.ISR = []int32{mp.Leader}
@@ -112,15 +112,13 @@ func (g *Gateway) topicMetadata(t metadata.Topic, rack string) kmsg.MetadataResp
 	return mt
 }
 
-// brokers and leaderFor are in registry.go.
-
 // createTopic validates a spec and creates the topic.
 func (g *Gateway) createTopic(ctx context.Context, spec metadata.TopicSpec) (metadata.Topic, error) {
 	t, err := g.store.CreateTopic(ctx, spec)
 	if err != nil {
 		return metadata.Topic{}, err
 	}
-	g.topics.put(t)
+	g.topics.Put(t)
 	g.log.Info("created topic", "topic", t.Name, "partitions", t.Partitions)
 	return t, nil
 }

@@ -13,23 +13,16 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
-// metrics are the gateway's Prometheus series. PUT/GET latencies come from
-// objstore's metrics wrapper and consumer lag from the group coordinator.
+// metrics are the protocol edge's Prometheus series. The write path's
+// (produced bytes, flushes, the produce buffer) are gateway/writer's, the
+// cache's gateway/reader's, consumer lag gateway/groups', and PUT/GET
+// latencies come from objstore's metrics wrapper.
 type metrics struct {
 	requests        *prometheus.HistogramVec // api
 	requestErrors   *prometheus.CounterVec   // api, error
-	producedBytes   *prometheus.CounterVec   // topic
-	producedRecords *prometheus.CounterVec   // topic
 	fetchedBytes    *prometheus.CounterVec   // topic
 	fetchedRecords  *prometheus.CounterVec   // topic
-	flushBytes      prometheus.Histogram
-	flushDuration   prometheus.Histogram
-	flushErrors     *prometheus.CounterVec // stage
-	commitDuration  prometheus.Histogram
-	cacheRequests   *prometheus.CounterVec // result
-	bufferBytes     prometheus.Gauge
-	bufferLimit     prometheus.Gauge
-	logSize         *prometheus.GaugeVec // topic, partition
+	logSize         *prometheus.GaugeVec     // topic, partition
 	objects         prometheus.Gauge
 	objectBytes     prometheus.Gauge
 	underReplicated prometheus.Gauge
@@ -45,39 +38,12 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		requestErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "caudal_request_errors_total", Help: "Error codes returned, by API and Kafka error name (one per partition or resource that failed).",
 		}, []string{"api", "error"}),
-		producedBytes: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "caudal_produced_bytes_total", Help: "Record batch bytes committed, by topic.",
-		}, []string{"topic"}),
-		producedRecords: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "caudal_produced_records_total", Help: "Records committed, by topic.",
-		}, []string{"topic"}),
 		fetchedBytes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "caudal_fetched_bytes_total", Help: "Record batch bytes returned to consumers, by topic.",
 		}, []string{"topic"}),
 		fetchedRecords: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "caudal_fetched_records_total", Help: "Records returned to consumers, by topic.",
 		}, []string{"topic"}),
-		flushBytes: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name: "caudal_flush_bytes", Help: "Size of each flushed segment object.", Buckets: prometheus.ExponentialBuckets(1024, 4, 10),
-		}),
-		flushDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name: "caudal_flush_duration_seconds", Help: "From seal to commit of each flushed object: PUT, wait for the previous commit, commit.", Buckets: latency,
-		}),
-		flushErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "caudal_flush_errors_total", Help: "Flushes that failed, by stage (build, put, commit); their producers retry.",
-		}, []string{"stage"}),
-		commitDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name: "caudal_metadata_commit_duration_seconds", Help: "The metadata transaction of each flushed object.", Buckets: latency,
-		}),
-		cacheRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "caudal_cache_requests_total", Help: "Object byte reads by result (hit, miss); hit/(hit+miss) is the cache hit ratio.",
-		}, []string{"result"}),
-		bufferBytes: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "caudal_produce_buffer_bytes", Help: "Produced bytes buffered and not yet committed.",
-		}),
-		bufferLimit: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "caudal_produce_buffer_limit_bytes", Help: "The buffer size at which producers are made to wait.",
-		}),
 		logSize: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "caudal_log_size_bytes", Help: "Bytes indexed per partition, as kafka.log:type=Log,name=Size.",
 		}, []string{"topic", "partition"}),
@@ -97,20 +63,11 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "caudal_gateways", Help: "Live gateways this gateway sees in the registry.",
 		}),
 	}
-	for _, c := range []prometheus.Collector{m.requests, m.requestErrors, m.producedBytes, m.producedRecords,
-		m.fetchedBytes, m.fetchedRecords, m.flushBytes, m.flushDuration, m.flushErrors, m.commitDuration,
-		m.cacheRequests, m.bufferBytes, m.bufferLimit, m.logSize, m.objects, m.objectBytes, m.underReplicated, m.gateways} {
+	for _, c := range []prometheus.Collector{m.requests, m.requestErrors, m.fetchedBytes, m.fetchedRecords,
+		m.logSize, m.objects, m.objectBytes, m.underReplicated, m.gateways} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
-	}
-	// Series that exist from the start, so that rate() and alerts see 0
-	// rather than nothing.
-	for _, stage := range []string{"build", "put", "commit"} {
-		m.flushErrors.WithLabelValues(stage)
-	}
-	for _, result := range []string{"hit", "miss"} {
-		m.cacheRequests.WithLabelValues(result)
 	}
 	return m, nil
 }

@@ -40,7 +40,7 @@ func serveOffsetForLeaderEpoch(c *conn, kreq kmsg.Request) kmsg.Response {
 }
 
 func (c *conn) epochEndOffset(topic string, rp kmsg.OffsetForLeaderEpochRequestTopicPartition, pr *kmsg.OffsetForLeaderEpochResponseTopicPartition) error {
-	t, err := c.g.topics.byNameOrLoad(c.ctx, topic)
+	t, err := c.g.topics.ByName(c.ctx, topic)
 	if err != nil {
 		return err
 	}

@@ -14,7 +14,9 @@ package gateway
 import (
 	"fmt"
 
+	"github.com/caudal/caudal/gateway/writer"
 	"github.com/caudal/caudal/metadata"
+	"github.com/caudal/caudal/metadata/topicconfig"
 	"github.com/caudal/caudal/segments"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -22,10 +24,11 @@ import (
 
 func init() { registerAsync(kmsg.Produce, 3, 11, serveProduce) }
 
-// producePart is one partition of a produce request while it is served.
+// producePart is one partition of a produce request while it is served:
+// its place in the response and its batches' items in the Append.
 type producePart struct {
-	topic, part int // position in the response
-	slots       []slot
+	topic, part  int
+	first, count int
 }
 
 func serveProduce(c *conn, kreq kmsg.Request, r *reply) {
@@ -35,7 +38,7 @@ func serveProduce(c *conn, kreq kmsg.Request, r *reply) {
 		r.resp = resp
 	}
 	var (
-		items   []appendItem
+		items   []writer.Item
 		waiting []producePart
 	)
 	for ti, rt := range req.Topics {
@@ -52,8 +55,8 @@ func serveProduce(c *conn, kreq kmsg.Request, r *reply) {
 				pr.ErrorCode = errCode(err)
 				pr.ErrorMessage = errMessage(err)
 			} else {
+				waiting = append(waiting, producePart{topic: ti, part: len(rtResp.Partitions), first: len(items), count: len(batchItems)})
 				items = append(items, batchItems...)
-				waiting = append(waiting, producePart{topic: ti, part: len(rtResp.Partitions), slots: make([]slot, len(batchItems))})
 			}
 			rtResp.Partitions = append(rtResp.Partitions, pr)
 		}
@@ -63,40 +66,33 @@ func serveProduce(c *conn, kreq kmsg.Request, r *reply) {
 		close(r.done)
 		return
 	}
-	obj, slots, err := c.g.flusher.append(items)
+	ack, err := c.g.writer.Append(items)
 	if err != nil {
 		failProduce(resp, waiting, err)
 		close(r.done)
 		return
 	}
-	n := 0
-	for i := range waiting {
-		for j := range waiting[i].slots {
-			waiting[i].slots[j] = slots[n]
-			n++
-		}
-	}
 	go func() {
-		<-obj.done
-		if obj.err != nil {
-			failProduce(resp, waiting, obj.err)
+		<-ack.Done()
+		if results, err := ack.Results(); err != nil {
+			failProduce(resp, waiting, err)
 		} else {
-			answerProduce(resp, waiting, obj)
+			answerProduce(resp, waiting, results)
 		}
 		close(r.done)
 	}()
 }
 
 // validateProduce checks one partition's records and turns them into
-// items for the flush buffer.
-func (c *conn) validateProduce(req *kmsg.ProduceRequest, topic string, rp kmsg.ProduceRequestTopicPartition) ([]appendItem, error) {
+// items for the writer.
+func (c *conn) validateProduce(req *kmsg.ProduceRequest, topic string, rp kmsg.ProduceRequestTopicPartition) ([]writer.Item, error) {
 	if req.TransactionID != nil {
 		return nil, kerr.TransactionalIDAuthorizationFailed
 	}
 	if req.Acks != 0 && req.Acks != 1 && req.Acks != -1 {
 		return nil, kerr.InvalidRequiredAcks
 	}
-	t, err := c.g.topics.byNameOrLoad(c.ctx, topic)
+	t, err := c.g.topics.ByName(c.ctx, topic)
 	if err != nil {
 		return nil, err
 	}
@@ -107,7 +103,7 @@ func (c *conn) validateProduce(req *kmsg.ProduceRequest, topic string, rp kmsg.P
 		return nil, kafkaErr(kerr.InvalidTopicException, "cannot append to internal topic %s", topic)
 	}
 	maxBytes := c.g.topicInt(t, "max.message.bytes")
-	policy, _ := c.g.configs.topicValue(t.Configs, "cleanup.policy")
+	policy, _ := c.g.configs.TopicValue(t.Configs, "cleanup.policy")
 	batches, err := segments.SplitBatches(rp.Records)
 	if err != nil {
 		return nil, kafkaErr(kerr.CorruptMessage, "%v", err)
@@ -115,20 +111,19 @@ func (c *conn) validateProduce(req *kmsg.ProduceRequest, topic string, rp kmsg.P
 	if len(batches) == 0 {
 		return nil, kafkaErr(kerr.CorruptMessage, "no record batch")
 	}
-	key := partKey{topic: t.ID, partition: rp.Partition}
-	items := make([]appendItem, 0, len(batches))
+	items := make([]writer.Item, 0, len(batches))
 	for _, b := range batches {
 		if int64(len(b)) > maxBytes {
 			return nil, kafkaErr(kerr.MessageTooLarge, "batch of %d bytes exceeds max.message.bytes %d", len(b), maxBytes)
 		}
-		h, err := segments.ValidateBatch(b, segments.ValidateOptions{RequireKeys: isCompacted(policy), MaxDecompressed: int(4 * maxBytes)})
+		h, err := segments.ValidateBatch(b, segments.ValidateOptions{RequireKeys: topicconfig.IsCompacted(policy), MaxDecompressed: int(4 * maxBytes)})
 		if err != nil {
 			return nil, err
 		}
 		if h.Transactional() || h.Control() {
 			return nil, kafkaErr(kerr.InvalidRecord, "transactional batches are not supported")
 		}
-		items = append(items, appendItem{key: key, name: t.Name, batch: b, meta: metadata.BatchAppend{
+		items = append(items, writer.Item{Topic: t.ID, Partition: rp.Partition, TopicName: t.Name, Batch: b, Meta: metadata.BatchAppend{
 			Records:       int64(h.LastOffsetDelta) + 1,
 			MaxTimestamp:  h.MaxTimestamp,
 			ProducerID:    h.ProducerID,
@@ -141,7 +136,7 @@ func (c *conn) validateProduce(req *kmsg.ProduceRequest, topic string, rp kmsg.P
 
 // topicInt is a numeric topic config's effective value.
 func (g *Gateway) topicInt(t metadata.Topic, name string) int64 {
-	v, _ := g.configs.topicValue(t.Configs, name)
+	v, _ := g.configs.TopicValue(t.Configs, name)
 	var n int64
 	fmt.Sscan(v, &n)
 	return n
@@ -157,11 +152,10 @@ func failProduce(resp *kmsg.ProduceResponse, waiting []producePart, err error) {
 
 // answerProduce reports each partition's base offset: that of its first
 // batch, or the first error among its batches.
-func answerProduce(resp *kmsg.ProduceResponse, waiting []producePart, obj *pendingObject) {
+func answerProduce(resp *kmsg.ProduceResponse, waiting []producePart, results []metadata.BatchResult) {
 	for _, w := range waiting {
 		p := &resp.Topics[w.topic].Partitions[w.part]
-		for i, s := range w.slots {
-			res := obj.results.Runs[s.part][s.batch]
+		for i, res := range results[w.first : w.first+w.count] {
 			if res.Err != nil {
 				p.ErrorCode = errCode(res.Err)
 				p.ErrorMessage = errMessage(res.Err)

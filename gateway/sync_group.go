@@ -11,18 +11,11 @@ package gateway
 // INCONSISTENT_GROUP_PROTOCOL.
 
 import (
-	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 func init() { register(kmsg.SyncGroup, 0, 5, serveSyncGroup) }
 
 func serveSyncGroup(c *conn, kreq kmsg.Request) kmsg.Response {
-	req := kreq.(*kmsg.SyncGroupRequest)
-	if !c.g.coordinates(req.Group) {
-		resp := req.ResponseKind().(*kmsg.SyncGroupResponse)
-		resp.ErrorCode = kerr.NotCoordinator.Code
-		return resp
-	}
-	return c.g.groups.syncGroup(c.ctx, req)
+	return c.g.groups.SyncGroup(c.ctx, kreq.(*kmsg.SyncGroupRequest))
 }

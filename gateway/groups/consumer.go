@@ -1,4 +1,4 @@
-package gateway
+package groups
 
 // KIP-848 consumer groups: the coordinator assigns partitions and members
 // converge by heartbeating (ConsumerGroupHeartbeat).
@@ -71,24 +71,6 @@ func (gr *group) consumerState() groupState {
 	return groupStable
 }
 
-// topicsSnapshot lists the topics, cached for topicTTL.
-func (co *groupCoordinator) topicsSnapshot(ctx context.Context) ([]metadata.Topic, error) {
-	co.topicsMu.Lock()
-	defer co.topicsMu.Unlock()
-	if co.topicsCached != nil && co.now().Sub(co.topicsAt) < topicTTL {
-		return co.topicsCached, nil
-	}
-	ts, err := co.store.Topics(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if ts == nil {
-		ts = []metadata.Topic{}
-	}
-	co.topicsCached, co.topicsAt = ts, co.now()
-	return ts, nil
-}
-
 type heartbeatInfo struct {
 	req      *kmsg.ConsumerGroupHeartbeatRequest
 	clientID string
@@ -96,7 +78,7 @@ type heartbeatInfo struct {
 }
 
 // consumerHeartbeat serves ConsumerGroupHeartbeat.
-func (co *groupCoordinator) consumerHeartbeat(ctx context.Context, hi heartbeatInfo) *kmsg.ConsumerGroupHeartbeatResponse {
+func (co *Coordinator) consumerHeartbeat(ctx context.Context, hi heartbeatInfo) *kmsg.ConsumerGroupHeartbeatResponse {
 	req := hi.req
 	resp := req.ResponseKind().(*kmsg.ConsumerGroupHeartbeatResponse)
 	resp.HeartbeatIntervalMillis = ms(co.set.consumerHeartbeat)
@@ -127,13 +109,13 @@ func (co *groupCoordinator) consumerHeartbeat(ctx context.Context, hi heartbeatI
 			return fail(kerr.InvalidRegularExpression.Code, err.Error())
 		}
 	}
-	topics, err := co.topicsSnapshot(ctx)
+	topics, err := co.topics.All(ctx)
 	if err != nil {
-		return fail(errCode(err), err.Error())
+		return fail(co.errCode(err), err.Error())
 	}
 	gr, err := co.lookup(ctx, req.Group, req.MemberEpoch == 0)
 	if err != nil {
-		return fail(errCode(err), err.Error())
+		return fail(co.errCode(err), err.Error())
 	}
 	defer co.mu.Unlock()
 	if gr == nil {
@@ -154,7 +136,7 @@ func (co *groupCoordinator) consumerHeartbeat(ctx context.Context, hi heartbeatI
 		if m == nil {
 			return fail(errCodeUnknownMember, "")
 		}
-		co.g.log.Info("consumer group member left", "group", gr.name, "member", m.id)
+		co.log.Info("consumer group member left", "group", gr.name, "member", m.id)
 		co.removeConsumerMember(gr, m)
 		resp.MemberID = &m.id
 		resp.MemberEpoch = req.MemberEpoch
@@ -187,7 +169,7 @@ func (co *groupCoordinator) consumerHeartbeat(ctx context.Context, hi heartbeatI
 				cg.statics[m.instanceID] = id
 			}
 			cg.epoch++
-			co.g.log.Info("consumer group member joined", "group", gr.name, "member", id)
+			co.log.Info("consumer group member joined", "group", gr.name, "member", id)
 		} else if req.InstanceID == nil || m.instanceID != *req.InstanceID {
 			// A member that rejoins (after being fenced) has given up
 			// everything it owned.
@@ -250,7 +232,7 @@ func (co *groupCoordinator) consumerHeartbeat(ctx context.Context, hi heartbeatI
 
 // maybeRetarget recomputes the target assignment when the group epoch
 // moved past it or the subscribed topics changed.
-func (co *groupCoordinator) maybeRetarget(gr *group, topics []metadata.Topic) {
+func (co *Coordinator) maybeRetarget(gr *group, topics []metadata.Topic) {
 	cg := gr.cons
 	byName := make(map[string]metadata.Topic, len(topics))
 	for _, t := range topics {
@@ -321,7 +303,7 @@ func topicsKey(parts map[uuid.UUID]int32) string {
 
 // reconcile moves m toward its target. owned is what the member reported
 // owning (nil: not reported, unchanged).
-func (co *groupCoordinator) reconcile(gr *group, m *consumerMember, owned partSet, now time.Time) {
+func (co *Coordinator) reconcile(gr *group, m *consumerMember, owned partSet, now time.Time) {
 	cg := gr.cons
 	if len(m.revoking) > 0 {
 		if owned == nil || intersects(owned, m.revoking) {
@@ -375,7 +357,7 @@ func (co *groupCoordinator) reconcile(gr *group, m *consumerMember, owned partSe
 
 // removeConsumerMember removes a member that left, expired or was fenced;
 // its partitions become free at once.
-func (co *groupCoordinator) removeConsumerMember(gr *group, m *consumerMember) {
+func (co *Coordinator) removeConsumerMember(gr *group, m *consumerMember) {
 	cg := gr.cons
 	delete(cg.members, m.id)
 	delete(cg.target, m.id)
@@ -393,12 +375,12 @@ func (co *groupCoordinator) removeConsumerMember(gr *group, m *consumerMember) {
 
 // consumerTick expires members whose session ended or that did not give
 // up revoked partitions within their rebalance timeout.
-func (co *groupCoordinator) consumerTick(gr *group, now time.Time) {
+func (co *Coordinator) consumerTick(gr *group, now time.Time) {
 	for _, m := range gr.cons.members {
 		expired := now.After(m.expires)
 		stuck := len(m.revoking) > 0 && now.After(m.revokeDeadline)
 		if expired || stuck {
-			co.g.log.Info("consumer group member expired", "group", gr.name, "member", m.id, "revoke_timeout", stuck)
+			co.log.Info("consumer group member expired", "group", gr.name, "member", m.id, "revoke_timeout", stuck)
 			co.removeConsumerMember(gr, m)
 		}
 	}
@@ -479,7 +461,7 @@ func partSetOf(ts []groupMemberTopic) partSet {
 	return s
 }
 
-func (co *groupCoordinator) restoreConsumer(gr *group, rec groupRecord, now time.Time) {
+func (co *Coordinator) restoreConsumer(gr *group, rec groupRecord, now time.Time) {
 	cg := gr.cons
 	cg.epoch = rec.Generation
 	cg.targetEpoch = rec.Generation
@@ -508,7 +490,7 @@ func (co *groupCoordinator) restoreConsumer(gr *group, rec groupRecord, now time
 	}
 }
 
-func (co *groupCoordinator) recordConsumer(gr *group, rec *groupRecord) {
+func (co *Coordinator) recordConsumer(gr *group, rec *groupRecord) {
 	cg := gr.cons
 	rec.Generation = cg.epoch
 	rec.Protocol = cg.assignor

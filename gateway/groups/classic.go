@@ -1,4 +1,4 @@
-package gateway
+package groups
 
 // The classic group protocol's state machine (JoinGroup, SyncGroup,
 // Heartbeat, LeaveGroup), as Apache Kafka's GroupCoordinator runs it:
@@ -46,7 +46,7 @@ func joinError(req *kmsg.JoinGroupRequest, code int16) *kmsg.JoinGroupResponse {
 
 // join serves one JoinGroup, waiting for the rebalance when it takes part
 // in one.
-func (co *groupCoordinator) join(ctx context.Context, ji joinInfo) *kmsg.JoinGroupResponse {
+func (co *Coordinator) join(ctx context.Context, ji joinInfo) *kmsg.JoinGroupResponse {
 	req := ji.req
 	if req.Group == "" {
 		return joinError(req, kerr.InvalidGroupID.Code)
@@ -64,7 +64,7 @@ func (co *groupCoordinator) join(ctx context.Context, ji joinInfo) *kmsg.JoinGro
 	}
 	gr, err := co.lookup(ctx, req.Group, true)
 	if err != nil {
-		return joinError(req, errCode(err))
+		return joinError(req, co.errCode(err))
 	}
 	wait, resp := co.joinLocked(gr, ji, session, rebalance)
 	co.mu.Unlock()
@@ -76,7 +76,7 @@ func (co *groupCoordinator) join(ctx context.Context, ji joinInfo) *kmsg.JoinGro
 
 // joinLocked decides a JoinGroup with co.mu held: either an answer now or
 // a channel that the rebalance answers.
-func (co *groupCoordinator) joinLocked(gr *group, ji joinInfo, session, rebalance time.Duration) (chan *kmsg.JoinGroupResponse, *kmsg.JoinGroupResponse) {
+func (co *Coordinator) joinLocked(gr *group, ji joinInfo, session, rebalance time.Duration) (chan *kmsg.JoinGroupResponse, *kmsg.JoinGroupResponse) {
 	req := ji.req
 	if gr.typ == groupTypeConsumer {
 		if len(gr.cons.members) > 0 {
@@ -149,7 +149,7 @@ func (co *groupCoordinator) joinLocked(gr *group, ji joinInfo, session, rebalanc
 
 // awaitJoin waits for the rebalance to answer; a stopped coordinator or a
 // rebalance that outlives the member's rebalance timeout answers for it.
-func (co *groupCoordinator) awaitJoin(gr *group, req *kmsg.JoinGroupRequest, wait chan *kmsg.JoinGroupResponse, rebalance time.Duration) *kmsg.JoinGroupResponse {
+func (co *Coordinator) awaitJoin(gr *group, req *kmsg.JoinGroupRequest, wait chan *kmsg.JoinGroupResponse, rebalance time.Duration) *kmsg.JoinGroupResponse {
 	timer := time.NewTimer(rebalance + 5*time.Second)
 	defer timer.Stop()
 	select {
@@ -174,14 +174,14 @@ func (co *groupCoordinator) awaitJoin(gr *group, req *kmsg.JoinGroupRequest, wai
 	return joinError(req, errCodeRebalancing)
 }
 
-func (co *groupCoordinator) updateMember(m *member, ji joinInfo, session, rebalance time.Duration) {
+func (co *Coordinator) updateMember(m *member, ji joinInfo, session, rebalance time.Duration) {
 	m.protocols = ji.req.Protocols
 	m.clientID, m.host = ji.clientID, ji.host
 	m.session, m.rebalance = session, rebalance
 	m.expires = co.now().Add(session)
 }
 
-func (co *groupCoordinator) addMember(gr *group, id string, ji joinInfo, session, rebalance time.Duration) chan *kmsg.JoinGroupResponse {
+func (co *Coordinator) addMember(gr *group, id string, ji joinInfo, session, rebalance time.Duration) chan *kmsg.JoinGroupResponse {
 	gr.joinSeq++
 	m := &member{id: id, joinedAt: gr.joinSeq}
 	if ji.req.InstanceID != nil {
@@ -205,7 +205,7 @@ func (co *groupCoordinator) addMember(gr *group, id string, ji joinInfo, session
 // replaceStatic handles a static member rejoining without its member id:
 // it gets a new id and the old one is fenced. When nothing else changed
 // the group keeps its generation and assignment (no rebalance).
-func (co *groupCoordinator) replaceStatic(gr *group, old *member, ji joinInfo, session, rebalance time.Duration) (chan *kmsg.JoinGroupResponse, *kmsg.JoinGroupResponse) {
+func (co *Coordinator) replaceStatic(gr *group, old *member, ji joinInfo, session, rebalance time.Duration) (chan *kmsg.JoinGroupResponse, *kmsg.JoinGroupResponse) {
 	req := ji.req
 	changed := !sameProtocols(old.protocols, req.Protocols)
 	co.answerJoinErr(old, errCodeFencedInstance)
@@ -220,7 +220,7 @@ func (co *groupCoordinator) replaceStatic(gr *group, old *member, ji joinInfo, s
 		gr.leader = m.id
 	}
 	co.markDirty(gr)
-	co.g.log.Info("static group member replaced", "group", gr.name, "instance", m.instanceID, "old", old.id, "new", m.id)
+	co.log.Info("static group member replaced", "group", gr.name, "instance", m.instanceID, "old", old.id, "new", m.id)
 	switch {
 	case gr.state == groupStable && !changed && !wasLeader:
 		return nil, co.joinResponse(gr, m)
@@ -234,7 +234,7 @@ func (co *groupCoordinator) replaceStatic(gr *group, old *member, ji joinInfo, s
 	return w, nil
 }
 
-func (co *groupCoordinator) awaitRebalance(m *member) chan *kmsg.JoinGroupResponse {
+func (co *Coordinator) awaitRebalance(m *member) chan *kmsg.JoinGroupResponse {
 	if m.join != nil {
 		// A second JoinGroup from the same member replaces the first.
 		co.answerJoinErr(m, errCodeRebalancing)
@@ -283,7 +283,7 @@ func sameProtocols(a, b []kmsg.JoinGroupRequestProtocol) bool {
 
 // prepareRebalance starts a join phase: members have up to the largest
 // rebalance timeout to rejoin.
-func (co *groupCoordinator) prepareRebalance(gr *group) {
+func (co *Coordinator) prepareRebalance(gr *group) {
 	if gr.state == groupCompletingRebalance {
 		for _, m := range gr.members {
 			m.assignment = nil
@@ -301,7 +301,7 @@ func (co *groupCoordinator) prepareRebalance(gr *group) {
 
 // maybeCompleteJoin ends the join phase early once every known member has
 // rejoined and no member id handed out is still expected.
-func (co *groupCoordinator) maybeCompleteJoin(gr *group) {
+func (co *Coordinator) maybeCompleteJoin(gr *group) {
 	if gr.state != groupPreparingRebalance || len(gr.pending) > 0 {
 		return
 	}
@@ -316,7 +316,7 @@ func (co *groupCoordinator) maybeCompleteJoin(gr *group) {
 // completeJoin ends the join phase: members that did not rejoin are
 // removed, the generation goes up, the protocol is chosen and every
 // waiting member is answered; the leader gets the members' metadata.
-func (co *groupCoordinator) completeJoin(gr *group) {
+func (co *Coordinator) completeJoin(gr *group) {
 	for _, m := range gr.members {
 		if m.join == nil {
 			co.dropMember(gr, m)
@@ -365,7 +365,7 @@ func (gr *group) selectProtocol() string {
 
 // joinResponse is the current generation as m sees it; the leader gets
 // every member's metadata. The handler sets the version.
-func (co *groupCoordinator) joinResponse(gr *group, m *member) *kmsg.JoinGroupResponse {
+func (co *Coordinator) joinResponse(gr *group, m *member) *kmsg.JoinGroupResponse {
 	resp := kmsg.NewPtrJoinGroupResponse()
 	resp.Generation = gr.generation
 	pt, p := gr.protocolType, gr.protocol
@@ -387,7 +387,7 @@ func (co *groupCoordinator) joinResponse(gr *group, m *member) *kmsg.JoinGroupRe
 	return resp
 }
 
-func (co *groupCoordinator) answerJoinErr(m *member, code int16) {
+func (co *Coordinator) answerJoinErr(m *member, code int16) {
 	if m.join == nil {
 		return
 	}
@@ -399,7 +399,7 @@ func (co *groupCoordinator) answerJoinErr(m *member, code int16) {
 	m.join = nil
 }
 
-func (co *groupCoordinator) answerSync(m *member, r syncResult) {
+func (co *Coordinator) answerSync(m *member, r syncResult) {
 	if m.sync == nil {
 		return
 	}
@@ -408,7 +408,7 @@ func (co *groupCoordinator) answerSync(m *member, r syncResult) {
 }
 
 // dropMember removes m without starting a rebalance.
-func (co *groupCoordinator) dropMember(gr *group, m *member) {
+func (co *Coordinator) dropMember(gr *group, m *member) {
 	co.answerJoinErr(m, errCodeUnknownMember)
 	co.answerSync(m, syncResult{code: errCodeUnknownMember})
 	delete(gr.members, m.id)
@@ -422,7 +422,7 @@ func (co *groupCoordinator) dropMember(gr *group, m *member) {
 }
 
 // removeMember removes m (left or expired) and rebalances the rest.
-func (co *groupCoordinator) removeMember(gr *group, m *member) {
+func (co *Coordinator) removeMember(gr *group, m *member) {
 	co.dropMember(gr, m)
 	switch gr.state {
 	case groupStable, groupCompletingRebalance:
@@ -452,11 +452,11 @@ func (gr *group) checkMember(memberID string, instanceID *string, generation int
 
 // syncGroup serves SyncGroup: the leader's assignments complete the
 // rebalance; the others wait for them.
-func (co *groupCoordinator) syncGroup(ctx context.Context, req *kmsg.SyncGroupRequest) *kmsg.SyncGroupResponse {
+func (co *Coordinator) syncGroup(ctx context.Context, req *kmsg.SyncGroupRequest) *kmsg.SyncGroupResponse {
 	resp := req.ResponseKind().(*kmsg.SyncGroupResponse)
 	gr, err := co.lookup(ctx, req.Group, false)
 	if err != nil {
-		resp.ErrorCode = errCode(err)
+		resp.ErrorCode = co.errCode(err)
 		return resp
 	}
 	if gr == nil || gr.typ != groupTypeClassic {
@@ -534,10 +534,10 @@ func (co *groupCoordinator) syncGroup(ctx context.Context, req *kmsg.SyncGroupRe
 
 // heartbeat serves Heartbeat: it keeps the member's session alive and
 // tells it when to rejoin.
-func (co *groupCoordinator) heartbeat(ctx context.Context, req *kmsg.HeartbeatRequest) int16 {
+func (co *Coordinator) heartbeat(ctx context.Context, req *kmsg.HeartbeatRequest) int16 {
 	gr, err := co.lookup(ctx, req.Group, false)
 	if err != nil {
-		return errCode(err)
+		return co.errCode(err)
 	}
 	defer co.mu.Unlock()
 	if gr == nil || gr.typ != groupTypeClassic {
@@ -561,11 +561,11 @@ func (co *groupCoordinator) heartbeat(ctx context.Context, req *kmsg.HeartbeatRe
 
 // leave serves LeaveGroup for a batch of members (one before v3). An
 // empty member id with an instance id names the static member.
-func (co *groupCoordinator) leave(ctx context.Context, group string, members []kmsg.LeaveGroupRequestMember) (int16, []int16) {
+func (co *Coordinator) leave(ctx context.Context, group string, members []kmsg.LeaveGroupRequestMember) (int16, []int16) {
 	codes := make([]int16, len(members))
 	gr, err := co.lookup(ctx, group, false)
 	if err != nil {
-		return errCode(err), codes
+		return co.errCode(err), codes
 	}
 	defer co.mu.Unlock()
 	if gr == nil || gr.typ != groupTypeClassic {
@@ -598,7 +598,7 @@ func (co *groupCoordinator) leave(ctx context.Context, group string, members []k
 			codes[i] = errCodeUnknownMember
 			continue
 		}
-		co.g.log.Info("group member left", "group", group, "member", id)
+		co.log.Info("group member left", "group", group, "member", id)
 		co.removeMember(gr, m)
 	}
 	return 0, codes

@@ -1,4 +1,4 @@
-package gateway
+package groups
 
 // KIP-848 server-side assignors. Both are pure functions of the members'
 // subscriptions, the subscribed topics' partition counts and the previous

@@ -1,4 +1,4 @@
-package gateway
+package groups
 
 import (
 	"context"
@@ -7,14 +7,14 @@ import (
 	"github.com/caudal/caudal/metadata"
 )
 
-// releaseMoved hands off the groups this gateway no longer coordinates
-// after the live gateways changed (registry.go): their waiting JoinGroup
+// ReleaseMoved hands off the groups this gateway no longer coordinates
+// after the live gateways changed (Config.Coordinates): their waiting JoinGroup
 // and SyncGroup requests get NOT_COORDINATOR, unsaved state is written to
 // the group store, and the in-memory copy is dropped. The new coordinator
 // loads the group from the store on its first request (lookup), so
 // members rejoin with their committed offsets intact. If this gateway
 // becomes the coordinator again later, it loads the group afresh too.
-func (co *groupCoordinator) releaseMoved(ctx context.Context) {
+func (co *Coordinator) ReleaseMoved(ctx context.Context) {
 	co.mu.Lock()
 	if co.stopped {
 		co.mu.Unlock()
@@ -23,7 +23,7 @@ func (co *groupCoordinator) releaseMoved(ctx context.Context) {
 	var save []groupRecord
 	released := 0
 	for _, gr := range co.groups.all() {
-		if co.g.coordinates(gr.name) {
+		if co.coordinates(gr.name) {
 			continue
 		}
 		for _, m := range gr.members {
@@ -42,10 +42,10 @@ func (co *groupCoordinator) releaseMoved(ctx context.Context) {
 	co.mu.Unlock()
 	for _, rec := range save {
 		if err := co.gs.SaveGroup(ctx, rec); err != nil && !errors.Is(err, metadata.ErrNotFound) {
-			co.g.log.Warn("save group handed off", "group", rec.Name, "err", err)
+			co.log.Warn("save group handed off", "group", rec.Name, "err", err)
 		}
 	}
 	if released > 0 {
-		co.g.log.Info("handed off groups to their new coordinators", "groups", released)
+		co.log.Info("handed off groups to their new coordinators", "groups", released)
 	}
 }

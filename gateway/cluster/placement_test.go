@@ -1,4 +1,4 @@
-package gateway
+package cluster
 
 import (
 	"fmt"
@@ -148,8 +148,8 @@ func TestRackFromClientID(t *testing.T) {
 		"consumer-group-1,zone=":     "",
 		"app|rack=eu-west-1b|more=1": "eu-west-1b",
 	} {
-		if got := rackFromClientID(id); got != want {
-			t.Errorf("rackFromClientID(%q) = %q, want %q", id, got, want)
+		if got := RackFromClientID(id); got != want {
+			t.Errorf("RackFromClientID(%q) = %q, want %q", id, got, want)
 		}
 	}
 }

@@ -1,4 +1,4 @@
-package gateway
+package reader
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 
 	"github.com/caudal/caudal/metadata"
 	"github.com/caudal/caudal/objstore"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // objectReader reads the byte ranges of index rows through an
@@ -20,7 +21,7 @@ import (
 type objectReader struct {
 	bucket   objstore.Bucket
 	cache    *objectCache
-	metrics  *metrics
+	requests *prometheus.CounterVec // caudal_cache_requests_total, by result
 	wholeMax int64
 
 	mu      sync.Mutex
@@ -48,13 +49,13 @@ func (wr *wholeRead) leave() {
 // the reader that started it has gone, for the others waiting on it.
 const wholeReadTimeout = time.Minute
 
-func newObjectReader(bucket objstore.Bucket, maxBytes int64, m *metrics) (*objectReader, error) {
+func newObjectReader(bucket objstore.Bucket, maxBytes int64, requests *prometheus.CounterVec) (*objectReader, error) {
 	cache, err := newObjectCache(maxBytes)
 	if err != nil {
 		return nil, err
 	}
 	return &objectReader{
-		bucket: bucket, cache: cache, metrics: m,
+		bucket: bucket, cache: cache, requests: requests,
 		// A cache too small for several whole objects would evict one
 		// while its neighbours are still being read.
 		wholeMax: min(16<<20, maxBytes/8),
@@ -75,13 +76,13 @@ func (r *objectReader) read(ctx context.Context, row metadata.IndexEntry, readWh
 	key, off, length := row.ObjectKey, row.ByteOffset, row.ByteLength
 	if e, ok := r.cache.get(wholeKey(key)); ok {
 		if off+length <= int64(len(e.data)) {
-			r.metrics.cacheRequests.WithLabelValues("hit").Inc()
+			r.requests.WithLabelValues("hit").Inc()
 			return e.data[off : off+length], e, nil
 		}
 		e.release()
 	}
 	if readWhole {
-		r.metrics.cacheRequests.WithLabelValues("miss").Inc()
+		r.requests.WithLabelValues("miss").Inc()
 		e, err := r.readWhole(ctx, key, row.ObjectSize)
 		if err != nil {
 			return nil, nil, err
@@ -94,10 +95,10 @@ func (r *objectReader) read(ctx context.Context, row metadata.IndexEntry, readWh
 	}
 	rk := fmt.Sprintf("%s@%d+%d", key, off, length)
 	if e, ok := r.cache.get(rk); ok {
-		r.metrics.cacheRequests.WithLabelValues("hit").Inc()
+		r.requests.WithLabelValues("hit").Inc()
 		return e.data, e, nil
 	}
-	r.metrics.cacheRequests.WithLabelValues("miss").Inc()
+	r.requests.WithLabelValues("miss").Inc()
 	b, err := r.bucket.GetRange(ctx, key, off, length)
 	if err != nil {
 		return nil, nil, fmt.Errorf("read object %s [%d, +%d): %w", key, off, length, err)

@@ -1,7 +1,9 @@
-package gateway
+package groups
 
 import (
 	"time"
+
+	"github.com/caudal/caudal/metadata/topicconfig"
 )
 
 // groupSettings are the coordinator's timeouts, read once from the broker
@@ -21,20 +23,20 @@ type groupSettings struct {
 	lagRefresh time.Duration
 }
 
-func groupSettingsFrom(bc *brokerConfigs) groupSettings {
-	ms := func(key string) time.Duration { return time.Duration(bc.int(key)) * time.Millisecond }
+func groupSettingsFrom(bc *topicconfig.Broker) groupSettings {
+	ms := func(key string) time.Duration { return time.Duration(bc.Int(key)) * time.Millisecond }
 	s := groupSettings{
 		minSession:        ms("group.min.session.timeout.ms"),
 		maxSession:        ms("group.max.session.timeout.ms"),
 		consumerSession:   ms("group.consumer.session.timeout.ms"),
 		consumerHeartbeat: ms("group.consumer.heartbeat.interval.ms"),
-		offsetsRetention:  time.Duration(bc.int("offsets.retention.minutes")) * time.Minute,
+		offsetsRetention:  time.Duration(bc.Int("offsets.retention.minutes")) * time.Minute,
 		retentionCheck:    ms("offsets.retention.check.interval.ms"),
-		maxMetadata:       int(bc.int("offset.metadata.max.bytes")),
+		maxMetadata:       int(bc.Int("offset.metadata.max.bytes")),
 		tick:              50 * time.Millisecond,
 		lagRefresh:        10 * time.Second,
 	}
-	if bc.int("offsets.retention.minutes") < 0 {
+	if bc.Int("offsets.retention.minutes") < 0 {
 		s.offsetsRetention = -1
 	}
 	if s.retentionCheck <= 0 {

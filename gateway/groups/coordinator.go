@@ -1,30 +1,33 @@
-package gateway
-
-// The group coordinator. Group state (members, generation, assignments)
-// lives in this gateway's memory, behind groupTable; what must survive a
-// restart is written to a groupStore in the background, and committed
-// offsets go straight to the metadata store. Timers are absolute times on
-// the injected clock (Config.Now), checked by tick every few milliseconds
-// of wall time, so tests can drive them with a fake clock.
+// Package groups is the consumer-group coordinator: the classic protocol's
+// and KIP-848's state machines, the server-side assignors, committed
+// offsets and their expiry, and consumer lag. Its protocol is Kafka's, so
+// it takes and returns kmsg requests and responses and writes Kafka error
+// codes; it owns no connection and maps storage errors through the
+// gateway's ErrorCode.
 //
-// coordinatorFor picks one gateway per group by rendezvous hashing over
-// the live gateways (registry.go); the others answer NOT_COORDINATOR.
+// Group state (members, generation, assignments) lives in this gateway's
+// memory, behind groupTable; what must survive a restart is written to a
+// groupStore in the background, and committed offsets go straight to the
+// metadata store. Timers are absolute times on the injected clock
+// (Config.Now), checked by tick every few milliseconds of wall time, so
+// tests can drive them with a fake clock. One gateway coordinates each
+// group (Config.Coordinates); the others answer NOT_COORDINATOR.
+package groups
 
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"sort"
 	"sync"
 	"time"
 
 	"github.com/caudal/caudal/metadata"
+	"github.com/caudal/caudal/metadata/topicconfig"
 	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
-
-// coordinatorFor and coordinates (rendezvous over the live gateways) are
-// in registry.go; group_handoff.go drops the groups that moved away.
 
 type groupState int8
 
@@ -133,14 +136,42 @@ func (t memGroupTable) all() []*group {
 	return out
 }
 
-// groupCoordinator serves the group APIs for the groups this gateway
+// Topics is the gateway's view of the topics (gateway/cluster.Topics).
+type Topics interface {
+	ByName(ctx context.Context, name string) (metadata.Topic, error)
+	// All lists every topic; it may be a little stale.
+	All(ctx context.Context) ([]metadata.Topic, error)
+}
+
+// Config is what a Coordinator needs.
+type Config struct {
+	Store  metadata.Store
+	Topics Topics
+	// Broker supplies the group.* and offsets.* broker settings.
+	Broker *topicconfig.Broker
+	// Coordinates reports whether this gateway coordinates a group.
+	Coordinates func(group string) bool
+	// ErrorCode maps storage and other typed errors to Kafka codes.
+	ErrorCode  func(error) int16
+	Now        func() time.Time
+	Log        *slog.Logger
+	Registerer prometheus.Registerer
+}
+
+// ErrStopped is what requests get once the coordinator is closing.
+var ErrStopped = errors.New("group coordinator is shutting down")
+
+// Coordinator serves the group APIs for the groups this gateway
 // coordinates.
-type groupCoordinator struct {
-	g     *Gateway
-	store metadata.Store
-	gs    groupStore
-	now   func() time.Time
-	set   groupSettings
+type Coordinator struct {
+	store       metadata.Store
+	topics      Topics
+	gs          groupStore
+	now         func() time.Time
+	log         *slog.Logger
+	set         groupSettings
+	coordinates func(string) bool
+	errCode     func(error) int16
 
 	mu      sync.Mutex
 	groups  groupTable
@@ -151,29 +182,39 @@ type groupCoordinator struct {
 	stop chan struct{}
 	wg   sync.WaitGroup
 
-	lag          *prometheus.GaugeVec
-	topicsMu     sync.Mutex
-	topicsAt     time.Time
-	topicsCached []metadata.Topic
+	lag *prometheus.GaugeVec
 }
 
-func newGroupCoordinator(g *Gateway) *groupCoordinator {
-	co := &groupCoordinator{
-		g:      g,
-		store:  g.store,
-		gs:     groupStoreFor(g.store),
-		now:    g.cfg.Now,
-		set:    groupSettingsFrom(g.configs),
-		groups: memGroupTable{},
-		dirty:  map[string]bool{},
-		kick:   make(chan struct{}, 1),
-		stop:   make(chan struct{}),
+// New returns a coordinator of no groups yet; Start runs its timers.
+func New(c Config) *Coordinator {
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Log == nil {
+		c.Log = slog.New(slog.DiscardHandler)
+	}
+	if c.Registerer == nil {
+		c.Registerer = prometheus.NewRegistry()
+	}
+	co := &Coordinator{
+		store:       c.Store,
+		topics:      c.Topics,
+		gs:          groupStoreFor(c.Store),
+		now:         c.Now,
+		log:         c.Log,
+		set:         groupSettingsFrom(c.Broker),
+		coordinates: c.Coordinates,
+		errCode:     c.ErrorCode,
+		groups:      memGroupTable{},
+		dirty:       map[string]bool{},
+		kick:        make(chan struct{}, 1),
+		stop:        make(chan struct{}),
 		lag: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "caudal_consumer_group_lag",
 			Help: "Records between a group's committed offset and the partition's high watermark.",
 		}, []string{"group", "topic", "partition"}),
 	}
-	if err := g.cfg.Registerer.Register(co.lag); err != nil {
+	if err := c.Registerer.Register(co.lag); err != nil {
 		var are prometheus.AlreadyRegisteredError
 		if errors.As(err, &are) {
 			if gv, ok := are.ExistingCollector.(*prometheus.GaugeVec); ok {
@@ -184,16 +225,16 @@ func newGroupCoordinator(g *Gateway) *groupCoordinator {
 	return co
 }
 
-// start runs the timers, the persister and the lag refresher.
-func (co *groupCoordinator) start() {
+// Start runs the timers, the persister and the lag refresher.
+func (co *Coordinator) Start() {
 	co.wg.Add(3)
 	go co.timerLoop()
 	go co.persistLoop()
 	go co.lagLoop()
 }
 
-// close answers every waiting request, saves what is unsaved and stops.
-func (co *groupCoordinator) close(ctx context.Context) {
+// Close answers every waiting request, saves what is unsaved and stops.
+func (co *Coordinator) Close(ctx context.Context) {
 	co.mu.Lock()
 	if co.stopped {
 		co.mu.Unlock()
@@ -212,7 +253,7 @@ func (co *groupCoordinator) close(ctx context.Context) {
 	co.persist(ctx)
 }
 
-func (co *groupCoordinator) timerLoop() {
+func (co *Coordinator) timerLoop() {
 	defer co.wg.Done()
 	t := time.NewTicker(co.set.tick)
 	defer t.Stop()
@@ -229,7 +270,7 @@ func (co *groupCoordinator) timerLoop() {
 			lastSweep = now
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			if err := co.expireOffsets(ctx, now); err != nil {
-				co.g.log.Warn("expire group offsets", "err", err)
+				co.log.Warn("expire group offsets", "err", err)
 			}
 			cancel()
 		}
@@ -237,7 +278,7 @@ func (co *groupCoordinator) timerLoop() {
 }
 
 // tick fires every timer that is due at now.
-func (co *groupCoordinator) tick(now time.Time) {
+func (co *Coordinator) tick(now time.Time) {
 	co.mu.Lock()
 	defer co.mu.Unlock()
 	for _, gr := range co.groups.all() {
@@ -253,7 +294,7 @@ func (co *groupCoordinator) tick(now time.Time) {
 		}
 		for _, m := range gr.members {
 			if m.join == nil && now.After(m.expires) {
-				co.g.log.Info("group member session expired", "group", gr.name, "member", m.id)
+				co.log.Info("group member session expired", "group", gr.name, "member", m.id)
 				co.removeMember(gr, m)
 			}
 		}
@@ -267,12 +308,12 @@ func (co *groupCoordinator) tick(now time.Time) {
 // coordinator does not hold it, and creating it when create is set. On
 // success it returns with co.mu held, also when the group is nil (not
 // found and create unset).
-func (co *groupCoordinator) lookup(ctx context.Context, name string, create bool) (*group, error) {
+func (co *Coordinator) lookup(ctx context.Context, name string, create bool) (*group, error) {
 	for {
 		co.mu.Lock()
 		if co.stopped {
 			co.mu.Unlock()
-			return nil, errShuttingDown
+			return nil, ErrStopped
 		}
 		if gr := co.groups.get(name); gr != nil && gr.state != groupDead {
 			return gr, nil
@@ -309,7 +350,7 @@ func (co *groupCoordinator) lookup(ctx context.Context, name string, create bool
 // restore rebuilds a group from its record after a restart. Members come
 // back as they were but must rejoin: a classic group starts a rebalance
 // (so its generation goes up), a KIP-848 group bumps its epoch.
-func (co *groupCoordinator) restore(rec groupRecord) *group {
+func (co *Coordinator) restore(rec groupRecord) *group {
 	gr := newGroup(rec.Name)
 	now := co.now()
 	gr.emptySince = rec.UpdatedAt
@@ -348,7 +389,7 @@ func (co *groupCoordinator) restore(rec groupRecord) *group {
 }
 
 // record snapshots a group for the group store.
-func (co *groupCoordinator) record(gr *group) groupRecord {
+func (co *Coordinator) record(gr *group) groupRecord {
 	rec := groupRecord{
 		Name: gr.name, Type: gr.typ, ProtocolType: gr.protocolType, Protocol: gr.protocol,
 		Generation: gr.generation, Leader: gr.leader, UpdatedAt: co.now(),
@@ -370,7 +411,7 @@ func (co *groupCoordinator) record(gr *group) groupRecord {
 }
 
 // markDirty queues the group for the persister. Called with co.mu held.
-func (co *groupCoordinator) markDirty(gr *group) {
+func (co *Coordinator) markDirty(gr *group) {
 	co.dirty[gr.name] = true
 	select {
 	case co.kick <- struct{}{}:
@@ -378,7 +419,7 @@ func (co *groupCoordinator) markDirty(gr *group) {
 	}
 }
 
-func (co *groupCoordinator) persistLoop() {
+func (co *Coordinator) persistLoop() {
 	defer co.wg.Done()
 	for {
 		select {
@@ -393,7 +434,7 @@ func (co *groupCoordinator) persistLoop() {
 }
 
 // persist writes every dirty group's latest snapshot.
-func (co *groupCoordinator) persist(ctx context.Context) {
+func (co *Coordinator) persist(ctx context.Context) {
 	type job struct {
 		name string
 		rec  *groupRecord
@@ -419,7 +460,7 @@ func (co *groupCoordinator) persist(ctx context.Context) {
 			err = co.gs.SaveGroup(ctx, *j.rec)
 		}
 		if err != nil && !errors.Is(err, metadata.ErrNotFound) {
-			co.g.log.Warn("persist group", "group", j.name, "err", err)
+			co.log.Warn("persist group", "group", j.name, "err", err)
 			co.mu.Lock()
 			co.dirty[j.name] = true // retried on the next change
 			co.mu.Unlock()
@@ -431,7 +472,7 @@ func (co *groupCoordinator) persist(ctx context.Context) {
 // empty longer than offsets.retention.minutes (KIP-211): an offset expires
 // once both its commit and the group's emptiness are that old. A group
 // left with neither members nor offsets is forgotten.
-func (co *groupCoordinator) expireOffsets(ctx context.Context, now time.Time) error {
+func (co *Coordinator) expireOffsets(ctx context.Context, now time.Time) error {
 	if co.set.offsetsRetention < 0 {
 		return nil
 	}
@@ -471,7 +512,7 @@ func (co *groupCoordinator) expireOffsets(ctx context.Context, now time.Time) er
 		if err := co.store.DeleteOffsets(ctx, name, expired); err != nil {
 			return err
 		}
-		co.g.log.Info("expired group offsets", "group", name, "partitions", len(expired))
+		co.log.Info("expired group offsets", "group", name, "partitions", len(expired))
 		if len(expired) == len(offs) {
 			co.mu.Lock()
 			if gr := co.groups.get(name); gr != nil && gr.memberCount() == 0 {

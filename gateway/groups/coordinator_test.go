@@ -1,4 +1,4 @@
-package gateway
+package groups
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/caudal/caudal/metadata"
+	"github.com/caudal/caudal/metadata/topicconfig"
 	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -27,17 +28,29 @@ func (c *fakeClock) add(d time.Duration) {
 	c.mu.Unlock()
 }
 
+// fixedTopics are the topics a test's coordinator sees.
+type fixedTopics []metadata.Topic
+
+func (ts fixedTopics) ByName(_ context.Context, name string) (metadata.Topic, error) {
+	for _, t := range ts {
+		if t.Name == name {
+			return t, nil
+		}
+	}
+	return metadata.Topic{}, metadata.ErrUnknownTopic
+}
+
+func (ts fixedTopics) All(context.Context) ([]metadata.Topic, error) { return ts, nil }
+
 // testCoordinator is a coordinator whose timers only the test fires.
-func testCoordinator(t *testing.T) (*groupCoordinator, *fakeClock) {
+func testCoordinator(t *testing.T) (*Coordinator, *fakeClock) {
 	t.Helper()
 	clk := &fakeClock{t: time.Unix(1_700_000_000, 0)}
-	bc, err := newBrokerConfigs(nil)
+	bc, err := topicconfig.NewBroker(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	g := &Gateway{cfg: withDefaults(Config{Now: clk.now, Registerer: prometheus.NewRegistry()}), configs: bc}
-	g.log = g.cfg.Logger
-	co := newGroupCoordinator(g)
+	co := New(Config{Broker: bc, Now: clk.now, Registerer: prometheus.NewRegistry()})
 	co.gs = newMemGroupStore()
 	return co, clk
 }
@@ -54,7 +67,7 @@ func joinReq(group, member string, protos ...string) *kmsg.JoinGroupRequest {
 }
 
 // joinAsync starts a JoinGroup and returns its eventual response.
-func joinAsync(co *groupCoordinator, req *kmsg.JoinGroupRequest) chan *kmsg.JoinGroupResponse {
+func joinAsync(co *Coordinator, req *kmsg.JoinGroupRequest) chan *kmsg.JoinGroupResponse {
 	ch := make(chan *kmsg.JoinGroupResponse, 1)
 	go func() { ch <- co.join(context.Background(), joinInfo{req: req, clientID: "c"}) }()
 	return ch
@@ -72,7 +85,7 @@ func recv(t *testing.T, ch chan *kmsg.JoinGroupResponse) *kmsg.JoinGroupResponse
 }
 
 // joinNew does the two-step v4+ join of a new member.
-func joinNew(t *testing.T, co *groupCoordinator, group string, protos ...string) (string, chan *kmsg.JoinGroupResponse) {
+func joinNew(t *testing.T, co *Coordinator, group string, protos ...string) (string, chan *kmsg.JoinGroupResponse) {
 	t.Helper()
 	r := co.join(context.Background(), joinInfo{req: joinReq(group, "", protos...)})
 	if r.ErrorCode != kerr.MemberIDRequired.Code || r.MemberID == "" {
@@ -82,7 +95,7 @@ func joinNew(t *testing.T, co *groupCoordinator, group string, protos ...string)
 }
 
 // waitJoining waits until the group's member count awaiting join is n.
-func waitJoining(t *testing.T, co *groupCoordinator, name string, n int) {
+func waitJoining(t *testing.T, co *Coordinator, name string, n int) {
 	t.Helper()
 	for range 500 {
 		co.mu.Lock()
@@ -103,7 +116,7 @@ func waitJoining(t *testing.T, co *groupCoordinator, name string, n int) {
 	t.Fatalf("never %d members awaiting join", n)
 }
 
-func state(co *groupCoordinator, name string) (groupState, int32) {
+func state(co *Coordinator, name string) (groupState, int32) {
 	co.mu.Lock()
 	defer co.mu.Unlock()
 	gr := co.groups.get(name)
@@ -361,8 +374,7 @@ func sortedDesc(xs []int) []int {
 func TestConsumerRevokeBeforeAssign(t *testing.T) {
 	co, clk := testCoordinator(t)
 	topic := uuid.New()
-	co.topicsCached = []metadata.Topic{{ID: topic, Name: "t", Partitions: 4}}
-	co.topicsAt = clk.now()
+	co.topics = fixedTopics{{ID: topic, Name: "t", Partitions: 4}}
 	hb := func(member string, epoch int32, owned []int32) *kmsg.ConsumerGroupHeartbeatResponse {
 		req := kmsg.NewPtrConsumerGroupHeartbeatRequest()
 		req.Version = 1
@@ -373,7 +385,6 @@ func TestConsumerRevokeBeforeAssign(t *testing.T) {
 		if owned != nil {
 			req.Topics = []kmsg.ConsumerGroupHeartbeatRequestTopic{{TopicID: topic, Partitions: owned}}
 		}
-		co.topicsAt = clk.now()
 		return co.consumerHeartbeat(context.Background(), heartbeatInfo{req: req})
 	}
 	parts := func(r *kmsg.ConsumerGroupHeartbeatResponse) []int32 {

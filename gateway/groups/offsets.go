@@ -1,4 +1,4 @@
-package gateway
+package groups
 
 // Committed offsets and the group-level checks of OffsetCommit,
 // OffsetFetch, OffsetDelete and DeleteGroups.
@@ -6,6 +6,7 @@ package gateway
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sort"
 
 	"github.com/caudal/caudal/metadata"
@@ -13,14 +14,20 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
+// Errors of DeleteGroups, which the gateway maps to Kafka codes.
+var (
+	ErrGroupNotFound = errors.New("group not found")
+	ErrNonEmptyGroup = errors.New("group has members")
+)
+
 // commitCheck validates a commit's member and generation (member epoch
 // in a KIP-848 group) against the group; parts are the partitions
 // committed. A commit without member and generation (standalone
 // consumers, admin tools) is accepted only while the group is empty.
-func (co *groupCoordinator) commitCheck(ctx context.Context, req *kmsg.OffsetCommitRequest, parts partSet) int16 {
+func (co *Coordinator) commitCheck(ctx context.Context, req *kmsg.OffsetCommitRequest, parts partSet) int16 {
 	gr, err := co.lookup(ctx, req.Group, true)
 	if err != nil {
-		return errCode(err)
+		return co.errCode(err)
 	}
 	defer co.mu.Unlock()
 	simple := req.Version == 0 || (req.Generation < 0 && req.MemberID == "" && req.InstanceID == nil)
@@ -69,13 +76,13 @@ func (co *groupCoordinator) commitCheck(ctx context.Context, req *kmsg.OffsetCom
 
 // fetchCheck validates a v9+ OffsetFetch's member and epoch in a KIP-848
 // group.
-func (co *groupCoordinator) fetchCheck(ctx context.Context, group string, memberID *string, epoch int32) int16 {
+func (co *Coordinator) fetchCheck(ctx context.Context, group string, memberID *string, epoch int32) int16 {
 	if memberID == nil || *memberID == "" {
 		return 0
 	}
 	gr, err := co.lookup(ctx, group, false)
 	if err != nil {
-		return errCode(err)
+		return co.errCode(err)
 	}
 	defer co.mu.Unlock()
 	if gr == nil || gr.typ != groupTypeConsumer {
@@ -93,7 +100,7 @@ func (co *groupCoordinator) fetchCheck(ctx context.Context, group string, member
 
 // groupExists reports whether the group has state here or committed
 // offsets.
-func (co *groupCoordinator) groupExists(ctx context.Context, name string) (bool, error) {
+func (co *Coordinator) groupExists(ctx context.Context, name string) (bool, error) {
 	gr, err := co.lookup(ctx, name, false)
 	if err != nil {
 		return false, err
@@ -107,13 +114,13 @@ func (co *groupCoordinator) groupExists(ctx context.Context, name string) (bool,
 }
 
 // deleteGroup serves one group of DeleteGroups.
-func (co *groupCoordinator) deleteGroup(ctx context.Context, name string) error {
+func (co *Coordinator) deleteGroup(ctx context.Context, name string) error {
 	ok, err := co.groupExists(ctx, name)
 	if err != nil {
 		return err
 	}
 	if !ok {
-		return kafkaErr(kerr.GroupIDNotFound, "group %s does not exist", name)
+		return fmt.Errorf("delete group %s: %w", name, ErrGroupNotFound)
 	}
 	gr, err := co.lookup(ctx, name, false)
 	if err != nil {
@@ -122,7 +129,7 @@ func (co *groupCoordinator) deleteGroup(ctx context.Context, name string) error 
 	if gr != nil {
 		if gr.memberCount() > 0 {
 			co.mu.Unlock()
-			return kafkaErr(kerr.NonEmptyGroup, "group %s has members", name)
+			return fmt.Errorf("delete group %s: %w", name, ErrNonEmptyGroup)
 		}
 		gr.state = groupDead
 		co.groups.remove(name)
@@ -143,7 +150,7 @@ func (co *groupCoordinator) deleteGroup(ctx context.Context, name string) error 
 	if err := co.gs.DeleteGroup(ctx, name); err != nil && !errors.Is(err, metadata.ErrNotFound) {
 		return err
 	}
-	co.g.log.Info("deleted group", "group", name)
+	co.log.Info("deleted group", "group", name)
 	return nil
 }
 
@@ -184,7 +191,7 @@ type listedGroup struct {
 
 // listGroups lists the groups with state here and those with only
 // committed offsets.
-func (co *groupCoordinator) listGroups(ctx context.Context) ([]listedGroup, error) {
+func (co *Coordinator) listGroups(ctx context.Context) ([]listedGroup, error) {
 	names, err := co.store.Groups(ctx)
 	if err != nil {
 		return nil, err
@@ -198,7 +205,7 @@ func (co *groupCoordinator) listGroups(ctx context.Context) ([]listedGroup, erro
 	}
 	co.mu.Unlock()
 	for _, n := range names {
-		if !seen[n] && co.g.coordinates(n) {
+		if !seen[n] && co.coordinates(n) {
 			out = append(out, listedGroup{name: n, state: groupEmpty.String(), typ: groupTypeClassic})
 		}
 	}

@@ -1,4 +1,4 @@
-package gateway
+package reader
 
 import "sync"
 

@@ -1,4 +1,4 @@
-package gateway
+package groups
 
 // Consumer lag: caudal_consumer_group_lag{group,topic,partition} is the
 // high watermark minus the committed offset, refreshed every lagRefresh.
@@ -9,7 +9,7 @@ import (
 	"time"
 )
 
-func (co *groupCoordinator) lagLoop() {
+func (co *Coordinator) lagLoop() {
 	defer co.wg.Done()
 	t := time.NewTicker(co.set.lagRefresh)
 	defer t.Stop()
@@ -21,7 +21,7 @@ func (co *groupCoordinator) lagLoop() {
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), co.set.lagRefresh)
 		if err := co.refreshLag(ctx); err != nil {
-			co.g.log.Warn("refresh consumer group lag", "err", err)
+			co.log.Warn("refresh consumer group lag", "err", err)
 		}
 		cancel()
 	}
@@ -33,14 +33,14 @@ type lagKey struct {
 }
 
 // refreshLag recomputes every group's lag gauges.
-func (co *groupCoordinator) refreshLag(ctx context.Context) error {
+func (co *Coordinator) refreshLag(ctx context.Context) error {
 	names, err := co.store.Groups(ctx)
 	if err != nil {
 		return err
 	}
 	lags := map[lagKey]int64{}
 	for _, name := range names {
-		if !co.g.coordinates(name) {
+		if !co.coordinates(name) {
 			continue
 		}
 		offs, err := co.store.FetchOffsets(ctx, name)
@@ -48,7 +48,7 @@ func (co *groupCoordinator) refreshLag(ctx context.Context) error {
 			return err
 		}
 		for _, o := range offs {
-			t, err := co.g.topics.byNameOrLoad(ctx, o.Topic)
+			t, err := co.topics.ByName(ctx, o.Topic)
 			if err != nil {
 				continue // topic deleted
 			}

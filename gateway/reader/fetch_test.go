@@ -1,4 +1,4 @@
-package gateway
+package reader
 
 import (
 	"context"
@@ -11,8 +11,6 @@ import (
 	"testing"
 
 	dto "github.com/prometheus/client_model/go"
-
-	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/caudal/caudal/metadata"
 	"github.com/caudal/caudal/objstore"
@@ -125,26 +123,19 @@ func TestColdFetchGets(t *testing.T) {
 		{"one partition per fetch, full cache", map[int32][]string{0: kibRecords[:40], 1: kibRecords[:40]}, [][]int32{{0}, {1}}, true, map[int32]int{0: 40, 1: 40}, 1, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			g := newTestGateway(t)
-			produceTestBatches(t, testConn(t, g), tc.produce)
+			env := newTestEnv(t)
+			env.commit(t, tc.produce)
 			// A new reader: the cache of a gateway that did not write the object.
-			bucket := &countingBucket{Bucket: g.bucket}
-			var err error
-			g.reader, err = newObjectReader(bucket, 1<<20, g.metrics)
-			if err != nil {
-				t.Fatal(err)
-			}
+			bucket := &countingBucket{Bucket: env.bucket}
+			r := env.reader(t, bucket, 1<<20)
 			if tc.hotCache {
-				fillCache(g.reader.cache)
+				fillCache(r.objects.cache)
 			}
 			for range 2 { // the second from the cache
 				for _, parts := range tc.fetches {
-					resp, _, failed, _ := g.fetchOnce(t.Context(), fetchRequest(1<<20, 1<<20, parts...))
-					if failed {
-						t.Fatalf("fetch failed: %+v", resp.Topics[0].Partitions)
-					}
+					got := env.fetch(t, r, 1<<20, 1<<20, parts...)
 					for i, p := range parts {
-						if _, n := trimBatches(resp.Topics[0].Partitions[i].RecordBatches, 1<<20, true); n != tc.wantRecords[p] {
+						if n := got[i].Count; n != tc.wantRecords[p] {
 							t.Errorf("partition %d: %d records, want %d", p, n, tc.wantRecords[p])
 						}
 					}
@@ -160,20 +151,15 @@ func TestColdFetchGets(t *testing.T) {
 // A read counts once in caudal_cache_requests_total: a ranged read that
 // misses as a miss, and the same range read again as a hit.
 func TestCacheRequestsCounted(t *testing.T) {
-	g := newTestGateway(t)
-	produceTestBatches(t, testConn(t, g), map[int32][]string{0: {"a"}, 1: kibRecords})
-	var err error
-	if g.reader, err = newObjectReader(g.bucket, 1<<20, g.metrics); err != nil {
-		t.Fatal(err)
-	}
+	env := newTestEnv(t)
+	env.commit(t, map[int32][]string{0: {"a"}, 1: kibRecords})
+	r := env.reader(t, env.bucket, 1<<20)
 	for range 2 {
-		if resp, _, failed, _ := g.fetchOnce(t.Context(), fetchRequest(1<<20, 1<<20, 0)); failed {
-			t.Fatalf("fetch failed: %+v", resp.Topics[0].Partitions)
-		}
+		env.fetch(t, r, 1<<20, 1<<20, 0)
 	}
 	count := func(result string) float64 {
 		var m dto.Metric
-		if err := g.metrics.cacheRequests.WithLabelValues(result).Write(&m); err != nil {
+		if err := r.objects.requests.WithLabelValues(result).Write(&m); err != nil {
 			t.Fatal(err)
 		}
 		return m.GetCounter().GetValue()
@@ -218,32 +204,11 @@ func TestWholeObjects(t *testing.T) {
 // A negative partition_max_bytes on a partition with data is read as 0:
 // the first batch comes back (KIP-74) and nothing panics.
 func TestFetchNegativePartitionMaxBytes(t *testing.T) {
-	g := newTestGateway(t)
-	produceTestBatches(t, testConn(t, g), map[int32][]string{0: {"a", "b"}})
-	produceTestBatches(t, testConn(t, g), map[int32][]string{0: {"c"}})
-	req := fetchRequest(-1, -1, 0)
-	resp, _, failed, _ := g.fetchOnce(t.Context(), req)
-	if failed {
-		t.Fatalf("fetch failed: %+v", resp.Topics[0].Partitions)
-	}
-	if _, n := trimBatches(resp.Topics[0].Partitions[0].RecordBatches, 1<<20, true); n != 2 {
+	env := newTestEnv(t)
+	env.commit(t, map[int32][]string{0: {"a", "b"}})
+	env.commit(t, map[int32][]string{0: {"c"}})
+	got := env.fetch(t, env.reader(t, env.bucket, 1<<20), 52428800, -1, 0)
+	if n := got[0].Count; n != 2 {
 		t.Errorf("%d records, want the first batch's 2", n)
 	}
-}
-
-// fetchRequest is a Fetch (v12) of topic "fuzz" from offset 0 of the
-// given partitions.
-func fetchRequest(maxBytes, partitionMaxBytes int32, partitions ...int32) *kmsg.FetchRequest {
-	req := kmsg.NewPtrFetchRequest()
-	req.SetVersion(12)
-	req.MaxBytes = maxBytes
-	ft := kmsg.NewFetchRequestTopic()
-	ft.Topic = "fuzz"
-	for _, p := range partitions {
-		fp := kmsg.NewFetchRequestTopicPartition()
-		fp.Partition, fp.PartitionMaxBytes = p, partitionMaxBytes
-		ft.Partitions = append(ft.Partitions, fp)
-	}
-	req.Topics = append(req.Topics, ft)
-	return req
 }

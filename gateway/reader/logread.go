@@ -1,4 +1,4 @@
-package gateway
+package reader
 
 import (
 	"context"
@@ -15,10 +15,10 @@ const indexRowsPerRead = 32
 
 // indexRows returns the partition's index rows from the one holding
 // offset `from`, below hw, until they hold maxBytes (at least one row).
-func (g *Gateway) indexRows(ctx context.Context, topic uuid.UUID, partition int32, from, hw int64, maxBytes int) ([]metadata.IndexEntry, error) {
+func (r *Reader) indexRows(ctx context.Context, topic uuid.UUID, partition int32, from, hw int64, maxBytes int) ([]metadata.IndexEntry, error) {
 	var rows []metadata.IndexEntry
 	for bytes := 0; from < hw && (len(rows) == 0 || bytes < maxBytes); {
-		page, err := g.store.Index(ctx, topic, partition, from, indexRowsPerRead)
+		page, err := r.store.Index(ctx, topic, partition, from, indexRowsPerRead)
 		if err != nil {
 			return nil, fmt.Errorf("look up index of partition %d from offset %d: %w", partition, from, err)
 		}
@@ -42,8 +42,8 @@ func (g *Gateway) indexRows(ctx context.Context, topic uuid.UUID, partition int3
 // objects in whole are read whole on a miss. With atLeastOne, the first
 // batch is returned even when it alone exceeds maxBytes, as Kafka does
 // (KIP-74) so that consumers always progress.
-func (g *Gateway) readBatches(ctx context.Context, rows []metadata.IndexEntry, whole map[string]bool, from, hw int64, maxBytes int, atLeastOne bool) ([]byte, error) {
-	stored, release, err := g.reader.readRows(ctx, rows, whole)
+func (r *Reader) readBatches(ctx context.Context, rows []metadata.IndexEntry, whole map[string]bool, from, hw int64, maxBytes int, atLeastOne bool) ([]byte, error) {
+	stored, release, err := r.objects.readRows(ctx, rows, whole)
 	if err != nil {
 		return nil, err
 	}
@@ -70,7 +70,7 @@ func (g *Gateway) readBatches(ctx context.Context, rows []metadata.IndexEntry, w
 // and stay untouched). It returns the next offset to read and whether the
 // read is done.
 func appendRow(out, stored []byte, row metadata.IndexEntry, from, hw int64, maxBytes int, atLeastOne bool) ([]byte, int64, bool, error) {
-	batches, err := rowBatches(stored, row)
+	batches, err := segments.RowBatches(stored, row.BaseOffset, row.Absolute)
 	if err != nil {
 		return out, from, true, err
 	}
@@ -126,71 +126,4 @@ func rowsToRead(rows []metadata.IndexEntry, budget int) []metadata.IndexEntry {
 		n++
 	}
 	return rows[:n]
-}
-
-// maxRecordScan bounds the decompressed bytes read to find one record by
-// timestamp.
-const maxRecordScan = 64 << 20
-
-// offsetForTime finds the first record whose timestamp is >= ts, as
-// ListOffsets by timestamp does; ok=false when there is none.
-func (g *Gateway) offsetForTime(ctx context.Context, topic uuid.UUID, partition int32, ts int64) (offset, at int64, ok bool, err error) {
-	row, found, err := g.store.IndexByTimestamp(ctx, topic, partition, ts)
-	if err != nil || !found {
-		return -1, -1, false, err
-	}
-	return g.scanRow(ctx, row, func(recTS, best int64) bool { return recTS >= ts && best < 0 })
-}
-
-// offsetOfMaxTime finds the record with the largest timestamp (the first
-// such record), for ListOffsets' MAX_TIMESTAMP.
-func (g *Gateway) offsetOfMaxTime(ctx context.Context, topic uuid.UUID, partition int32) (offset, at int64, ok bool, err error) {
-	row, found, err := g.store.IndexMaxTimestamp(ctx, topic, partition)
-	if err != nil || !found {
-		return -1, -1, false, err
-	}
-	return g.scanRow(ctx, row, func(recTS, best int64) bool { return recTS > best })
-}
-
-// scanRow walks the records of one index row and keeps the one for which
-// better(recordTimestamp, bestTimestampSoFar) holds last; best starts at -1.
-func (g *Gateway) scanRow(ctx context.Context, row metadata.IndexEntry, better func(ts, best int64) bool) (int64, int64, bool, error) {
-	stored, e, err := g.reader.read(ctx, row, false)
-	if err != nil {
-		return -1, -1, false, err
-	}
-	defer e.release()
-	batches, err := rowBatches(stored, row)
-	if err != nil {
-		return -1, -1, false, fmt.Errorf("object %s: %w", row.ObjectKey, err)
-	}
-	bestOff, bestTS := int64(-1), int64(-1)
-	for _, b := range batches {
-		raw := stored[b.Off : b.Off+b.Len]
-		h, err := segments.ParseBatchHeader(raw)
-		if err != nil {
-			return -1, -1, false, fmt.Errorf("object %s: %w", row.ObjectKey, err)
-		}
-		err = segments.ForEachRecord(raw, maxRecordScan, func(r segments.Record) error {
-			if ts := h.BaseTimestamp + r.TimestampDelta; better(ts, bestTS) {
-				bestOff, bestTS = b.BaseOffset+int64(r.OffsetDelta), ts
-			}
-			return nil
-		})
-		if err != nil {
-			return -1, -1, false, fmt.Errorf("object %s: %w", row.ObjectKey, err)
-		}
-	}
-	return bestOff, bestTS, bestOff >= 0, nil
-}
-
-// rowBatches lists one index row's stored batches with their real
-// offsets, without changing the bytes. Key-compacted rows carry their
-// offsets, with gaps; the others are stored from 0 and numbered from the
-// row's base offset.
-func rowBatches(stored []byte, row metadata.IndexEntry) ([]segments.BatchSpan, error) {
-	if row.Absolute {
-		return segments.IndexAbsolute(stored)
-	}
-	return segments.BatchIndex(stored, row.BaseOffset)
 }

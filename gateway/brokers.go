@@ -1,0 +1,57 @@
+package gateway
+
+// How the cluster's live gateways and placement (gateway/cluster) look to
+// clients: the brokers of Metadata and DescribeCluster, and coordinators.
+
+import (
+	"net"
+	"strconv"
+
+	"github.com/caudal/caudal/gateway/cluster"
+	"github.com/caudal/caudal/metadata"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// brokers lists the live gateways clients may connect to.
+func (g *Gateway) brokers() []kmsg.MetadataResponseBroker {
+	live := g.cluster.Gateways()
+	out := make([]kmsg.MetadataResponseBroker, 0, len(live))
+	for _, gw := range live {
+		out = append(out, g.brokerOf(gw))
+	}
+	return out
+}
+
+// brokerOf is gw as a Metadata broker; this gateway is described by its
+// current configuration (tests set Advertise once they listen).
+func (g *Gateway) brokerOf(gw metadata.Gateway) kmsg.MetadataResponseBroker {
+	if gw.NodeID == g.cfg.NodeID {
+		gw.Addr, gw.Rack = g.cfg.Advertise, g.cfg.Rack
+	}
+	host, portStr, _ := net.SplitHostPort(gw.Addr)
+	port, _ := strconv.Atoi(portStr)
+	b := kmsg.NewMetadataResponseBroker()
+	b.NodeID = gw.NodeID
+	b.Host = host
+	b.Port = int32(port)
+	if gw.Rack != "" {
+		rack := gw.Rack
+		b.Rack = &rack
+	}
+	return b
+}
+
+// coordinatorFor names the gateway that coordinates group (or
+// transactional id).
+func (g *Gateway) coordinatorFor(group string) kmsg.MetadataResponseBroker {
+	return g.brokerOf(g.cluster.CoordinatorFor(group))
+}
+
+// clientRack is the rack a connection's client gave: the last Fetch's
+// rack id, else a rack= or zone= tag in its client id.
+func (c *conn) clientRack() string {
+	if c.rack != "" {
+		return c.rack
+	}
+	return cluster.RackFromClientID(c.clientID)
+}

@@ -1,0 +1,111 @@
+package cluster
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/caudal/caudal/metadata"
+	"github.com/google/uuid"
+)
+
+// TopicTTL bounds how stale a gateway's view of a topic may be when another
+// gateway changes it. Changes made through this gateway apply at once.
+const TopicTTL = 2 * time.Second
+
+// Topics keeps recently used topics so that the produce and fetch hot
+// paths do not query the metadata store per request.
+type Topics struct {
+	store metadata.Store
+	now   func() time.Time
+
+	mu     sync.Mutex
+	byName map[string]cachedTopic
+	byID   map[uuid.UUID]cachedTopic
+
+	allMu sync.Mutex
+	all   []metadata.Topic
+	allAt time.Time
+}
+
+type cachedTopic struct {
+	t  metadata.Topic
+	at time.Time
+}
+
+// NewTopics caches the topics of store.
+func NewTopics(store metadata.Store, now func() time.Time) *Topics {
+	return &Topics{store: store, now: now, byName: map[string]cachedTopic{}, byID: map[uuid.UUID]cachedTopic{}}
+}
+
+// ByName returns the named topic, from the store when not cached.
+func (tc *Topics) ByName(ctx context.Context, name string) (metadata.Topic, error) {
+	tc.mu.Lock()
+	e, ok := tc.byName[name]
+	tc.mu.Unlock()
+	if ok && tc.now().Sub(e.at) < TopicTTL {
+		return e.t, nil
+	}
+	t, err := tc.store.Topic(ctx, name)
+	if err != nil {
+		tc.Forget(name)
+		return metadata.Topic{}, err
+	}
+	tc.Put(t)
+	return t, nil
+}
+
+// ByID returns the topic with that id, from the store when not cached.
+func (tc *Topics) ByID(ctx context.Context, id uuid.UUID) (metadata.Topic, error) {
+	tc.mu.Lock()
+	e, ok := tc.byID[id]
+	tc.mu.Unlock()
+	if ok && tc.now().Sub(e.at) < TopicTTL {
+		return e.t, nil
+	}
+	t, err := tc.store.TopicByID(ctx, id)
+	if err != nil {
+		return metadata.Topic{}, err
+	}
+	tc.Put(t)
+	return t, nil
+}
+
+// Put caches a topic this gateway just created or changed.
+func (tc *Topics) Put(t metadata.Topic) {
+	tc.mu.Lock()
+	defer tc.mu.Unlock()
+	e := cachedTopic{t: t, at: tc.now()}
+	tc.byName[t.Name] = e
+	tc.byID[t.ID] = e
+}
+
+// Forget drops a topic this gateway deleted or changed, so that its next
+// use reloads it.
+func (tc *Topics) Forget(name string) {
+	tc.mu.Lock()
+	defer tc.mu.Unlock()
+	if e, ok := tc.byName[name]; ok {
+		delete(tc.byID, e.t.ID)
+	}
+	delete(tc.byName, name)
+}
+
+// All lists every topic, cached for TopicTTL: coordinators match
+// subscriptions against it on every heartbeat.
+func (tc *Topics) All(ctx context.Context) ([]metadata.Topic, error) {
+	tc.allMu.Lock()
+	defer tc.allMu.Unlock()
+	if tc.all != nil && tc.now().Sub(tc.allAt) < TopicTTL {
+		return tc.all, nil
+	}
+	ts, err := tc.store.Topics(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if ts == nil {
+		ts = []metadata.Topic{}
+	}
+	tc.all, tc.allAt = ts, tc.now()
+	return ts, nil
+}

@@ -1,0 +1,199 @@
+package reader
+
+import (
+	"context"
+	"sync"
+
+	"github.com/caudal/caudal/metadata"
+	"github.com/caudal/caudal/segments"
+)
+
+// Want is one partition a fetch asks for.
+type Want struct {
+	Topic     metadata.Topic
+	Partition int32
+	Offset    int64
+	// MaxBytes is the partition's share of the fetch (partition_max_bytes,
+	// at most the fetch's max_bytes); it may still return one batch if it
+	// is the first partition with data (KIP-74).
+	MaxBytes int
+	// Err, when set, fails the partition without reading it (its topic
+	// could not be resolved).
+	Err error
+}
+
+// Got is what a fetch read of one partition.
+type Got struct {
+	// State is the partition's offsets; zero when it failed before they
+	// were known.
+	State metadata.PartitionState
+	// Records are whole batches with their real offsets written in, never
+	// nil: librdkafka rejects null records, so an empty fetch is empty
+	// bytes. Count is how many records they hold.
+	Records []byte
+	Count   int
+	Err     error
+}
+
+// Fetch reads every partition once. Partitions are looked up in the index
+// concurrently, maxBytes is then shared among them in request order from
+// their index rows' sizes, and only then are their bytes read,
+// concurrently: a cold fetch keeps several GETs in flight without reading
+// partition_max_bytes of every partition only to drop what does not fit.
+// It returns the record bytes returned in all, and release, which recycles
+// the records' buffers: call it once they are written or dropped.
+func (r *Reader) Fetch(ctx context.Context, wants []Want, maxBytes int) (got []Got, total int, release func()) {
+	reads := make([]*partitionRead, len(wants))
+	for i, w := range wants {
+		reads[i] = &partitionRead{topic: w.Topic, partition: w.Partition, offset: w.Offset, err: w.Err, limit: max(0, w.MaxBytes)}
+	}
+	eachRead(reads, func(rd *partitionRead) { rd.rows, rd.err = r.planPartition(ctx, rd) })
+	budgetReads(reads, maxBytes)
+	whole := wholeObjects(reads, r.objects.wholeMax)
+	eachRead(reads, func(rd *partitionRead) { rd.data, rd.err = r.readPartition(ctx, rd, whole) })
+
+	got = make([]Got, len(reads))
+	var bufs [][]byte
+	for i, rd := range reads {
+		if rd.data != nil {
+			bufs = append(bufs, rd.data)
+		}
+		g := &got[i]
+		g.State, g.Err = rd.state, rd.err
+		g.Records, g.Count = trimBatches(rd.data, maxBytes-total, total == 0)
+		total += len(g.Records)
+	}
+	return got, total, func() {
+		for _, b := range bufs {
+			putBuf(b)
+		}
+	}
+}
+
+// partitionRead is one partition of a fetch while it is read.
+type partitionRead struct {
+	topic     metadata.Topic
+	partition int32
+	offset    int64
+	limit     int
+	// atLeastOne: the partition may return one batch over its limit
+	// (KIP-74); budgetReads gives it to the first one with data.
+	atLeastOne bool
+	state      metadata.PartitionState
+	rows       []metadata.IndexEntry
+	data       []byte
+	err        error
+}
+
+// fetchConcurrency bounds the partitions one fetch reads at once.
+const fetchConcurrency = 8
+
+// eachRead runs fn on the reads that have not failed, concurrently.
+func eachRead(reads []*partitionRead, fn func(*partitionRead)) {
+	sem := make(chan struct{}, fetchConcurrency)
+	var wg sync.WaitGroup
+	for _, rd := range reads {
+		if rd.err != nil {
+			continue
+		}
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			fn(rd)
+		})
+	}
+	wg.Wait()
+}
+
+// budgetReads shares maxBytes among the reads in request order, by the
+// sizes of their index rows, and drops the rows that fall outside. The
+// first read with rows may return one batch beyond its share (KIP-74).
+func budgetReads(reads []*partitionRead, maxBytes int) {
+	used := 0
+	for _, rd := range reads {
+		if rd.err != nil || len(rd.rows) == 0 {
+			continue
+		}
+		if used >= maxBytes {
+			rd.rows = nil
+			continue
+		}
+		rd.atLeastOne = used == 0
+		rd.limit = min(rd.limit, maxBytes-used)
+		rd.rows = rowsToRead(rd.rows, rd.limit)
+		used += min(rowsBytes(rd.rows), rd.limit)
+	}
+}
+
+// trimBatches keeps the whole batches of data that fit in budget, and
+// counts their records; with atLeastOne the first batch is kept even when
+// it alone is larger (KIP-74). The result is never nil.
+func trimBatches(data []byte, budget int, atLeastOne bool) ([]byte, int) {
+	n, records := 0, 0
+	for n < len(data) {
+		h, err := segments.ParseBatchHeader(data[n:])
+		if err != nil {
+			break
+		}
+		if n+h.Size() > budget && !(atLeastOne && n == 0) {
+			break
+		}
+		n += h.Size()
+		records += int(h.RecordCount)
+	}
+	if n == 0 {
+		return []byte{}, 0
+	}
+	return data[:n:n], records
+}
+
+// wholeObjects picks the objects a fetch reads whole on a miss: those of
+// at most wholeMax bytes of which its rows want an eighth or more. Reading
+// such an object whole costs at most eight times the bytes wanted, in one
+// GET where there would be one per partition (a partition's leader wrote
+// it with its other partitions, whose consumers read through the same
+// gateway, so they find it cached). An object of which a fetch wants only
+// a sliver, like a quiet topic's row among a busy topic's, is read by
+// range.
+func wholeObjects(reads []*partitionRead, wholeMax int64) map[string]bool {
+	wanted, sizes := map[string]int64{}, map[string]int64{}
+	for _, rd := range reads {
+		for _, row := range rd.rows {
+			wanted[row.ObjectKey] += row.ByteLength
+			sizes[row.ObjectKey] = row.ObjectSize
+		}
+	}
+	whole := map[string]bool{}
+	for key, n := range wanted {
+		if size := sizes[key]; size > 0 && size <= wholeMax && 8*n >= size {
+			whole[key] = true
+		}
+	}
+	return whole
+}
+
+// planPartition checks one partition's fetch offset and returns the index
+// rows that hold its records from there, up to its limit.
+func (r *Reader) planPartition(ctx context.Context, rd *partitionRead) ([]metadata.IndexEntry, error) {
+	t := rd.topic
+	if rd.partition < 0 || rd.partition >= t.Partitions {
+		return nil, metadata.ErrUnknownPartition
+	}
+	st, err := r.store.Partition(ctx, t.ID, rd.partition)
+	if err != nil {
+		return nil, err
+	}
+	rd.state = st
+	if rd.offset < st.LogStartOffset || rd.offset > st.NextOffset {
+		return nil, metadata.ErrOffsetOutOfRange
+	}
+	return r.indexRows(ctx, t.ID, rd.partition, rd.offset, st.NextOffset, rd.limit)
+}
+
+// readPartition reads a planned partition's rows.
+func (r *Reader) readPartition(ctx context.Context, rd *partitionRead, whole map[string]bool) ([]byte, error) {
+	if len(rd.rows) == 0 {
+		return nil, nil
+	}
+	return r.readBatches(ctx, rd.rows, whole, rd.offset, rd.state.NextOffset, rd.limit, rd.atLeastOne)
+}

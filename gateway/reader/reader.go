@@ -1,0 +1,75 @@
+// Package reader is a gateway's read path: it plans a fetch over the offset
+// index, reads the byte ranges it needs through the object cache (an LRU
+// window in front of ristretto, holding pooled buffers), writes the real
+// offsets into the batches, and wakes long-polling fetches when objects are
+// committed. It never writes to the bucket or the metadata store, and it
+// speaks no Kafka protocol: it returns typed errors the gateway maps.
+package reader
+
+import (
+	"fmt"
+
+	"github.com/caudal/caudal/metadata"
+	"github.com/caudal/caudal/objstore"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Config is what a Reader needs.
+type Config struct {
+	Store  metadata.Store
+	Bucket objstore.Bucket
+	// CacheBytes sizes the cache of object bytes.
+	CacheBytes int64
+	// Registerer receives caudal_cache_requests_total.
+	Registerer prometheus.Registerer
+}
+
+// Reader serves fetches and offset lookups by timestamp.
+type Reader struct {
+	store   metadata.Store
+	objects *objectReader
+	waiters *waiters
+}
+
+// New builds a Reader with an empty cache.
+func New(c Config) (*Reader, error) {
+	if c.Registerer == nil {
+		c.Registerer = prometheus.NewRegistry()
+	}
+	cacheRequests := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "caudal_cache_requests_total", Help: "Object byte reads by result (hit, miss); hit/(hit+miss) is the cache hit ratio.",
+	}, []string{"result"})
+	if err := c.Registerer.Register(cacheRequests); err != nil {
+		return nil, fmt.Errorf("register reader metrics: %w", err)
+	}
+	// Series that exist from the start, so that rate() sees 0 rather
+	// than nothing.
+	for _, result := range []string{"hit", "miss"} {
+		cacheRequests.WithLabelValues(result)
+	}
+	objects, err := newObjectReader(c.Bucket, c.CacheBytes, cacheRequests)
+	if err != nil {
+		return nil, err
+	}
+	return &Reader{store: c.Store, objects: objects, waiters: newWaiters()}, nil
+}
+
+// Committed caches an object this gateway just committed, so that tailing
+// consumers rarely reach the bucket, and wakes the long polls.
+func (r *Reader) Committed(key string, data []byte) {
+	r.objects.remember(key, data)
+	r.waiters.notify()
+}
+
+// Notify wakes the long polls: another gateway committed an object.
+func (r *Reader) Notify() { r.waiters.notify() }
+
+// Wait returns a channel closed by the next commit; a fetch takes it
+// before it reads, so that it misses no commit after the read.
+func (r *Reader) Wait() <-chan struct{} { return r.waiters.wait() }
+
+// Closing wakes every long poll for shutdown; later waits return at once.
+func (r *Reader) Closing() { r.waiters.closeAll() }
+
+// Close waits for the reads in flight and drops the cache.
+func (r *Reader) Close() { r.objects.close() }

@@ -1,0 +1,148 @@
+package writer
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/caudal/caudal/metadata"
+	"github.com/caudal/caudal/segments"
+	"github.com/google/uuid"
+)
+
+// commitTimeout bounds one object's PUT plus metadata commit. It is not
+// the client's timeout: once a flush starts it finishes or fails whole.
+const commitTimeout = 30 * time.Second
+
+// pendingObject is one future segment object.
+type pendingObject struct {
+	parts []*pendingPart
+	index map[partKey]int
+	size  int
+	// done is closed once the object is committed or has failed; then
+	// err or results tell each batch's fate.
+	done    chan struct{}
+	err     error
+	results metadata.CommitResult
+}
+
+type partKey struct {
+	topic     uuid.UUID
+	partition int32
+}
+
+type pendingPart struct {
+	key     partKey
+	name    string // the topic's, for metrics
+	batches [][]byte
+	metas   []metadata.BatchAppend
+}
+
+// slot locates an appended batch in its pending object.
+type slot struct{ part, batch int }
+
+// seal stops appends to obj and starts writing it, if nobody has yet.
+func (w *Writer) seal(obj *pendingObject) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.sealLocked(obj)
+}
+
+func (w *Writer) sealLocked(obj *pendingObject) {
+	if w.cur != obj {
+		return
+	}
+	w.cur = nil
+	prev := w.lastCommit
+	committed := make(chan struct{})
+	w.lastCommit = committed
+	w.flushing.Add(1)
+	go func() {
+		defer w.flushing.Done()
+		w.write(obj, prev, committed)
+	}()
+}
+
+// write PUTs obj, waits for the previous object's commit, commits, and
+// releases obj's waiters.
+func (w *Writer) write(obj *pendingObject, prev <-chan struct{}, committed chan<- struct{}) {
+	ctx, cancel := context.WithTimeout(context.Background(), commitTimeout)
+	defer cancel()
+	start := time.Now()
+	m := w.metrics
+	key, commit, data, err := build(obj)
+	if err != nil {
+		m.flushErrors.WithLabelValues("build").Inc()
+	} else if err = w.c.Bucket.Put(ctx, key, data); err != nil {
+		m.flushErrors.WithLabelValues("put").Inc()
+		err = fmt.Errorf("put object %s: %w", key, err)
+	}
+	<-prev
+	if err == nil {
+		commitStart := time.Now()
+		obj.results, err = w.c.Store.CommitObject(ctx, commit)
+		m.commitDuration.Observe(time.Since(commitStart).Seconds())
+		if err != nil {
+			m.flushErrors.WithLabelValues("commit").Inc()
+			err = fmt.Errorf("commit object %s: %w", key, err)
+		}
+	}
+	close(committed)
+	if err != nil {
+		w.c.Log.Error("flush failed; producers will retry", "object", key, "err", err)
+	} else {
+		m.flushBytes.Observe(float64(len(data)))
+		m.flushDuration.Observe(time.Since(start).Seconds())
+		w.countProduced(obj)
+		w.c.Committed(key, data)
+	}
+	obj.err = err
+	close(obj.done)
+	w.mu.Lock()
+	w.buffered -= obj.size
+	w.metrics.bufferBytes.Set(float64(w.buffered))
+	w.space.Broadcast()
+	w.mu.Unlock()
+}
+
+// countProduced adds the batches the commit accepted (not duplicates, not
+// rejected) to the produce metrics.
+func (w *Writer) countProduced(obj *pendingObject) {
+	for i, p := range obj.parts {
+		var bytes, records int64
+		for j, res := range obj.results.Runs[i] {
+			if res.Err == nil && !res.Duplicate {
+				bytes += int64(len(p.batches[j]))
+				records += p.metas[j].Records
+			}
+		}
+		w.metrics.producedBytes.WithLabelValues(p.name).Add(float64(bytes))
+		w.metrics.producedRecords.WithLabelValues(p.name).Add(float64(records))
+	}
+}
+
+// build lays out the object and the commit that describes it.
+func build(obj *pendingObject) (string, metadata.ObjectCommit, []byte, error) {
+	key, err := segments.NewObjectKey()
+	if err != nil {
+		return "", metadata.ObjectCommit{}, nil, err
+	}
+	parts := make([]segments.Part, len(obj.parts))
+	for i, p := range obj.parts {
+		parts[i] = segments.Part{Topic: p.key.topic, Partition: p.key.partition, Batches: p.batches}
+	}
+	data, spans, err := segments.WriteObject(parts)
+	if err != nil {
+		return key, metadata.ObjectCommit{}, nil, fmt.Errorf("build object %s: %w", key, err)
+	}
+	commit := metadata.ObjectCommit{Key: key, Size: int64(len(data)), Runs: make([]metadata.PartitionRun, len(obj.parts))}
+	for i, p := range obj.parts {
+		run := metadata.PartitionRun{Topic: p.key.topic, Partition: p.key.partition, Batches: p.metas}
+		for j := range run.Batches {
+			run.Batches[j].ByteOffset = spans[i].Batches[j].Off
+			run.Batches[j].ByteLength = spans[i].Batches[j].Len
+		}
+		commit.Runs[i] = run
+	}
+	return key, commit, data, nil
+}
