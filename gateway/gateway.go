@@ -133,7 +133,8 @@ func New(cfg Config, store metadata.Store, bucket objstore.Bucket) (*Gateway, er
 		Log:               cfg.Logger,
 		// The groups that moved to another gateway are handed off; the
 		// coordinator does not exist yet at the first refresh.
-		OnChange: func(ctx context.Context) {
+		OnChange: func(ctx context.Context, live []metadata.Gateway) {
+			g.metrics.gateways.Set(float64(len(live)))
 			if g.groups != nil {
 				g.groups.ReleaseMoved(ctx)
 			}
@@ -144,6 +145,7 @@ func New(cfg Config, store metadata.Store, bucket objstore.Bucket) (*Gateway, er
 		return nil, fmt.Errorf("register gateway: %w", err)
 	}
 	g.cfg.NodeID = g.cluster.NodeID()
+	g.metrics.gateways.Set(float64(len(g.cluster.Gateways())))
 	g.groups = groups.New(groups.Config{
 		Store: store, Topics: g.topics, Broker: bc,
 		Coordinates: g.cluster.Coordinates, ErrorCode: errCode,

@@ -35,9 +35,9 @@ type Config struct {
 	GatewayTimeout    time.Duration
 	Now               func() time.Time
 	Log               *slog.Logger
-	// OnChange runs after the live gateways changed, so that
-	// coordinators can hand off what moved away.
-	OnChange func(ctx context.Context)
+	// OnChange runs after the live gateways changed, with the new list,
+	// so that coordinators can hand off what moved away.
+	OnChange func(ctx context.Context, live []metadata.Gateway)
 	// OnRemoteCommit runs when another gateway committed an object.
 	OnRemoteCommit func()
 }
@@ -154,7 +154,7 @@ func (r *Registry) refresh(ctx context.Context) {
 	if !sameGateways(*old, live) {
 		r.c.Log.Info("live gateways changed", "gateways", len(live))
 		if r.c.OnChange != nil {
-			r.c.OnChange(ctx)
+			r.c.OnChange(ctx, live)
 		}
 	}
 }
