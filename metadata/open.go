@@ -36,7 +36,11 @@ func Open(ctx context.Context, url string, opts Options) (Store, error) {
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			return nil, fmt.Errorf("open metadata store: %w: %v", ErrUnavailable, err)
 		}
-		b, err = openSQLite(path)
+		sync := sqliteSync
+		if opts.UnsafeSQLiteNoSync {
+			sync = "NORMAL"
+		}
+		b, err = openSQLite(path, sync)
 	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
 		b, err = openPostgres(ctx, url)
 	default:

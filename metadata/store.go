@@ -236,6 +236,11 @@ type Lease struct {
 type Options struct {
 	// Now is the clock; tests inject one. Defaults to time.Now.
 	Now func() time.Time
+	// UnsafeSQLiteNoSync runs SQLite with synchronous=NORMAL, which does
+	// not fsync commits: an OS crash or power loss can then lose commits
+	// that returned. Only benchmarks set it, to print what durability
+	// costs; PostgreSQL ignores it.
+	UnsafeSQLiteNoSync bool
 }
 
 // Errors, compared with errors.Is. The gateway maps them to Kafka codes.

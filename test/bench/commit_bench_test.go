@@ -17,7 +17,9 @@ import (
 // second for a flushed object spanning 16 partitions (one 64 KiB batch of
 // 100 records each), as the produce path issues them, with 1 and 4
 // concurrent committers. The test PostgreSQL runs with fsync=off, so the
-// figure excludes WAL flush latency; SQLite runs with synchronous=NORMAL.
+// figure excludes WAL flush latency; SQLite runs as caudal does, with
+// synchronous=FULL (an fsync per commit; BenchmarkSQLiteSync prints what
+// that costs).
 func BenchmarkCommit16Partitions(b *testing.B) {
 	stores := []struct {
 		name string
@@ -37,20 +39,51 @@ func BenchmarkCommit16Partitions(b *testing.B) {
 				if _, err := s.CreateTopic(context.Background(), metadata.TopicSpec{Name: "bench", Partitions: 16, ReplicationFactor: 1}); err != nil {
 					b.Fatal(err)
 				}
-				b.ReportMetric(commitRate(b, s, "bench", conc), "commits/s")
+				b.ReportMetric(commitRate(b, s, "bench", conc, b.N), "commits/s")
 			})
 		}
 	}
 }
 
+// BenchmarkSQLiteSync prints what durable commits cost on SQLite: the
+// commit rate of one committer with synchronous=NORMAL (no fsync per
+// commit; a power loss can lose acked records) and with FULL, which caudal
+// runs, on the same disk in the same run.
+func BenchmarkSQLiteSync(b *testing.B) {
+	// At least this many commits per mode, however small b.N: one fsync
+	// more or less moves a 20-commit figure too much.
+	n := max(b.N, 200)
+	rates := map[string]float64{}
+	for _, mode := range []struct {
+		name string
+		opts metadata.Options
+	}{{"normal", metadata.Options{UnsafeSQLiteNoSync: true}}, {"full", metadata.Options{}}} {
+		url := "sqlite://" + filepath.Join(b.TempDir(), mode.name+".db")
+		s, err := metadata.Open(context.Background(), url, mode.opts)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := s.CreateTopic(context.Background(), metadata.TopicSpec{Name: "bench", Partitions: 16, ReplicationFactor: 1}); err != nil {
+			b.Fatal(err)
+		}
+		rates[mode.name] = commitRate(b, s, "bench", 1, n)
+		s.Close()
+		b.ReportMetric(rates[mode.name], mode.name+"-commits/s")
+	}
+	extra := 1000/rates["full"] - 1000/rates["normal"]
+	b.ReportMetric(extra, "fsync-ms/commit")
+	report(b, "sqlite commits of 16 partitions, 1 committer, %d each: synchronous=NORMAL %.0f/s, FULL %.0f/s; the fsync costs %.2f ms per commit",
+		n, rates["normal"], rates["full"], extra)
+}
+
 var benchObjects atomic.Int64
 
-// commitRate runs b.N CommitObject calls on store from concurrency
+// commitRate runs n CommitObject calls on store from concurrency
 // goroutines and returns the commits per second. Each object spans the
 // topic's first 16 partitions (all of them if it has fewer), one batch of
 // 100 records and 64 KiB per partition. It resets and stops b's timer
 // around the commits and reports nothing itself.
-func commitRate(b *testing.B, store metadata.Store, topic string, concurrency int) float64 {
+func commitRate(b *testing.B, store metadata.Store, topic string, concurrency, n int) float64 {
 	b.Helper()
 	ctx := context.Background()
 	t, err := store.Topic(ctx, topic)
@@ -81,10 +114,10 @@ func commitRate(b *testing.B, store metadata.Store, topic string, concurrency in
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for next.Add(1) <= int64(b.N) {
+			for next.Add(1) <= int64(n) {
 				if _, err := store.CommitObject(ctx, object()); err != nil {
 					failOnce.Do(func() { failed = err })
-					next.Store(int64(b.N)) // stop the others
+					next.Store(int64(n)) // stop the others
 					return
 				}
 			}
@@ -96,5 +129,5 @@ func commitRate(b *testing.B, store metadata.Store, topic string, concurrency in
 	if failed != nil {
 		b.Fatal(failed)
 	}
-	return float64(b.N) / elapsed.Seconds()
+	return float64(n) / elapsed.Seconds()
 }
