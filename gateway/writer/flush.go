@@ -10,10 +10,6 @@ import (
 	"github.com/google/uuid"
 )
 
-// commitTimeout bounds one object's PUT plus metadata commit. It is not
-// the client's timeout: once a flush starts it finishes or fails whole.
-const commitTimeout = 30 * time.Second
-
 // pendingObject is one future segment object.
 type pendingObject struct {
 	parts []*pendingPart
@@ -64,11 +60,16 @@ func (w *Writer) sealLocked(obj *pendingObject) {
 }
 
 // write PUTs obj, waits for the previous object's commit, commits, and
-// releases obj's waiters.
+// releases obj's waiters. segments.CommitTimeout, not the client's
+// timeout, bounds the whole: once a flush starts it finishes or fails
+// whole.
 func (w *Writer) write(obj *pendingObject, prev <-chan struct{}, committed chan<- struct{}) {
-	ctx, cancel := context.WithTimeout(context.Background(), commitTimeout)
+	// Read before the PUT, so the object's age counts from before the
+	// bucket can hold it; ctx ends at the same bound, which cancels a
+	// commit still running then.
+	start := w.c.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), segments.CommitTimeout)
 	defer cancel()
-	start := time.Now()
 	m := w.metrics
 	key, commit, data, err := build(obj)
 	if err != nil {
@@ -79,20 +80,14 @@ func (w *Writer) write(obj *pendingObject, prev <-chan struct{}, committed chan<
 	}
 	<-prev
 	if err == nil {
-		commitStart := time.Now()
-		obj.results, err = w.c.Store.CommitObject(ctx, commit)
-		m.commitDuration.Observe(time.Since(commitStart).Seconds())
-		if err != nil {
-			m.flushErrors.WithLabelValues("commit").Inc()
-			err = fmt.Errorf("commit object %s: %w", key, err)
-		}
+		obj.results, err = w.commit(ctx, commit, start)
 	}
 	close(committed)
 	if err != nil {
 		w.c.Log.Error("flush failed; producers will retry", "object", key, "err", err)
 	} else {
 		m.flushBytes.Observe(float64(len(data)))
-		m.flushDuration.Observe(time.Since(start).Seconds())
+		m.flushDuration.Observe(w.c.Now().Sub(start).Seconds())
 		w.countProduced(obj)
 		w.c.Committed(key, data)
 	}
@@ -103,6 +98,31 @@ func (w *Writer) write(obj *pendingObject, prev <-chan struct{}, committed chan<
 	w.metrics.bufferBytes.Set(float64(w.buffered))
 	w.space.Broadcast()
 	w.mu.Unlock()
+}
+
+// commit commits an object whose PUT started at start, unless that was
+// segments.CommitTimeout ago or more: orphan GC may delete the object once
+// the bound and its margin have passed, and a commit after that would
+// point acknowledged records at nothing. Giving up fails the producers
+// with context.DeadlineExceeded, which they retry, and leaves the object
+// an orphan. The age is read on this gateway's clock (time.Now's monotonic
+// reading), so the gateway's offset from the worker's or the bucket's
+// clock does not matter; segments.MinDeleteGrace's margin covers the rest.
+func (w *Writer) commit(ctx context.Context, commit metadata.ObjectCommit, start time.Time) (metadata.CommitResult, error) {
+	m := w.metrics
+	commitStart := w.c.Now()
+	if age := commitStart.Sub(start); age >= segments.CommitTimeout {
+		m.flushErrors.WithLabelValues("commit").Inc()
+		return metadata.CommitResult{}, fmt.Errorf("commit object %s: its PUT started %v ago, past the %v commit timeout: %w",
+			commit.Key, age, segments.CommitTimeout, context.DeadlineExceeded)
+	}
+	res, err := w.c.Store.CommitObject(ctx, commit)
+	m.commitDuration.Observe(w.c.Now().Sub(commitStart).Seconds())
+	if err != nil {
+		m.flushErrors.WithLabelValues("commit").Inc()
+		return res, fmt.Errorf("commit object %s: %w", commit.Key, err)
+	}
+	return res, nil
 }
 
 // countProduced adds the batches the commit accepted (not duplicates, not

@@ -36,7 +36,10 @@ type Config struct {
 	MaxBufferedBytes int
 	// Committed runs once an object is committed, with its bytes, before
 	// the producers are answered.
-	Committed  func(key string, data []byte)
+	Committed func(key string, data []byte)
+	// Now is the clock a flush's age is read on (time.Now); tests age
+	// flushes with it.
+	Now        func() time.Time
 	Log        *slog.Logger
 	Registerer prometheus.Registerer
 }
@@ -78,6 +81,9 @@ func New(c Config) (*Writer, error) {
 	}
 	if c.Committed == nil {
 		c.Committed = func(string, []byte) {}
+	}
+	if c.Now == nil {
+		c.Now = time.Now
 	}
 	m, err := newMetrics(c.Registerer)
 	if err != nil {

@@ -5,12 +5,15 @@ import (
 	"errors"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/caudal/caudal/metadata"
 	"github.com/caudal/caudal/objstore"
 	"github.com/caudal/caudal/objstore/objstoretest"
+	"github.com/caudal/caudal/segments"
 	"github.com/caudal/caudal/segments/segmentstest"
 )
 
@@ -53,10 +56,22 @@ func (env *testEnv) item(partition int32, n int) Item {
 		Meta: metadata.BatchAppend{Records: int64(n), MaxTimestamp: 1000, ProducerID: -1}}
 }
 
+// config is a writer's on env, flushing every 5 ms.
+func (env *testEnv) config() Config {
+	return Config{Store: env.store, Bucket: env.bucket, FlushInterval: 5 * time.Millisecond,
+		FlushBytes: 1 << 20, MaxBufferedBytes: 4 << 20}
+}
+
 func (env *testEnv) writer(t *testing.T, committed func(string, []byte)) *Writer {
 	t.Helper()
-	w, err := New(Config{Store: env.store, Bucket: env.bucket, FlushInterval: 5 * time.Millisecond,
-		FlushBytes: 1 << 20, MaxBufferedBytes: 4 << 20, Committed: committed})
+	c := env.config()
+	c.Committed = committed
+	return newWriter(t, c)
+}
+
+func newWriter(t *testing.T, c Config) *Writer {
+	t.Helper()
+	w, err := New(c)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,5 +162,141 @@ func TestCloseFlushesAndRefuses(t *testing.T) {
 	}
 	if _, err := w.Append([]Item{env.item(1, 1)}); !errors.Is(err, ErrClosed) {
 		t.Errorf("append after Close: %v, want ErrClosed", err)
+	}
+}
+
+// clock is the real time moved forward by jumps, so that a test can age a
+// flush past segments.CommitTimeout without waiting for it.
+type clock struct{ ahead atomic.Int64 }
+
+func (c *clock) Now() time.Time       { return time.Now().Add(time.Duration(c.ahead.Load())) }
+func (c *clock) jump(d time.Duration) { c.ahead.Add(int64(d)) }
+
+// slowCommits makes the first CommitObject wait for release and then take
+// the clock past segments.CommitTimeout before it commits.
+type slowCommits struct {
+	metadata.Store
+	clock   *clock
+	release chan struct{}
+	once    sync.Once
+}
+
+func (s *slowCommits) CommitObject(ctx context.Context, c metadata.ObjectCommit) (metadata.CommitResult, error) {
+	s.once.Do(func() {
+		<-s.release
+		s.clock.jump(segments.CommitTimeout)
+	})
+	return s.Store.CommitObject(ctx, c)
+}
+
+// orphans lists the bucket's objects that have no object row.
+func (env *testEnv) orphans(t *testing.T) []string {
+	t.Helper()
+	ctx := context.Background()
+	var keys []string
+	if err := env.bucket.List(ctx, segments.KeyPrefix, func(a objstore.Attrs) error {
+		keys = append(keys, a.Key)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := env.store.ObjectsByKey(ctx, keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, k := range keys {
+		if _, ok := rows[k]; !ok {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// A flush that would commit segments.CommitTimeout or more after its PUT
+// started gives up instead, because orphan GC may have deleted its object
+// by then: its producers get a retriable timeout, nothing of it is
+// committed, and the object is left an orphan. The delay comes from a slow
+// PUT, or from waiting for an earlier object's slow commit.
+func TestLateCommitGivesUp(t *testing.T) {
+	t.Run("slow put", func(t *testing.T) {
+		env := newTestEnv(t)
+		var (
+			clk  clock
+			once sync.Once
+		)
+		env.bucket.SetHook(func(_ context.Context, op objstore.Op, _ string) error {
+			if op == objstore.OpPut {
+				once.Do(func() { clk.jump(segments.CommitTimeout) })
+			}
+			return nil
+		})
+		c := env.config()
+		c.Now = clk.Now
+		w := newWriter(t, c)
+		ack, err := w.Append([]Item{env.item(0, 1)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res, err := results(t, ack); !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("late commit: results %+v, %v; want context.DeadlineExceeded", res, err)
+		}
+		env.checkGaveUp(t, w, 0)
+	})
+	t.Run("slow earlier commit", func(t *testing.T) {
+		env := newTestEnv(t)
+		var clk clock
+		slow := &slowCommits{Store: env.store, clock: &clk, release: make(chan struct{})}
+		c := env.config()
+		c.Store, c.Now = slow, clk.Now
+		w := newWriter(t, c)
+		first, err := w.Append([]Item{env.item(0, 1)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitPuts(t, env.bucket, 1)
+		second, err := w.Append([]Item{env.item(0, 1)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The second object is in the bucket, waiting for the first's
+		// commit, when that commit takes the clock past the bound.
+		waitPuts(t, env.bucket, 2)
+		close(slow.release)
+		if res, err := results(t, first); err != nil || res[0].BaseOffset != 0 {
+			t.Fatalf("first object: %+v, %v; want committed at 0", res, err)
+		}
+		if res, err := results(t, second); !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("second object: results %+v, %v; want context.DeadlineExceeded", res, err)
+		}
+		env.checkGaveUp(t, w, 1)
+	})
+}
+
+// checkGaveUp checks that one object was left an orphan with nothing of it
+// committed: partition 0 still ends at next, and a retry commits there.
+func (env *testEnv) checkGaveUp(t *testing.T, w *Writer, next int64) {
+	t.Helper()
+	if o := env.orphans(t); len(o) != 1 {
+		t.Fatalf("orphans %v, want the late object alone", o)
+	}
+	ack, err := w.Append([]Item{env.item(0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res, err := results(t, ack); err != nil || res[0].BaseOffset != next {
+		t.Fatalf("the retry got %+v, %v; want offset %d: nothing of the late object may be committed", res, err, next)
+	}
+}
+
+// waitPuts waits until the bucket has seen n PUTs.
+func waitPuts(t *testing.T, b *objstoretest.Faults, n int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for b.Calls(objstore.OpPut) < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d PUTs, want %d", b.Calls(objstore.OpPut), n)
+		}
+		time.Sleep(time.Millisecond)
 	}
 }
