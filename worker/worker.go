@@ -19,6 +19,7 @@ import (
 	"github.com/caudal/caudal/metadata/topicconfig"
 	"github.com/caudal/caudal/objstore"
 	"github.com/caudal/caudal/retention"
+	"github.com/caudal/caudal/segments"
 	"github.com/caudal/caudal/worker/job"
 )
 
@@ -35,7 +36,8 @@ type Config struct {
 	// GC run (5m). CompactionInterval: merge and key compaction (1m).
 	RetentionInterval  time.Duration
 	CompactionInterval time.Duration
-	// Grace before unreferenced objects are deleted (5m).
+	// Grace before unreferenced objects are deleted (5m); at least
+	// segments.MinDeleteGrace (see CheckGrace).
 	Grace time.Duration
 	Merge compaction.MergeOptions
 	// LeaseTTL: a worker that stops renewing loses the lease after this
@@ -74,6 +76,17 @@ func (c *Config) defaults() {
 	}
 }
 
+// CheckGrace refuses a grace period shorter than segments.MinDeleteGrace:
+// orphan GC could then delete an object whose commit a gateway may still
+// make, and the records it acknowledges would point at nothing.
+func CheckGrace(grace time.Duration) error {
+	if grace < segments.MinDeleteGrace {
+		return fmt.Errorf("grace period %v is shorter than %v, the gateways' %v commit timeout plus a margin for commits in flight",
+			grace, segments.MinDeleteGrace, segments.CommitTimeout)
+	}
+	return nil
+}
+
 // Run keeps trying to hold the lease until ctx ends, running the jobs while
 // it does; it releases the lease on the way out.
 func Run(ctx context.Context, c Config) error {
@@ -81,6 +94,9 @@ func Run(ctx context.Context, c Config) error {
 		return errors.New("worker: needs a metadata store, a bucket and broker settings")
 	}
 	c.defaults()
+	if err := CheckGrace(c.Grace); err != nil {
+		return fmt.Errorf("worker: %w", err)
+	}
 	log := c.Log.With("holder", c.Holder)
 	var (
 		cancelJobs context.CancelFunc

@@ -13,6 +13,7 @@ import (
 	"github.com/caudal/caudal/metadata"
 	"github.com/caudal/caudal/metadata/topicconfig"
 	"github.com/caudal/caudal/objstore"
+	"github.com/caudal/caudal/segments"
 	"github.com/caudal/caudal/worker"
 )
 
@@ -39,7 +40,7 @@ func (f *workerFlags) register(fs *flag.FlagSet) {
 func (f *workerFlags) registerJobs(fs *flag.FlagSet) {
 	fs.DurationVar(&f.retentionInterval, "retention-check-interval", 5*time.Minute, "how often retention, object deletion and orphan GC run")
 	fs.DurationVar(&f.compactionInterval, "compaction-interval", time.Minute, "how often merge and key compaction run")
-	fs.DurationVar(&f.deleteGrace, "delete-grace", 5*time.Minute, "how long unreferenced objects stay readable before deletion")
+	fs.DurationVar(&f.deleteGrace, "delete-grace", 5*time.Minute, fmt.Sprintf("how long unreferenced objects stay readable before deletion; at least %v, the gateways' commit timeout plus a margin", segments.MinDeleteGrace))
 }
 
 func runWorker(args []string) error {
@@ -80,6 +81,9 @@ func runWorker(args []string) error {
 // config builds the worker's configuration; broker holds the
 // --broker-config settings (the gateway's, in caudal dev).
 func (f *workerFlags) config(store metadata.Store, bucket objstore.Bucket, broker map[string]string, log *slog.Logger) (worker.Config, error) {
+	if err := worker.CheckGrace(f.deleteGrace); err != nil {
+		return worker.Config{}, fmt.Errorf("--delete-grace: %w", err)
+	}
 	bc, err := topicconfig.NewBroker(broker)
 	if err != nil {
 		return worker.Config{}, fmt.Errorf("--broker-config: %w", err)

@@ -1,0 +1,54 @@
+package worker
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/caudal/caudal/metadata"
+	"github.com/caudal/caudal/metadata/topicconfig"
+	"github.com/caudal/caudal/objstore"
+	"github.com/caudal/caudal/segments"
+)
+
+// The worker refuses to start with a grace period in which a gateway may
+// still commit an object orphan GC would delete.
+func TestRunRefusesShortGrace(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	bucket, err := objstore.Open(ctx, "file://"+filepath.Join(dir, "objects"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { bucket.Close() })
+	store, err := metadata.Open(ctx, "sqlite://"+filepath.Join(dir, "metadata.db"), metadata.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	broker, err := topicconfig.NewBroker(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name    string
+		grace   time.Duration
+		refused bool
+	}{
+		{"commit timeout", segments.CommitTimeout, true},
+		{"just short of the bound", segments.MinDeleteGrace - time.Millisecond, true},
+		{"the bound", segments.MinDeleteGrace, false},
+		{"default", 0, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			// Cancelled: a worker that starts returns at once.
+			ctx, cancel := context.WithCancel(ctx)
+			cancel()
+			err := Run(ctx, Config{Store: store, Bucket: bucket, Broker: broker, Grace: tc.grace})
+			if refused := err != nil; refused != tc.refused {
+				t.Fatalf("Run with grace %v: %v; want refused %v", tc.grace, err, tc.refused)
+			}
+		})
+	}
+}
