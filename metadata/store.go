@@ -18,9 +18,10 @@ import (
 type Store interface {
 	// CreateTopic creates a topic with its partitions, all empty.
 	CreateTopic(ctx context.Context, spec TopicSpec) (Topic, error)
-	// DeleteTopic removes the topic, its partitions and its index rows.
-	// Objects are left for the worker, which deletes those that no index
-	// row references any more.
+	// DeleteTopic removes the topic, its partitions, its index rows, its
+	// producer state and every group's committed offsets of it, in one
+	// transaction. Objects are left for the worker, which deletes those
+	// that no index row references any more.
 	DeleteTopic(ctx context.Context, name string) error
 	Topic(ctx context.Context, name string) (Topic, error)
 	TopicByID(ctx context.Context, id uuid.UUID) (Topic, error)

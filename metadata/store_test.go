@@ -589,6 +589,49 @@ func TestGroupOffsets(t *testing.T) {
 	})
 }
 
+// TestDeleteTopicDeletesOffsets: committed offsets are keyed by topic
+// name, so DeleteTopic removes every group's offsets of the topic; a
+// topic created later under that name starts with none.
+func TestDeleteTopicDeletesOffsets(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e *env) {
+		s := e.s
+		mustTopic(t, s, "a", 2)
+		mustTopic(t, s, "ab", 1)
+		commits := map[string][]metadata.GroupOffset{
+			"g1": {{Topic: "a", Partition: 0, Offset: 100}, {Topic: "a", Partition: 1, Offset: 7}, {Topic: "ab", Partition: 0, Offset: 3}},
+			"g2": {{Topic: "a", Partition: 0, Offset: 50}},
+		}
+		for g, os := range commits {
+			if err := s.CommitOffsets(ctx, g, os); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := s.DeleteTopic(ctx, "a"); err != nil {
+			t.Fatal(err)
+		}
+		mustTopic(t, s, "a", 2)
+		for _, c := range []struct {
+			group string
+			want  []string
+		}{{"g1", []string{"ab/0@3"}}, {"g2", nil}} {
+			os, err := s.FetchOffsets(ctx, c.group)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, o := range os {
+				got = append(got, fmt.Sprintf("%s/%d@%d", o.Topic, o.Partition, o.Offset))
+			}
+			if fmt.Sprint(got) != fmt.Sprint(c.want) {
+				t.Errorf("%s's offsets after deleting and re-creating a: %v, want %v", c.group, got, c.want)
+			}
+		}
+		if gs, err := s.Groups(ctx); err != nil || fmt.Sprint(gs) != "[g1]" {
+			t.Errorf("Groups after the delete = %v, %v; want [g1]", gs, err)
+		}
+	})
+}
+
 func TestObjects(t *testing.T) {
 	eachBackend(t, func(t *testing.T, e *env) {
 		s := e.s

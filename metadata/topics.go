@@ -102,9 +102,14 @@ func (s *sqlStore) DeleteTopic(ctx context.Context, name string) error {
 			"SELECT part FROM partitions WHERE topic_id = ? ORDER BY topic_id, part"+s.forUpdate(""), id); err != nil {
 			return err
 		}
+		// Committed offsets are keyed by topic name: left behind, they
+		// would apply to a topic created later under the same name, whose
+		// groups would then skip its first records. Kafka deletes them
+		// with the topic too.
 		return q.execAll(ctx, []stmt{
 			{"DELETE FROM index_entries WHERE topic_id = ?", []any{id}},
 			{"DELETE FROM producers WHERE topic_id = ?", []any{id}},
+			{"DELETE FROM group_offsets WHERE topic = ?", []any{name}},
 			{"DELETE FROM partitions WHERE topic_id = ?", []any{id}},
 			{"DELETE FROM topics WHERE id = ?", []any{id}},
 		})
