@@ -14,6 +14,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/caudal/caudal/metadata"
 	"github.com/caudal/caudal/metadata/topicconfig"
@@ -31,7 +32,12 @@ type Config struct {
 }
 
 // Compactor runs the compaction jobs; it is not safe for concurrent use.
-type Compactor struct{ c Config }
+type Compactor struct {
+	c Config
+	// orphansSeen: when orphan GC first saw each object without a row
+	// (orphans.go).
+	orphansSeen map[string]time.Time
+}
 
 // New returns a Compactor; zero fields get their defaults.
 func New(c Config) *Compactor {

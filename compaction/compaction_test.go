@@ -20,6 +20,7 @@ import (
 	"github.com/caudal/caudal/objstore/objstoretest"
 	"github.com/caudal/caudal/retention"
 	"github.com/caudal/caudal/segments"
+	"github.com/caudal/caudal/segments/segmentstest"
 	"github.com/caudal/caudal/test/testenv"
 	"github.com/caudal/caudal/worker/job"
 )
@@ -394,17 +395,24 @@ func TestCrashes(t *testing.T) {
 			}
 		}
 	}
-	gc := func() int {
+	collect := func() int {
 		t.Helper()
-		e.advance(2 * grace)
-		if err := e.ret.DeleteObjects(ctx); err != nil {
-			t.Fatal(err)
-		}
 		n, err := e.comp.CollectOrphans(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return n
+	}
+	// Orphans go once seen for the grace period: one pass sees them, the
+	// next, after it, deletes them.
+	gc := func() int {
+		t.Helper()
+		n := collect()
+		e.advance(2 * grace)
+		if err := e.ret.DeleteObjects(ctx); err != nil {
+			t.Fatal(err)
+		}
+		return n + collect()
 	}
 	merge := func() (MergeResult, error) { return e.comp.MergePartition(ctx, tp, 0) }
 
@@ -513,4 +521,87 @@ func TestCrashes(t *testing.T) {
 	if n != 0 {
 		t.Fatalf("%d objects left after the topic was deleted", n)
 	}
+}
+
+// TestOrphansUnderSkew: orphan GC depends on no clock but the worker's
+// own. Objects fresh in the bucket, one whose gateway commits it within
+// the commit timeout and one whose gateway died after the PUT, are kept
+// until the worker has seen them without a row for the grace period,
+// however far its wall clock is from the bucket's; then only the orphan
+// goes.
+func TestOrphansUnderSkew(t *testing.T) {
+	for _, skew := range []time.Duration{time.Hour, 0, -time.Hour} {
+		t.Run(fmt.Sprint("worker clock ", skew), func(t *testing.T) {
+			ctx := context.Background()
+			store, bucket := openStores(t, testenv.Cloud)
+			var ahead atomic.Int64
+			ahead.Store(int64(skew))
+			now := func() time.Time { return time.Now().Add(time.Duration(ahead.Load())) }
+			broker, _ := topicconfig.NewBroker(nil)
+			comp := New(Config{Config: job.Config{Store: store, Bucket: bucket, Broker: broker, Grace: grace, Now: now}})
+			tp, err := store.CreateTopic(ctx, metadata.TopicSpec{Name: "t", Partitions: 1, ReplicationFactor: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			pending := putUncommitted(t, bucket, tp)
+			orphan := putUncommitted(t, bucket, tp)
+			collect := func(step string, want int) {
+				t.Helper()
+				if n, err := comp.CollectOrphans(ctx); err != nil || n != want {
+					t.Fatalf("%s: collected %d orphans (%v), want %d", step, n, err, want)
+				}
+			}
+			collect("first sight", 0)
+			if _, err := store.CommitObject(ctx, pending); err != nil {
+				t.Fatal(err)
+			}
+			ahead.Add(int64(grace - time.Second))
+			collect("within the grace period", 0)
+			ahead.Add(int64(time.Second))
+			collect("after the grace period", 1)
+			for key, want := range map[string]bool{pending.Key: true, orphan.Key: false} {
+				_, err := bucket.Stat(ctx, key)
+				if exists := err == nil; exists != want {
+					t.Errorf("object %s exists %v (%v), want %v", key, exists, err, want)
+				}
+			}
+		})
+	}
+}
+
+func openStores(t *testing.T, backend testenv.Backend) (metadata.Store, objstore.Bucket) {
+	t.Helper()
+	ctx := context.Background()
+	bucketURL, metadataURL := testenv.StoreURLs(t, backend)
+	bucket, err := objstore.Open(ctx, bucketURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { bucket.Close() })
+	store, err := metadata.Open(ctx, metadataURL, metadata.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	return store, bucket
+}
+
+// putUncommitted PUTs a segment object of one batch to partition 0 of tp,
+// as a gateway's flush does, and returns the commit that would index it.
+func putUncommitted(t *testing.T, bucket objstore.Bucket, tp metadata.Topic) metadata.ObjectCommit {
+	t.Helper()
+	key, err := segments.NewObjectKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, spans, err := segments.WriteObject([]segments.Part{{Topic: tp.ID, Batches: [][]byte{segmentstest.Batch("v")}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := bucket.Put(context.Background(), key, data); err != nil {
+		t.Fatal(err)
+	}
+	b := spans[0].Batches[0]
+	return metadata.ObjectCommit{Key: key, Size: int64(len(data)), Runs: []metadata.PartitionRun{{Topic: tp.ID,
+		Batches: []metadata.BatchAppend{{ByteOffset: b.Off, ByteLength: b.Len, Records: 1, MaxTimestamp: 1000, ProducerID: -1}}}}}
 }

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/caudal/caudal/metadata"
-	"github.com/caudal/caudal/objstore"
 )
 
 func TestPlanMerge(t *testing.T) {
@@ -108,13 +107,34 @@ func TestPlanKeys(t *testing.T) {
 
 func TestPlanOrphans(t *testing.T) {
 	now := time.UnixMilli(1_700_000_000_000)
-	listed := []objstore.Attrs{
-		{Key: "segments/known-old", LastModified: now.Add(-time.Hour)},
-		{Key: "segments/orphan-old", LastModified: now.Add(-time.Hour)},
-		{Key: "segments/orphan-young", LastModified: now.Add(-time.Second)},
-	}
-	got := PlanOrphans(listed, map[string]bool{"segments/known-old": true}, now, time.Minute)
-	if !reflect.DeepEqual(got, []string{"segments/orphan-old"}) {
-		t.Fatalf("got %v", got)
+	const grace = time.Minute
+	row := map[string]metadata.Object{"k": {Key: "k", State: metadata.ObjectLive}}
+	for _, tc := range []struct {
+		name      string
+		listed    []string
+		rows      map[string]metadata.Object
+		firstSeen map[string]time.Time
+		delete    []string
+		seen      map[string]time.Time
+	}{
+		{"first sight is remembered, not deleted", []string{"k"}, nil, nil,
+			nil, map[string]time.Time{"k": now}},
+		{"a row keeps an object", []string{"k"}, row, nil,
+			nil, map[string]time.Time{}},
+		{"a row since first sight ends the wait", []string{"k"}, row, map[string]time.Time{"k": now.Add(-time.Hour)},
+			nil, map[string]time.Time{}},
+		{"seen for less than the grace period", []string{"k"}, nil, map[string]time.Time{"k": now.Add(-grace + time.Millisecond)},
+			nil, map[string]time.Time{"k": now.Add(-grace + time.Millisecond)}},
+		{"seen for the grace period", []string{"k"}, nil, map[string]time.Time{"k": now.Add(-grace)},
+			[]string{"k"}, map[string]time.Time{"k": now.Add(-grace)}},
+		{"gone from the bucket is forgotten", nil, nil, map[string]time.Time{"k": now.Add(-time.Hour)},
+			nil, map[string]time.Time{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := PlanOrphans(OrphanInput{Now: now, Listed: tc.listed, Rows: tc.rows, FirstSeen: tc.firstSeen, Grace: grace})
+			if !reflect.DeepEqual(got.Delete, tc.delete) || !reflect.DeepEqual(got.FirstSeen, tc.seen) {
+				t.Fatalf("got delete %v, first seen %v; want %v, %v", got.Delete, got.FirstSeen, tc.delete, tc.seen)
+			}
+		})
 	}
 }

@@ -25,8 +25,8 @@ type Config struct {
 	Broker *topicconfig.Broker
 	// Grace is how long an object no index row references any more stays
 	// readable before it is deleted (in-flight fetches may still read it),
-	// and how old an object without a metadata row must be before orphan
-	// GC deletes it.
+	// and how long orphan GC must have seen an object without a metadata
+	// row, on Now, before it deletes it.
 	Grace time.Duration
 	Now   func() time.Time
 	Log   *slog.Logger
