@@ -2,6 +2,8 @@ package metadata
 
 import (
 	"context"
+	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -23,9 +25,10 @@ const commitChannel = "caudal_commits"
 type Watcher interface {
 	// Watch calls fn after objects are committed (by any process), until
 	// ctx ends, and then returns nil. fn may also be called spuriously,
-	// e.g. after a reconnect, when notifications may have been missed. A
-	// store without cross-process notifications returns nil at once.
-	Watch(ctx context.Context, fn func()) error
+	// e.g. after a reconnect, when notifications may have been missed.
+	// Lost connections are logged on log and retried. A store without
+	// cross-process notifications returns nil at once.
+	Watch(ctx context.Context, log *slog.Logger, fn func()) error
 }
 
 // commitNotify is the statement CommitObject adds to its writes so that
@@ -39,21 +42,32 @@ func (s *sqlStore) commitNotify() []stmt {
 	return []stmt{{q: "SELECT pg_notify('" + commitChannel + "', '')"}}
 }
 
-// watchBackoff bounds the wait between reconnects of the listener.
-const watchBackoff = 5 * time.Second
+// The wait between reconnects of the listener starts at watchRetry and
+// doubles up to watchBackoff. A connection that listened for watchBackoff
+// or longer was healthy, so its loss starts a new outage from watchRetry:
+// waits do not stay at the maximum after one bad period.
+const (
+	watchRetry   = 100 * time.Millisecond
+	watchBackoff = 5 * time.Second
+)
 
-func (s *sqlStore) Watch(ctx context.Context, fn func()) error {
+func (s *sqlStore) Watch(ctx context.Context, log *slog.Logger, fn func()) error {
 	pb, ok := s.b.(*pgBackend)
 	if !ok {
 		return nil
 	}
-	wait := 100 * time.Millisecond
+	wait := watchRetry
 	for ctx.Err() == nil {
-		err := pb.listen(ctx, fn)
+		listened, err := pb.listen(ctx, fn)
 		if ctx.Err() != nil {
 			break
 		}
-		_ = err // reconnect: the pool's own errors surface elsewhere
+		if listened >= watchBackoff {
+			wait = watchRetry
+		}
+		// Until it reconnects this gateway's long polls miss other
+		// gateways' commits (they still re-check on their own timer).
+		log.Warn("listen for commits of other gateways", "err", err, "retry_in", wait)
 		select {
 		case <-ctx.Done():
 		case <-time.After(wait):
@@ -64,21 +78,23 @@ func (s *sqlStore) Watch(ctx context.Context, fn func()) error {
 }
 
 // listen holds one dedicated connection (outside the pool, which it would
-// otherwise pin) in LISTEN until it fails or ctx ends.
-func (b *pgBackend) listen(ctx context.Context, fn func()) error {
+// otherwise pin) in LISTEN until it fails or ctx ends, and returns for how
+// long it listened.
+func (b *pgBackend) listen(ctx context.Context, fn func()) (time.Duration, error) {
 	conn, err := pgx.ConnectConfig(ctx, b.pool.Config().ConnConfig.Copy())
 	if err != nil {
-		return err
+		return 0, fmt.Errorf("connect: %w", err)
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
 	if _, err := conn.Exec(ctx, "LISTEN "+commitChannel); err != nil {
-		return err
+		return 0, fmt.Errorf("listen: %w", err)
 	}
+	start := time.Now()
 	// Commits may have happened while this process was not listening.
 	fn()
 	for {
 		if _, err := conn.WaitForNotification(ctx); err != nil {
-			return err
+			return time.Since(start), fmt.Errorf("wait for notification: %w", err)
 		}
 		fn()
 	}

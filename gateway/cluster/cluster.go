@@ -96,7 +96,7 @@ func (r *Registry) Start() {
 	go r.loop()
 	go func() {
 		defer r.wg.Done()
-		if err := r.c.Store.Watch(r.ctx, r.c.OnRemoteCommit); err != nil {
+		if err := r.c.Store.Watch(r.ctx, r.c.Log, r.c.OnRemoteCommit); err != nil {
 			r.c.Log.Warn("watch commits of other gateways", "err", err)
 		}
 	}()
