@@ -148,8 +148,10 @@ func (co *Coordinator) DeleteGroups(ctx context.Context, req *kmsg.DeleteGroupsR
 		if !co.coordinates(name) {
 			rg.ErrorCode = kerr.NotCoordinator.Code
 		} else if err := co.deleteGroup(ctx, name); err != nil {
-			msg := err.Error()
-			rg.ErrorCode, rg.ErrorMessage = co.errCode(err), &msg
+			rg.ErrorCode = co.errCode(err)
+			if msg := co.errText(err); msg != "" {
+				rg.ErrorMessage = &msg
+			}
 		}
 		resp.Groups = append(resp.Groups, rg)
 	}

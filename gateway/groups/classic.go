@@ -59,6 +59,7 @@ func (co *Coordinator) join(ctx context.Context, ji joinInfo) *kmsg.JoinGroupRes
 	if session < co.set.minSession || session > co.set.maxSession {
 		return joinError(req, kerr.InvalidSessionTimeout.Code)
 	}
+	rebalance = co.set.capRebalance(rebalance)
 	if req.ProtocolType == "" || len(req.Protocols) == 0 {
 		return joinError(req, errCodeInconsistent)
 	}
@@ -71,7 +72,7 @@ func (co *Coordinator) join(ctx context.Context, ji joinInfo) *kmsg.JoinGroupRes
 	if resp != nil {
 		return resp
 	}
-	return co.awaitJoin(gr, req, wait, rebalance)
+	return co.awaitJoin(ctx, gr, req, wait, rebalance)
 }
 
 // joinLocked decides a JoinGroup with co.mu held: either an answer now or
@@ -147,9 +148,10 @@ func (co *Coordinator) joinLocked(gr *group, ji joinInfo, session, rebalance tim
 	return w, nil
 }
 
-// awaitJoin waits for the rebalance to answer; a stopped coordinator or a
-// rebalance that outlives the member's rebalance timeout answers for it.
-func (co *Coordinator) awaitJoin(gr *group, req *kmsg.JoinGroupRequest, wait chan *kmsg.JoinGroupResponse, rebalance time.Duration) *kmsg.JoinGroupResponse {
+// awaitJoin waits for the rebalance to answer; a stopped coordinator, a
+// client that went away (ctx) or a rebalance that outlives the member's
+// rebalance timeout answers for it.
+func (co *Coordinator) awaitJoin(ctx context.Context, gr *group, req *kmsg.JoinGroupRequest, wait chan *kmsg.JoinGroupResponse, rebalance time.Duration) *kmsg.JoinGroupResponse {
 	timer := time.NewTimer(rebalance + 5*time.Second)
 	defer timer.Stop()
 	select {
@@ -157,6 +159,7 @@ func (co *Coordinator) awaitJoin(gr *group, req *kmsg.JoinGroupRequest, wait cha
 		return resp
 	case <-co.stop:
 		return joinError(req, errCodeNotCoordinator)
+	case <-ctx.Done():
 	case <-timer.C:
 	}
 	co.mu.Lock()
@@ -515,21 +518,30 @@ func (co *Coordinator) syncGroup(ctx context.Context, req *kmsg.SyncGroupRequest
 	case r = <-wait:
 	case <-co.stop:
 		r.code = errCodeNotCoordinator
+	case <-ctx.Done(): // the client went away: stop waiting for it
+		r = co.abandonSync(m, wait)
 	case <-timer.C:
-		co.mu.Lock()
-		select {
-		case r = <-wait:
-		default:
-			if m.sync == wait {
-				m.sync = nil
-			}
-			r.code = errCodeRebalancing
-		}
-		co.mu.Unlock()
+		r = co.abandonSync(m, wait)
 	}
 	resp.ErrorCode = r.code
 	resp.MemberAssignment = r.assignment
 	return resp
+}
+
+// abandonSync stops a SyncGroup's wait: it takes the answer if one came
+// meanwhile, and REBALANCE_IN_PROGRESS otherwise.
+func (co *Coordinator) abandonSync(m *member, wait chan syncResult) syncResult {
+	co.mu.Lock()
+	defer co.mu.Unlock()
+	select {
+	case r := <-wait:
+		return r
+	default:
+		if m.sync == wait {
+			m.sync = nil
+		}
+		return syncResult{code: errCodeRebalancing}
+	}
 }
 
 // heartbeat serves Heartbeat: it keeps the member's session alive and

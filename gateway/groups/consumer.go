@@ -111,11 +111,11 @@ func (co *Coordinator) consumerHeartbeat(ctx context.Context, hi heartbeatInfo) 
 	}
 	topics, err := co.topics.All(ctx)
 	if err != nil {
-		return fail(co.errCode(err), err.Error())
+		return fail(co.errCode(err), co.errText(err))
 	}
 	gr, err := co.lookup(ctx, req.Group, req.MemberEpoch == 0)
 	if err != nil {
-		return fail(co.errCode(err), err.Error())
+		return fail(co.errCode(err), co.errText(err))
 	}
 	defer co.mu.Unlock()
 	if gr == nil {
@@ -206,7 +206,7 @@ func (co *Coordinator) consumerHeartbeat(ctx context.Context, hi heartbeatInfo) 
 		m.assignor, changed = *req.ServerAssignor, true
 	}
 	if req.RebalanceTimeoutMillis > 0 {
-		m.rebalance = time.Duration(req.RebalanceTimeoutMillis) * time.Millisecond
+		m.rebalance = co.set.capRebalance(time.Duration(req.RebalanceTimeoutMillis) * time.Millisecond)
 	}
 	if req.RackID != nil {
 		m.rack = *req.RackID
@@ -471,7 +471,7 @@ func (co *Coordinator) restoreConsumer(gr *group, rec groupRecord, now time.Time
 			id: mr.MemberID, instanceID: mr.InstanceID, clientID: mr.ClientID, host: mr.ClientHost,
 			epoch: mr.MemberEpoch, prevEpoch: mr.MemberEpoch, subscribed: mr.SubscribedTopics,
 			regex: mr.SubscribedRegex, assignor: mr.ServerAssignor,
-			rebalance: time.Duration(mr.RebalanceTimeoutMs) * time.Millisecond,
+			rebalance: co.set.capRebalance(time.Duration(mr.RebalanceTimeoutMs) * time.Millisecond),
 			expires:   now.Add(co.set.consumerSession),
 			assigned:  partSetOf(mr.Assigned),
 		}

@@ -33,7 +33,10 @@ func (co *Coordinator) describeConsumerGroup(ctx context.Context, name string) k
 	dg.Group = name
 	dg.AuthorizedOperations = -2147483648
 	fail := func(code int16, msg string) kmsg.ConsumerGroupDescribeResponseGroup {
-		dg.ErrorCode, dg.ErrorMessage = code, &msg
+		dg.ErrorCode = code
+		if msg != "" {
+			dg.ErrorMessage = &msg
+		}
 		return dg
 	}
 	if !co.coordinates(name) {
@@ -41,11 +44,11 @@ func (co *Coordinator) describeConsumerGroup(ctx context.Context, name string) k
 	}
 	topics, err := co.topics.All(ctx)
 	if err != nil {
-		return fail(co.errCode(err), err.Error())
+		return fail(co.errCode(err), co.errText(err))
 	}
 	gr, err := co.lookup(ctx, name, false)
 	if err != nil {
-		return fail(co.errCode(err), err.Error())
+		return fail(co.errCode(err), co.errText(err))
 	}
 	defer co.mu.Unlock()
 	if gr == nil || gr.typ != groupTypeConsumer {

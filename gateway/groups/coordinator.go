@@ -151,11 +151,24 @@ type Config struct {
 	Broker *topicconfig.Broker
 	// Coordinates reports whether this gateway coordinates a group.
 	Coordinates func(group string) bool
-	// ErrorCode maps storage and other typed errors to Kafka codes.
-	ErrorCode  func(error) int16
-	Now        func() time.Time
-	Log        *slog.Logger
-	Registerer prometheus.Registerer
+	// ErrorCode maps storage and other typed errors to Kafka codes, and
+	// ErrorMessage to the text a client may see (nil for none).
+	ErrorCode    func(error) int16
+	ErrorMessage func(error) *string
+	Now          func() time.Time
+	Log          *slog.Logger
+	Registerer   prometheus.Registerer
+}
+
+// errText is the message a client may see for err, "" for none.
+func (co *Coordinator) errText(err error) string {
+	if co.errMessage == nil {
+		return err.Error()
+	}
+	if m := co.errMessage(err); m != nil {
+		return *m
+	}
+	return ""
 }
 
 // ErrStopped is what requests get once the coordinator is closing.
@@ -172,6 +185,7 @@ type Coordinator struct {
 	set         groupSettings
 	coordinates func(string) bool
 	errCode     func(error) int16
+	errMessage  func(error) *string
 
 	mu      sync.Mutex
 	groups  groupTable
@@ -205,6 +219,7 @@ func New(c Config) *Coordinator {
 		set:         groupSettingsFrom(c.Broker),
 		coordinates: c.Coordinates,
 		errCode:     c.ErrorCode,
+		errMessage:  c.ErrorMessage,
 		groups:      memGroupTable{},
 		dirty:       map[string]bool{},
 		kick:        make(chan struct{}, 1),
@@ -257,7 +272,7 @@ func (co *Coordinator) timerLoop() {
 	defer co.wg.Done()
 	t := time.NewTicker(co.set.tick)
 	defer t.Stop()
-	var lastSweep time.Time
+	var lastSweep, lastEvict time.Time
 	for {
 		select {
 		case <-co.stop:
@@ -272,6 +287,12 @@ func (co *Coordinator) timerLoop() {
 			if err := co.expireOffsets(ctx, now); err != nil {
 				co.log.Warn("expire group offsets", "err", err)
 			}
+			cancel()
+		}
+		if now.Sub(lastEvict) >= co.set.evictAfter {
+			lastEvict = now
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			co.evictEmpty(ctx, now)
 			cancel()
 		}
 	}
@@ -370,7 +391,7 @@ func (co *Coordinator) restore(rec groupRecord) *group {
 			id: mr.MemberID, instanceID: mr.InstanceID, clientID: mr.ClientID, host: mr.ClientHost,
 			protocols:  []kmsg.JoinGroupRequestProtocol{{Name: rec.Protocol, Metadata: mr.ProtocolMetadata}},
 			session:    time.Duration(mr.SessionTimeoutMs) * time.Millisecond,
-			rebalance:  time.Duration(mr.RebalanceTimeoutMs) * time.Millisecond,
+			rebalance:  co.set.capRebalance(time.Duration(mr.RebalanceTimeoutMs) * time.Millisecond),
 			assignment: mr.Assignment,
 			joinedAt:   gr.joinSeq,
 		}
@@ -416,55 +437,6 @@ func (co *Coordinator) markDirty(gr *group) {
 	select {
 	case co.kick <- struct{}{}:
 	default:
-	}
-}
-
-func (co *Coordinator) persistLoop() {
-	defer co.wg.Done()
-	for {
-		select {
-		case <-co.stop:
-			return
-		case <-co.kick:
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		co.persist(ctx)
-		cancel()
-	}
-}
-
-// persist writes every dirty group's latest snapshot.
-func (co *Coordinator) persist(ctx context.Context) {
-	type job struct {
-		name string
-		rec  *groupRecord
-	}
-	co.mu.Lock()
-	var jobs []job
-	for name := range co.dirty {
-		gr := co.groups.get(name)
-		if gr == nil || gr.state == groupDead {
-			jobs = append(jobs, job{name: name})
-			continue
-		}
-		rec := co.record(gr)
-		jobs = append(jobs, job{name: name, rec: &rec})
-	}
-	clear(co.dirty)
-	co.mu.Unlock()
-	for _, j := range jobs {
-		var err error
-		if j.rec == nil {
-			err = co.gs.DeleteGroup(ctx, j.name)
-		} else {
-			err = co.gs.SaveGroup(ctx, *j.rec)
-		}
-		if err != nil && !errors.Is(err, metadata.ErrNotFound) {
-			co.log.Warn("persist group", "group", j.name, "err", err)
-			co.mu.Lock()
-			co.dirty[j.name] = true // retried on the next change
-			co.mu.Unlock()
-		}
 	}
 }
 

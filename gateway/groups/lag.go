@@ -2,9 +2,15 @@ package groups
 
 // Consumer lag: caudal_consumer_group_lag{group,topic,partition} is the
 // high watermark minus the committed offset, refreshed every lagRefresh.
+// Group names are client input, so the series are bounded: past
+// maxLagSeries, the groups last in name order are left out, and a warning
+// says how many series were.
 
 import (
+	"cmp"
 	"context"
+	"maps"
+	"slices"
 	"strconv"
 	"time"
 )
@@ -59,9 +65,20 @@ func (co *Coordinator) refreshLag(ctx context.Context) error {
 			lags[lagKey{name, o.Topic, o.Partition}] = max(0, ps.NextOffset-o.Offset)
 		}
 	}
+	keys := slices.SortedFunc(maps.Keys(lags), func(a, b lagKey) int {
+		return cmp.Or(cmp.Compare(a.group, b.group), cmp.Compare(a.topic, b.topic), cmp.Compare(a.partition, b.partition))
+	})
+	if len(keys) > maxLagSeries {
+		co.log.Warn("consumer group lag series left out", "series", len(keys)-maxLagSeries, "max", maxLagSeries)
+		keys = keys[:maxLagSeries]
+	}
 	co.lag.Reset()
-	for k, v := range lags {
-		co.lag.WithLabelValues(k.group, k.topic, strconv.Itoa(int(k.partition))).Set(float64(v))
+	for _, k := range keys {
+		co.lag.WithLabelValues(k.group, k.topic, strconv.Itoa(int(k.partition))).Set(float64(lags[k]))
 	}
 	return nil
 }
+
+// maxLagSeries bounds caudal_consumer_group_lag's series per gateway: a
+// Prometheus series costs a few KiB here and in every scraper.
+const maxLagSeries = 10_000

@@ -21,6 +21,10 @@ type groupSettings struct {
 	// often the lag gauges are recomputed.
 	tick       time.Duration
 	lagRefresh time.Duration
+	// persistRetry is how soon a group that failed to save is tried
+	// again; evictAfter is how long a group stays in memory empty.
+	persistRetry time.Duration
+	evictAfter   time.Duration
 }
 
 func groupSettingsFrom(bc *topicconfig.Broker) groupSettings {
@@ -35,6 +39,8 @@ func groupSettingsFrom(bc *topicconfig.Broker) groupSettings {
 		maxMetadata:       int(bc.Int("offset.metadata.max.bytes")),
 		tick:              50 * time.Millisecond,
 		lagRefresh:        10 * time.Second,
+		persistRetry:      time.Second,
+		evictAfter:        time.Minute,
 	}
 	if bc.Int("offsets.retention.minutes") < 0 {
 		s.offsetsRetention = -1
@@ -43,4 +49,12 @@ func groupSettingsFrom(bc *topicconfig.Broker) groupSettings {
 		s.retentionCheck = 10 * time.Minute
 	}
 	return s
+}
+
+// capRebalance bounds a client-chosen rebalance timeout. Kafka takes it as
+// sent, but it sets how long a join phase and each JoinGroup and SyncGroup
+// may wait: up to about 24 days. group.max.session.timeout.ms (30 min by
+// default) is the longest a member may be silent anyway.
+func (s groupSettings) capRebalance(d time.Duration) time.Duration {
+	return min(d, s.maxSession)
 }
