@@ -12,8 +12,6 @@ package gateway
 // producer. Transactions are not served.
 
 import (
-	"fmt"
-
 	"github.com/caudal/caudal/gateway/writer"
 	"github.com/caudal/caudal/metadata"
 	"github.com/caudal/caudal/metadata/topicconfig"
@@ -102,7 +100,7 @@ func (c *conn) validateProduce(req *kmsg.ProduceRequest, topic string, rp kmsg.P
 	if isInternalTopic(topic) {
 		return nil, kafkaErr(kerr.InvalidTopicException, "cannot append to internal topic %s", topic)
 	}
-	maxBytes := c.g.topicInt(t, "max.message.bytes")
+	maxBytes := c.g.configs.TopicInt(t.Configs, "max.message.bytes")
 	policy, _ := c.g.configs.TopicValue(t.Configs, "cleanup.policy")
 	batches, err := segments.SplitBatches(rp.Records)
 	if err != nil {
@@ -132,14 +130,6 @@ func (c *conn) validateProduce(req *kmsg.ProduceRequest, topic string, rp kmsg.P
 		}})
 	}
 	return items, nil
-}
-
-// topicInt is a numeric topic config's effective value.
-func (g *Gateway) topicInt(t metadata.Topic, name string) int64 {
-	v, _ := g.configs.TopicValue(t.Configs, name)
-	var n int64
-	fmt.Sscan(v, &n)
-	return n
 }
 
 func failProduce(resp *kmsg.ProduceResponse, waiting []producePart, err error) {

@@ -5,6 +5,7 @@ import (
 	"maps"
 	"slices"
 	"strconv"
+	"strings"
 )
 
 // brokerDefaults are Kafka's broker defaults for the settings caudal uses.
@@ -60,6 +61,9 @@ func NewBroker(overrides map[string]string) (*Broker, error) {
 		b.values[k] = v
 		b.set[k] = true
 	}
+	if err := b.checkValues(); err != nil {
+		return nil, err
+	}
 	ms, err := b.retentionMs()
 	if err != nil {
 		return nil, err
@@ -69,6 +73,30 @@ func NewBroker(overrides map[string]string) (*Broker, error) {
 		return nil, err
 	}
 	return b, nil
+}
+
+// checkValues refuses what the operator set that caudal would misread: a
+// topic default Kafka would refuse on a topic, and a non-number where
+// Kafka's default is a number (read as 0, a bad message.max.bytes, say,
+// would refuse every batch).
+func (b *Broker) checkValues() error {
+	for k := range b.set {
+		_, err := strconv.ParseInt(brokerDefaults[k], 10, 64)
+		if err != nil && k != "log.retention.ms" && k != "log.retention.minutes" {
+			continue // not a numeric setting
+		}
+		if _, err := strconv.ParseInt(strings.TrimSpace(b.values[k]), 10, 64); err != nil {
+			return fmt.Errorf("broker config %s=%q: not a number", k, b.values[k])
+		}
+	}
+	for _, tc := range topicConfigs {
+		if v := b.values[tc.brokerKey]; b.set[tc.brokerKey] {
+			if err := Validate(tc.name, v); err != nil {
+				return fmt.Errorf("broker config %s=%q: %w", tc.brokerKey, v, err)
+			}
+		}
+	}
+	return nil
 }
 
 // retentionMs resolves Kafka's three retention settings: ms wins over
@@ -112,6 +140,19 @@ func (b *Broker) TopicValue(set map[string]string, name string) (string, bool) {
 		return b.values[tc.brokerKey], false
 	}
 	return "", false
+}
+
+// TopicInt is a numeric topic config's effective value. A value set on the
+// topic that Validate would refuse (stored before it checked ranges) gives
+// way to the broker's: read as 0, a max.message.bytes refused every batch.
+func (b *Broker) TopicInt(set map[string]string, name string) int64 {
+	tc, _ := lookup(name)
+	if v, ok := set[name]; ok && Validate(name, v) == nil {
+		n, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		return n
+	}
+	n, _ := strconv.ParseInt(strings.TrimSpace(b.values[tc.brokerKey]), 10, 64)
+	return n
 }
 
 // Kafka's config sources, as DescribeConfigs reports them.

@@ -8,6 +8,7 @@ package topicconfig
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -32,22 +33,24 @@ type topicConfig struct {
 	name      string
 	brokerKey string
 	kind      Kind
+	// min is the smallest value Kafka accepts for a numeric config.
+	min int64
 }
 
 // topicConfigs are the topic configs caudal knows, with Kafka's names.
 var topicConfigs = []topicConfig{
 	{name: "cleanup.policy", brokerKey: "log.cleanup.policy", kind: KindCleanupPolicy},
 	{name: "compression.type", brokerKey: "compression.type", kind: KindCompression},
-	{name: "delete.retention.ms", brokerKey: "log.cleaner.delete.retention.ms", kind: KindLong},
-	{name: "max.compaction.lag.ms", brokerKey: "log.cleaner.max.compaction.lag.ms", kind: KindLong},
-	{name: "max.message.bytes", brokerKey: "message.max.bytes", kind: KindInt},
+	{name: "delete.retention.ms", brokerKey: "log.cleaner.delete.retention.ms", kind: KindLong, min: 0},
+	{name: "max.compaction.lag.ms", brokerKey: "log.cleaner.max.compaction.lag.ms", kind: KindLong, min: 1},
+	{name: "max.message.bytes", brokerKey: "message.max.bytes", kind: KindInt, min: 0},
 	{name: "message.timestamp.type", brokerKey: "log.message.timestamp.type", kind: KindTimestampType},
-	{name: "min.compaction.lag.ms", brokerKey: "log.cleaner.min.compaction.lag.ms", kind: KindLong},
-	{name: "min.insync.replicas", brokerKey: "min.insync.replicas", kind: KindInt},
-	{name: "retention.bytes", brokerKey: "log.retention.bytes", kind: KindLong},
-	{name: "retention.ms", brokerKey: "log.retention.ms", kind: KindLong},
-	{name: "segment.bytes", brokerKey: "log.segment.bytes", kind: KindInt},
-	{name: "segment.ms", brokerKey: "log.roll.ms", kind: KindLong},
+	{name: "min.compaction.lag.ms", brokerKey: "log.cleaner.min.compaction.lag.ms", kind: KindLong, min: 0},
+	{name: "min.insync.replicas", brokerKey: "min.insync.replicas", kind: KindInt, min: 1},
+	{name: "retention.bytes", brokerKey: "log.retention.bytes", kind: KindLong, min: math.MinInt64},
+	{name: "retention.ms", brokerKey: "log.retention.ms", kind: KindLong, min: -1},
+	{name: "segment.bytes", brokerKey: "log.segment.bytes", kind: KindInt, min: 14},
+	{name: "segment.ms", brokerKey: "log.roll.ms", kind: KindLong, min: 1},
 	{name: "unclean.leader.election.enable", brokerKey: "unclean.leader.election.enable", kind: KindBool},
 }
 
@@ -74,13 +77,18 @@ func Validate(name, value string) error {
 	}
 	bad := func() error { return fmt.Errorf("invalid value %s for configuration %s", value, name) }
 	switch tc.kind {
-	case KindLong:
-		if _, err := strconv.ParseInt(value, 10, 64); err != nil {
+	case KindLong, KindInt:
+		bits := 64
+		if tc.kind == KindInt {
+			bits = 32
+		}
+		n, err := strconv.ParseInt(strings.TrimSpace(value), 10, bits) // as Kafka reads numbers
+		if err != nil {
 			return bad()
 		}
-	case KindInt:
-		if _, err := strconv.ParseInt(value, 10, 32); err != nil {
-			return bad()
+		// A negative max.message.bytes, say, would refuse every batch.
+		if n < tc.min {
+			return fmt.Errorf("invalid value %s for configuration %s: value must be at least %d", value, name, tc.min)
 		}
 	case KindBool:
 		if value != "true" && value != "false" {

@@ -18,7 +18,6 @@ func TestNewBrokerResolvesRetention(t *testing.T) {
 		{"ms over minutes and hours", map[string]string{"log.retention.hours": "1", "log.retention.minutes": "2", "log.retention.ms": "3"}, 3},
 		{"negative ms keeps forever", map[string]string{"log.retention.ms": "-1", "log.retention.minutes": "2"}, -1},
 		{"negative hours keeps forever", map[string]string{"log.retention.hours": "-5"}, -1},
-		{"a losing setting is not read", map[string]string{"log.retention.ms": "5", "log.retention.hours": "x"}, 5},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b, err := topicconfig.NewBroker(tc.broker)
@@ -47,6 +46,12 @@ func TestNewBrokerRefuses(t *testing.T) {
 		{map[string]string{"log.retention.bytes": "1GiB"}, `broker config log.retention.bytes="1GiB": not a number`},
 		{map[string]string{"log.cleaner.delete.retention.ms": "1d"}, `broker config log.cleaner.delete.retention.ms="1d": not a number`},
 		{map[string]string{"log.cleaner.min.compaction.lag.ms": "soon"}, `broker config log.cleaner.min.compaction.lag.ms="soon": not a number`},
+		// Read as 0, these refused every batch or every member.
+		{map[string]string{"message.max.bytes": "1MB"}, `broker config message.max.bytes="1MB": not a number`},
+		{map[string]string{"group.max.session.timeout.ms": "30m"}, `broker config group.max.session.timeout.ms="30m": not a number`},
+		{map[string]string{"message.max.bytes": "-1"}, `broker config message.max.bytes="-1": invalid value -1 for configuration max.message.bytes: value must be at least 0`},
+		// Kafka reads every setting, even one another overrides.
+		{map[string]string{"log.retention.ms": "5", "log.retention.hours": "x"}, `broker config log.retention.hours="x": not a number`},
 	} {
 		if _, err := topicconfig.NewBroker(tc.broker); err == nil || err.Error() != tc.err {
 			t.Errorf("NewBroker(%v) = %v, want %q", tc.broker, err, tc.err)
@@ -111,6 +116,13 @@ func TestValidate(t *testing.T) {
 		{"retention.ms", "soon", "invalid value soon for configuration retention.ms"},
 		{"max.message.bytes", "1048588", ""},
 		{"max.message.bytes", "4294967296", "invalid value 4294967296 for configuration max.message.bytes"},
+		// Stored, these would refuse every batch or delete at once.
+		{"max.message.bytes", "-5", "invalid value -5 for configuration max.message.bytes: value must be at least 0"},
+		{"retention.ms", "-2", "invalid value -2 for configuration retention.ms: value must be at least -1"},
+		{"segment.bytes", "13", "invalid value 13 for configuration segment.bytes: value must be at least 14"},
+		{"min.insync.replicas", "0", "invalid value 0 for configuration min.insync.replicas: value must be at least 1"},
+		{"retention.bytes", "-7", ""},
+		{"max.message.bytes", " 1000 ", ""},
 		{"unclean.leader.election.enable", "false", ""},
 		{"unclean.leader.election.enable", "yes", "invalid value yes for configuration unclean.leader.election.enable"},
 		{"cleanup.policy", "compact,delete", ""},
@@ -202,5 +214,27 @@ func TestEntriesAndSources(t *testing.T) {
 	}
 	if !b.Bool("auto.create.topics.enable") || b.Bool("unclean.leader.election.enable") || b.Int("num.partitions") != 3 {
 		t.Error("Bool or Int misread the broker settings")
+	}
+}
+
+func TestTopicInt(t *testing.T) {
+	b, err := topicconfig.NewBroker(map[string]string{"message.max.bytes": "2000000"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		set  map[string]string
+		want int64
+	}{
+		{nil, 2000000},
+		{map[string]string{"max.message.bytes": "5000"}, 5000},
+		{map[string]string{"max.message.bytes": " 5000 "}, 5000},
+		// Stored before values were checked: the broker's value holds.
+		{map[string]string{"max.message.bytes": "-5"}, 2000000},
+		{map[string]string{"max.message.bytes": "1MB"}, 2000000},
+	} {
+		if got := b.TopicInt(tc.set, "max.message.bytes"); got != tc.want {
+			t.Errorf("TopicInt(%v) = %d, want %d", tc.set, got, tc.want)
+		}
 	}
 }
