@@ -8,14 +8,39 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"slices"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kbin"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
-// maxIdle is Kafka's connections.max.idle.ms default.
+// maxIdle is Kafka's connections.max.idle.ms default: a client may be
+// silent this long between requests.
 const maxIdle = 10 * time.Minute
+
+// defaultBodyTimeout bounds how long one request's body may take to arrive,
+// counted from its size header: a slow sender cannot extend it, so it
+// cannot hold the bytes it sent (and its share of queued request bytes)
+// for longer. Clients send requests of a few MiB at most; 100 MiB, the
+// largest frame, needs 3.4 MB/s to make it.
+const defaultBodyTimeout = 30 * time.Second
+
+// defaultWriteTimeout bounds each write of a response: a client that stops
+// reading is dropped instead of holding its responses' buffers.
+const defaultWriteTimeout = 30 * time.Second
+
+// A request body's buffer starts at minChunk or what has already arrived,
+// and grows to at most double the bytes that have arrived, so that a
+// claimed size is never allocated before its bytes come.
+const minChunk = 4 << 10
+
+// smallFrame is the largest request body not charged to the gateway's
+// budget of queued request bytes: metadata, fetch, commit and small
+// produce requests go on while large bodies wait for budget. Their memory
+// is bounded by the number of connections, like each connection's read
+// buffer.
+const smallFrame = 64 << 10
 
 // maxPipelined bounds the requests a connection may have in flight; past
 // it the read loop stops reading, which pushes back on the client.
@@ -25,7 +50,10 @@ const maxPipelined = 64
 // loop, one at a time as Kafka does, except that a produce request only
 // enqueues its batches there and waits for the flush elsewhere, so one
 // connection can have many produce requests in flight. Responses are
-// written strictly in request order.
+// written strictly in request order. A second goroutine reads frames, one
+// ahead of the handler, so that a client that goes away is noticed while
+// its request waits (a JoinGroup, a long poll): the connection's context
+// ends then.
 type conn struct {
 	g        *Gateway
 	nc       net.Conn
@@ -49,6 +77,16 @@ type reply struct {
 	resp    kmsg.Response
 	header  bool   // flexible response header
 	release func() // see conn.release
+	// held is the request's body bytes, given back to the gateway's
+	// budget once the response is written: a produce request's batches
+	// live in its body until they are committed.
+	held int64
+}
+
+// requestFrame is one request's body and the budget bytes it holds.
+type requestFrame struct {
+	body []byte
+	held int64
 }
 
 func newConn(g *Gateway, nc net.Conn) *conn {
@@ -62,17 +100,53 @@ func (c *conn) serve() {
 		defer close(writerDone)
 		c.writeLoop()
 	}()
-	err := c.readLoop()
-	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
-		c.g.log.Warn("closing kafka connection", "remote", c.nc.RemoteAddr().String(), "err", err)
+	frames := make(chan requestFrame)
+	var readErr error
+	go func() {
+		defer close(frames)
+		readErr = c.readFrames(frames)
+		// The client is gone or broke the protocol: whatever waits on
+		// its behalf can stop.
+		c.cancel()
+	}()
+	err := c.handleFrames(frames)
+	c.cancel()
+	c.nc.Close()
+	for f := range frames { // unblock the reader, give its frame back
+		c.g.budget.give(f.held)
+	}
+	if err == nil {
+		err = readErr
+	}
+	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) && !errors.Is(err, context.Canceled) {
+		c.g.log.Warn("closing kafka connection", "remote", c.nc.RemoteAddr().String(), "client", c.clientID, "err", err)
 	}
 	close(c.out)
 	<-writerDone
-	c.cancel()
-	c.nc.Close()
 }
 
-func (c *conn) readLoop() error {
+// handleFrames serves requests in order until the frames end or one
+// cannot be served.
+func (c *conn) handleFrames(frames <-chan requestFrame) error {
+	for f := range frames {
+		r, err := c.handle(f.body)
+		if err != nil {
+			c.g.budget.give(f.held)
+			return err
+		}
+		r.held = f.held
+		select {
+		case c.out <- r:
+		case <-c.ctx.Done():
+			c.g.budget.give(f.held)
+			return nil
+		}
+	}
+	return nil
+}
+
+// readFrames reads request frames and hands them over, one at a time.
+func (c *conn) readFrames(frames chan<- requestFrame) error {
 	br := bufio.NewReaderSize(c.nc, 64<<10)
 	var sizeBuf [4]byte
 	for {
@@ -82,25 +156,49 @@ func (c *conn) readLoop() error {
 			return err
 		}
 		size := int32(binary.BigEndian.Uint32(sizeBuf[:]))
-		// Checked before allocating: a hostile length never becomes a
-		// buffer. 8 bytes is the smallest possible request header.
+		// 8 bytes is the smallest possible request header.
 		if size < 8 || size > maxRequestBytes {
 			return fmt.Errorf("request frame of %d bytes is outside [8, %d]", size, maxRequestBytes)
 		}
-		body := make([]byte, size)
-		if _, err := io.ReadFull(br, body); err != nil {
-			return fmt.Errorf("read request frame: %w", err)
-		}
-		r, err := c.handle(body)
+		deadline := time.Now().Add(c.g.bodyTimeout)
+		c.nc.SetReadDeadline(deadline)
+		body, held, err := c.readBody(br, int(size), deadline)
 		if err != nil {
-			return err
+			c.g.budget.give(held)
+			return fmt.Errorf("read request frame of %d bytes: %w", size, err)
 		}
 		select {
-		case c.out <- r:
+		case frames <- requestFrame{body: body, held: held}:
 		case <-c.ctx.Done():
-			return c.ctx.Err()
+			c.g.budget.give(held)
+			return nil
 		}
 	}
+}
+
+// readBody reads a body of size bytes into a buffer that grows with the
+// bytes that arrive. A body over smallFrame takes from the gateway's
+// budget before each growth. It returns the bytes it holds of the budget,
+// also on failure.
+func (c *conn) readBody(br *bufio.Reader, size int, deadline time.Time) ([]byte, int64, error) {
+	var body []byte
+	held := int64(0)
+	for len(body) < size {
+		n := min(size-len(body), max(len(body), br.Buffered(), minChunk))
+		if size > smallFrame {
+			if err := c.g.budget.take(c.ctx, int64(n), deadline); err != nil {
+				return nil, held, err
+			}
+			held += int64(n)
+		}
+		body = slices.Grow(body, n)
+		k, err := io.ReadFull(br, body[len(body):len(body)+n])
+		body = body[:len(body)+k]
+		if err != nil {
+			return nil, held, err
+		}
+	}
+	return body, held, nil
 }
 
 // handle parses one request and starts serving it.
@@ -167,11 +265,13 @@ func (c *conn) writeLoop() {
 		default:
 			// r waits for a flush: send what is already written first,
 			// or earlier answers would wait a whole flush cycle with it.
+			c.nc.SetWriteDeadline(time.Now().Add(c.g.writeTimeout))
 			if err := bw.Flush(); err != nil {
 				c.fail()
 			}
 			<-r.done
 		}
+		c.g.budget.give(r.held)
 		if !r.start.IsZero() {
 			c.g.metrics.replied(r.key, r.start, r.resp)
 		}
@@ -179,7 +279,7 @@ func (c *conn) writeLoop() {
 			continue
 		}
 		var err error
-		buf, err = writeResponse(bw, buf, r)
+		buf, err = writeResponse(c.nc, c.g.writeTimeout, bw, buf, r)
 		if err != nil {
 			c.fail()
 			continue
@@ -187,6 +287,7 @@ func (c *conn) writeLoop() {
 		// Flush when nothing else is ready, so pipelined responses share
 		// a write.
 		if len(c.out) == 0 {
+			c.nc.SetWriteDeadline(time.Now().Add(c.g.writeTimeout))
 			if err := bw.Flush(); err != nil {
 				c.fail()
 			}
@@ -205,7 +306,7 @@ const maxKeptBuffer = 1 << 20
 // writeResponse encodes r into buf, or around the records of a fetch
 // (see fetchwrite.go), writes it to bw, releases the buffers r's records
 // were in, and returns buf to keep for the next response.
-func writeResponse(bw *bufio.Writer, buf []byte, r *reply) ([]byte, error) {
+func writeResponse(nc net.Conn, timeout time.Duration, bw *bufio.Writer, buf []byte, r *reply) ([]byte, error) {
 	var pieces [][]byte
 	if f, ok := r.resp.(*kmsg.FetchResponse); ok {
 		buf, pieces = fetchPieces(buf, r, f)
@@ -219,6 +320,7 @@ func writeResponse(bw *bufio.Writer, buf []byte, r *reply) ([]byte, error) {
 	}
 	var err error
 	for _, p := range pieces {
+		nc.SetWriteDeadline(time.Now().Add(timeout))
 		if _, err = bw.Write(p); err != nil {
 			break
 		}

@@ -63,10 +63,39 @@ func errCode(err error) int16 {
 	return kerr.UnknownServerError.Code
 }
 
-// errMessage is the text sent in responses that carry one.
+// groupErrCode is errCode for the group coordinator: a metadata store
+// that cannot be reached is COORDINATOR_NOT_AVAILABLE, as Kafka answers
+// while the offsets topic is unavailable; clients retry that (find the
+// coordinator again), where KAFKA_STORAGE_ERROR fails a commit.
+func groupErrCode(err error) int16 {
+	if errors.Is(err, metadata.ErrUnavailable) {
+		return kerr.CoordinatorNotAvailable.Code
+	}
+	return errCode(err)
+}
+
+// internalErrors are the classes whose text describes caudal's insides
+// (database addresses, object keys, bucket endpoints), not the request.
+var internalErrors = []error{
+	metadata.ErrUnavailable, objstore.ErrUnavailable, objstore.ErrNotFound, objstore.ErrDenied,
+	segments.ErrCorruptObject, context.DeadlineExceeded, context.Canceled,
+}
+
+// errMessage is the text sent in responses that carry one: what caudal
+// says about the request. An internal error, or one no class describes,
+// gets none, and the client shows its code's standard text; the gateway
+// logs the details where they happen.
 func errMessage(err error) *string {
-	if err == nil {
+	if err == nil || errCode(err) == kerr.UnknownServerError.Code {
 		return nil
+	}
+	var ke *kafkaError
+	if !errors.As(err, &ke) {
+		for _, internal := range internalErrors {
+			if errors.Is(err, internal) {
+				return nil
+			}
+		}
 	}
 	s := err.Error()
 	return &s

@@ -62,6 +62,12 @@ func serveFetch(c *conn, kreq kmsg.Request) kmsg.Response {
 			c.release = release
 			return resp
 		}
+		if c.g.closing.Load() {
+			// Every wait returns at once now: answer instead of
+			// re-reading until the deadline.
+			c.release = release
+			return resp
+		}
 		release() // the next read supersedes resp
 	}
 }

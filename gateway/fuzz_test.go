@@ -21,6 +21,13 @@ import (
 // test ends.
 func newTestGateway(t testing.TB) *Gateway {
 	t.Helper()
+	return newTestGatewayWith(t, Config{}, nil)
+}
+
+// newTestGatewayWith is newTestGateway with cfg's settings and, when wrap
+// is set, the store it returns in place of the SQLite one.
+func newTestGatewayWith(t testing.TB, cfg Config, wrap func(metadata.Store) metadata.Store) *Gateway {
+	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
 	bucket, err := objstore.Open(ctx, "file://"+filepath.Join(dir, "objects"))
@@ -31,7 +38,12 @@ func newTestGateway(t testing.TB) *Gateway {
 	if err != nil {
 		t.Fatal(err)
 	}
-	g, err := New(Config{FlushInterval: 5 * time.Millisecond, Advertise: "127.0.0.1:9092"}, store, bucket)
+	cfg.FlushInterval, cfg.Advertise = 5*time.Millisecond, "127.0.0.1:9092"
+	served := store
+	if wrap != nil {
+		served = wrap(store)
+	}
+	g, err := New(cfg, served, bucket)
 	if err != nil {
 		t.Fatal(err)
 	}

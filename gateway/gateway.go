@@ -11,11 +11,11 @@ package gateway
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/caudal/caudal/gateway/cluster"
@@ -54,6 +54,17 @@ type Config struct {
 	// CacheBytes sizes the read cache of object bytes.
 	CacheBytes int64
 
+	// MaxConnections and MaxConnectionsPerIP bound client connections
+	// (Kafka's max.connections and max.connections.per.ip); past them a
+	// connection is closed at once. MaxConnections defaults to what the
+	// process's file descriptor limit leaves room for; the per-IP bound
+	// defaults to none.
+	MaxConnections      int
+	MaxConnectionsPerIP int
+	// QueuedMaxRequestBytes bounds the bytes of request bodies the
+	// gateway holds (Kafka's queued.max.request.bytes); default 100 MiB.
+	QueuedMaxRequestBytes int64
+
 	// Broker holds broker-level settings and topic defaults, with Kafka's
 	// names (auto.create.topics.enable, num.partitions, log.retention.ms…).
 	Broker map[string]string
@@ -86,11 +97,20 @@ type Gateway struct {
 	// stopBackground ends the gateway's periodic jobs on Close.
 	stopBackground context.CancelFunc
 
+	// budget bounds the request bytes held (QueuedMaxRequestBytes).
+	budget *byteBudget
+	// bodyTimeout and writeTimeout bound a request body's arrival and
+	// each response write (conn.go); tests shorten them.
+	bodyTimeout, writeTimeout time.Duration
+
 	mu     sync.Mutex
 	lns    []net.Listener
 	conns  map[net.Conn]struct{}
+	perIP  map[string]int
 	connWG sync.WaitGroup
 	closed bool
+	// closing is set once Close starts: long polls answer at once.
+	closing atomic.Bool
 }
 
 // New builds a gateway; Serve starts answering clients.
@@ -101,17 +121,22 @@ func New(cfg Config, store metadata.Store, bucket objstore.Bucket) (*Gateway, er
 		return nil, err
 	}
 	g := &Gateway{
-		cfg:     cfg,
-		log:     cfg.Logger,
-		store:   store,
-		bucket:  bucket,
-		configs: bc,
-		conns:   make(map[net.Conn]struct{}),
-		topics:  cluster.NewTopics(store, cfg.Now),
+		cfg:          cfg,
+		log:          cfg.Logger,
+		store:        store,
+		bucket:       bucket,
+		configs:      bc,
+		conns:        make(map[net.Conn]struct{}),
+		perIP:        make(map[string]int),
+		bodyTimeout:  defaultBodyTimeout,
+		writeTimeout: defaultWriteTimeout,
+		topics:       cluster.NewTopics(store, cfg.Now),
 	}
 	if g.metrics, err = newMetrics(cfg.Registerer); err != nil {
 		return nil, fmt.Errorf("register gateway metrics: %w", err)
 	}
+	g.metrics.queuedLimit.Set(float64(cfg.QueuedMaxRequestBytes))
+	g.budget = newByteBudget(cfg.QueuedMaxRequestBytes, func(n int64) { g.metrics.queuedBytes.Add(float64(n)) })
 	g.reader, err = reader.New(reader.Config{Store: store, Bucket: bucket, CacheBytes: cfg.CacheBytes, Registerer: cfg.Registerer})
 	if err != nil {
 		return nil, err
@@ -148,7 +173,7 @@ func New(cfg Config, store metadata.Store, bucket objstore.Bucket) (*Gateway, er
 	g.metrics.gateways.Set(float64(len(g.cluster.Gateways())))
 	g.groups = groups.New(groups.Config{
 		Store: store, Topics: g.topics, Broker: bc,
-		Coordinates: g.cluster.Coordinates, ErrorCode: errCode,
+		Coordinates: g.cluster.Coordinates, ErrorCode: groupErrCode, ErrorMessage: errMessage,
 		Now: cfg.Now, Log: cfg.Logger, Registerer: cfg.Registerer,
 	})
 	g.groups.Start()
@@ -190,61 +215,13 @@ func withDefaults(cfg Config) Config {
 	if cfg.GatewayTimeout <= 0 {
 		cfg.GatewayTimeout = 3 * cfg.HeartbeatInterval
 	}
+	if cfg.MaxConnections <= 0 {
+		cfg.MaxConnections = defaultMaxConnections()
+	}
+	if cfg.QueuedMaxRequestBytes <= 0 {
+		cfg.QueuedMaxRequestBytes = maxRequestBytes
+	}
 	return cfg
-}
-
-// Serve accepts Kafka connections on ln until Close.
-func (g *Gateway) Serve(ln net.Listener) error {
-	g.mu.Lock()
-	if g.closed {
-		g.mu.Unlock()
-		return errors.New("gateway closed")
-	}
-	g.lns = append(g.lns, ln)
-	g.mu.Unlock()
-	for {
-		c, err := ln.Accept()
-		if err != nil {
-			g.mu.Lock()
-			closed := g.closed
-			g.mu.Unlock()
-			if closed {
-				return nil
-			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				time.Sleep(10 * time.Millisecond)
-				continue
-			}
-			return fmt.Errorf("accept kafka connection: %w", err)
-		}
-		if !g.track(c) {
-			c.Close()
-			return nil
-		}
-		go func() {
-			defer g.untrack(c)
-			newConn(g, c).serve()
-		}()
-	}
-}
-
-func (g *Gateway) track(c net.Conn) bool {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if g.closed {
-		return false
-	}
-	g.conns[c] = struct{}{}
-	g.connWG.Add(1)
-	return true
-}
-
-func (g *Gateway) untrack(c net.Conn) {
-	g.mu.Lock()
-	delete(g.conns, c)
-	g.mu.Unlock()
-	g.connWG.Done()
 }
 
 // Close stops accepting, flushes and acknowledges what is buffered, then
@@ -256,6 +233,7 @@ func (g *Gateway) Close(ctx context.Context) error {
 		return nil
 	}
 	g.closed = true
+	g.closing.Store(true)
 	g.stopBackground()
 	for _, ln := range g.lns {
 		ln.Close()

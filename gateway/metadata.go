@@ -3,7 +3,9 @@ package gateway
 // Metadata, versions 0–12.
 //
 // Lists the live gateways as brokers and every partition with this
-// gateway's view of its leader. A topic that does not exist is created
+// gateway's view of its leader. While the metadata store cannot be
+// reached, topics are described as this gateway last saw them, and a
+// topic it never saw gets LEADER_NOT_AVAILABLE. A topic that does not exist is created
 // when auto.create.topics.enable is true and the client allows it (v4+;
 // always allowed before), with num.partitions partitions. Topics may be
 // asked for by id from v10; v0 treats an empty list as all topics, v1+ a
@@ -32,7 +34,7 @@ func serveMetadata(c *conn, kreq kmsg.Request) kmsg.Response {
 
 	all := req.Topics == nil || (req.Version == 0 && len(req.Topics) == 0)
 	if all {
-		topics, err := g.store.Topics(c.ctx)
+		topics, err := g.topics.List(c.ctx)
 		if err != nil {
 			g.log.Warn("list topics for metadata", "err", err)
 		}
@@ -85,6 +87,12 @@ func (g *Gateway) describeTopic(ctx context.Context, rt kmsg.MetadataRequestTopi
 		if errors.Is(err, metadata.ErrTopicExists) {
 			t, err = g.topics.ByName(ctx, name)
 		}
+	}
+	if errors.Is(err, metadata.ErrUnavailable) {
+		// A topic this gateway has not seen, while the store cannot be
+		// reached: retriable, as while a topic's leader moves.
+		mt.ErrorCode = kerr.LeaderNotAvailable.Code
+		return mt
 	}
 	if err != nil {
 		mt.ErrorCode = errCode(err)

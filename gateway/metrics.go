@@ -27,6 +27,10 @@ type metrics struct {
 	objectBytes     prometheus.Gauge
 	underReplicated prometheus.Gauge
 	gateways        prometheus.Gauge
+	connections     prometheus.Gauge
+	refused         *prometheus.CounterVec // reason
+	queuedBytes     prometheus.Gauge
+	queuedLimit     prometheus.Gauge
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -62,12 +66,28 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		gateways: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "caudal_gateways", Help: "Live gateways this gateway sees in the registry.",
 		}),
+		connections: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "caudal_connections", Help: "Open Kafka client connections.",
+		}),
+		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "caudal_connections_refused_total", Help: "Kafka connections closed on accept, by reason (max_connections, max_connections_per_ip), and accept errors (accept_error).",
+		}, []string{"reason"}),
+		queuedBytes: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "caudal_request_queued_bytes", Help: "Bytes of request bodies held, read or being read.",
+		}),
+		queuedLimit: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "caudal_request_queued_limit_bytes", Help: "queued.max.request.bytes: past it, connections stop being read.",
+		}),
 	}
 	for _, c := range []prometheus.Collector{m.requests, m.requestErrors, m.fetchedBytes, m.fetchedRecords,
-		m.logSize, m.objects, m.objectBytes, m.underReplicated, m.gateways} {
+		m.logSize, m.objects, m.objectBytes, m.underReplicated, m.gateways, m.connections, m.refused,
+		m.queuedBytes, m.queuedLimit} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
+	}
+	for _, reason := range []string{"max_connections", "max_connections_per_ip", "accept_error"} {
+		m.refused.WithLabelValues(reason)
 	}
 	return m, nil
 }

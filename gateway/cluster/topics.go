@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 
@@ -11,6 +12,10 @@ import (
 
 // TopicTTL bounds how stale a gateway's view of a topic may be when another
 // gateway changes it. Changes made through this gateway apply at once.
+// While the metadata store cannot be reached, the last view is served
+// whatever its age: clients then see their topics as they were, and their
+// produce and fetch requests fail with retriable errors, rather than the
+// topics failing or vanishing, which clients take for good.
 const TopicTTL = 2 * time.Second
 
 // Topics keeps recently used topics so that the produce and fetch hot
@@ -47,6 +52,9 @@ func (tc *Topics) ByName(ctx context.Context, name string) (metadata.Topic, erro
 		return e.t, nil
 	}
 	t, err := tc.store.Topic(ctx, name)
+	if ok && errors.Is(err, metadata.ErrUnavailable) {
+		return e.t, nil
+	}
 	if err != nil {
 		tc.Forget(name)
 		return metadata.Topic{}, err
@@ -64,6 +72,9 @@ func (tc *Topics) ByID(ctx context.Context, id uuid.UUID) (metadata.Topic, error
 		return e.t, nil
 	}
 	t, err := tc.store.TopicByID(ctx, id)
+	if ok && errors.Is(err, metadata.ErrUnavailable) {
+		return e.t, nil
+	}
 	if err != nil {
 		return metadata.Topic{}, err
 	}
@@ -95,11 +106,24 @@ func (tc *Topics) Forget(name string) {
 // subscriptions against it on every heartbeat.
 func (tc *Topics) All(ctx context.Context) ([]metadata.Topic, error) {
 	tc.allMu.Lock()
+	fresh := tc.all != nil && tc.now().Sub(tc.allAt) < TopicTTL
+	all := tc.all
+	tc.allMu.Unlock()
+	if fresh {
+		return all, nil
+	}
+	return tc.List(ctx)
+}
+
+// List lists every topic from the store, or as last listed while the store
+// cannot be reached.
+func (tc *Topics) List(ctx context.Context) ([]metadata.Topic, error) {
+	ts, err := tc.store.Topics(ctx)
+	tc.allMu.Lock()
 	defer tc.allMu.Unlock()
-	if tc.all != nil && tc.now().Sub(tc.allAt) < TopicTTL {
+	if errors.Is(err, metadata.ErrUnavailable) && tc.all != nil {
 		return tc.all, nil
 	}
-	ts, err := tc.store.Topics(ctx)
 	if err != nil {
 		return nil, err
 	}
