@@ -174,6 +174,8 @@ func (e *buildError) Error() string { return e.err.Error() + ": " + e.out }
 type Process struct {
 	Addr string
 	args []string
+	// wrap runs the binary, e.g. under prlimit; empty runs it directly.
+	wrap []string
 	cmd  *exec.Cmd
 	log  string
 }
@@ -198,7 +200,8 @@ func (p *Process) Start(t testing.TB) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	p.cmd = exec.Command(CaudalBinary(t), p.args...)
+	argv := append(append(append([]string{}, p.wrap...), CaudalBinary(t)), p.args...)
+	p.cmd = exec.Command(argv[0], argv[1:]...)
 	p.cmd.Stdout, p.cmd.Stderr = f, f
 	if err := p.cmd.Start(); err != nil {
 		t.Fatalf("start caudal: %v", err)
@@ -226,6 +229,14 @@ func (p *Process) Terminate() {
 		p.cmd.Wait()
 		p.cmd = nil
 	}
+}
+
+// Pid is the running process's id, 0 when it is not running.
+func (p *Process) Pid() int {
+	if p.cmd == nil || p.cmd.Process == nil {
+		return 0
+	}
+	return p.cmd.Process.Pid
 }
 
 // Log returns what the process printed.

@@ -10,7 +10,14 @@ import (
 // ends.
 func StartDev(t testing.TB, extra ...string) *Process {
 	t.Helper()
-	p := &Process{Addr: FreeAddr(t), log: filepath.Join(t.TempDir(), "caudal.log")}
+	return StartDevUnder(t, nil, extra...)
+}
+
+// StartDevUnder is StartDev with the binary run by wrap, e.g.
+// {"prlimit", "--nofile=256:256"}.
+func StartDevUnder(t testing.TB, wrap []string, extra ...string) *Process {
+	t.Helper()
+	p := &Process{Addr: FreeAddr(t), wrap: wrap, log: filepath.Join(t.TempDir(), "caudal.log")}
 	p.args = append([]string{"dev", "--data-dir", t.TempDir(), "--kafka-listen", p.Addr, "--http-listen", ""}, extra...)
 	p.Start(t)
 	t.Cleanup(p.Kill)
