@@ -27,10 +27,18 @@ func (s *sqlStore) Heartbeat(ctx context.Context, g Gateway) (Gateway, error) {
 				return err
 			}
 		}
-		_, err := q.exec(ctx, `INSERT INTO gateways (node_id, addr, rack, heartbeat_at) VALUES (?, ?, ?, ?)
-			ON CONFLICT (node_id) DO UPDATE SET addr = excluded.addr, rack = excluded.rack, heartbeat_at = excluded.heartbeat_at`,
-			g.NodeID, g.Addr, g.Rack, toMillis(g.HeartbeatAt))
-		return err
+		// The registration owns its address: it takes it over from any
+		// other node id. A gateway killed and restarted under a new id
+		// would otherwise stay listed beside it, at the same address and
+		// leading partitions, until its heartbeat timed out. The unique
+		// index on addr makes the takeover atomic: a concurrent insert
+		// of the same address waits for this one, then updates its row.
+		return q.execAll(ctx, []stmt{
+			{"DELETE FROM gateways WHERE node_id = ? AND addr <> ?", []any{g.NodeID, g.Addr}}, // it moved
+			{`INSERT INTO gateways (node_id, addr, rack, heartbeat_at) VALUES (?, ?, ?, ?)
+			ON CONFLICT (addr) DO UPDATE SET node_id = excluded.node_id, rack = excluded.rack, heartbeat_at = excluded.heartbeat_at`,
+				[]any{g.NodeID, g.Addr, g.Rack, toMillis(g.HeartbeatAt)}},
+		})
 	})
 	if err != nil {
 		return Gateway{}, err

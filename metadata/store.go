@@ -81,6 +81,8 @@ type Store interface {
 
 	// Heartbeat registers a gateway or refreshes its heartbeat. A NodeID
 	// below zero asks the store to allocate one; the stored row is returned.
+	// The registration takes the advertised address over from any other
+	// node id: two gateways never share one address.
 	Heartbeat(ctx context.Context, g Gateway) (Gateway, error)
 	// Gateways returns the gateways whose heartbeat is newer than since.
 	Gateways(ctx context.Context, since time.Time) ([]Gateway, error)

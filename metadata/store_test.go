@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -712,6 +713,94 @@ func TestGateways(t *testing.T) {
 		}
 		if live, err := s.Gateways(ctx, start); err != nil || len(live) != 0 {
 			t.Fatalf("after removing %d: %+v %v", g1.NodeID, live, err)
+		}
+	})
+}
+
+// TestGatewayAddressTakeover: a registration owns its advertised address.
+// A gateway restarted under a new node id (killed, so its old row was not
+// removed) replaces the old row at once instead of being listed beside it
+// until the old heartbeat times out; concurrent registrations of one
+// address, from several processes, leave one row.
+func TestGatewayAddressTakeover(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e *env) {
+		s := e.s
+		since := e.clock.Now().Add(-time.Minute)
+		type reg struct {
+			id   int32 // -1: allocated
+			addr string
+		}
+		ids := map[string]int32{} // the id each step got, by its addr
+		for _, step := range []struct {
+			name string
+			reg
+			want []string // live registrations afterwards: "id@addr", id "new" for the step's allocated one
+		}{
+			{"first start", reg{-1, "h:1"}, []string{"new@h:1"}},
+			{"restart under a new id", reg{-1, "h:1"}, []string{"new@h:1"}},
+			{"explicit id", reg{7, "h:1"}, []string{"7@h:1"}},
+			{"refresh", reg{7, "h:1"}, []string{"7@h:1"}},
+			{"move to another address", reg{7, "h:2"}, []string{"7@h:2"}},
+			{"another gateway", reg{-1, "h:1"}, []string{"new@h:1", "7@h:2"}},
+		} {
+			g, err := s.Heartbeat(ctx, metadata.Gateway{NodeID: step.id, Addr: step.addr})
+			if err != nil {
+				t.Fatalf("%s: %v", step.name, err)
+			}
+			if step.id >= 0 && g.NodeID != step.id {
+				t.Fatalf("%s: registered as %d", step.name, g.NodeID)
+			}
+			if step.id < 0 && g.NodeID == ids[step.addr] {
+				t.Fatalf("%s: allocated id %d again", step.name, g.NodeID)
+			}
+			ids[step.addr] = g.NodeID
+			live, err := s.Gateways(ctx, since)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[string]bool{}
+			for _, l := range live {
+				got[fmt.Sprintf("%d@%s", l.NodeID, l.Addr)] = true
+			}
+			want := map[string]bool{}
+			for _, w := range step.want {
+				if id, addr, _ := strings.Cut(w, "@"); id == "new" {
+					w = fmt.Sprintf("%d@%s", g.NodeID, addr)
+				}
+				want[w] = true
+			}
+			if fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Fatalf("%s: live gateways %v, want %v", step.name, got, want)
+			}
+		}
+
+		// Eight registrations of one address at once, from two stores
+		// (processes): all succeed, one row stays.
+		other := e.open(t)
+		var wg sync.WaitGroup
+		for i := range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				st := []metadata.Store{s, other}[i%2]
+				if _, err := st.Heartbeat(ctx, metadata.Gateway{NodeID: -1, Addr: "race:1"}); err != nil {
+					t.Errorf("concurrent registration: %v", err)
+				}
+			}()
+		}
+		wg.Wait()
+		live, err := s.Gateways(ctx, since)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, l := range live {
+			if l.Addr == "race:1" {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Fatalf("%d registrations at race:1 after concurrent registrations, want 1: %+v", n, live)
 		}
 	})
 }

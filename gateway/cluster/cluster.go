@@ -8,7 +8,9 @@
 // Every gateway registers its node id, advertised address and rack in the
 // metadata store and refreshes that row every HeartbeatInterval; it keeps
 // the list of gateways whose heartbeat is younger than GatewayTimeout,
-// always including itself, refreshed on the same tick.
+// always including itself, refreshed on the same tick. A registration
+// takes its address over from any other node id, so a gateway restarted
+// after a crash under a new id replaces its old entry at once.
 package cluster
 
 import (
@@ -145,7 +147,15 @@ func (r *Registry) refresh(ctx context.Context) {
 	live := make([]metadata.Gateway, 0, len(gws)+1)
 	live = append(live, r.self)
 	for _, gw := range gws {
-		if gw.NodeID != r.self.NodeID {
+		switch {
+		case gw.NodeID == r.self.NodeID:
+		case gw.Addr == r.self.Addr:
+			// Another live gateway registered this one's advertised
+			// address, which took it over (the store keeps one row per
+			// address); each heartbeat takes it back. Clients reach only
+			// one of the two there.
+			r.c.Log.Warn("another gateway advertises this gateway's address", "addr", gw.Addr, "node", gw.NodeID)
+		default:
 			live = append(live, gw)
 		}
 	}
