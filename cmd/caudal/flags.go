@@ -18,6 +18,7 @@ type serverFlags struct {
 	bucketURL   string
 	metadataURL string
 	nodeID      int
+	nodeIDFile  string // keeps the node id across restarts (gateway only)
 	rack        string
 	// heartbeatInterval and gatewayTimeout drive the gateway registry.
 	heartbeatInterval time.Duration

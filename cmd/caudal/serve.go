@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/caudal/caudal/gateway"
+	"github.com/caudal/caudal/gateway/cluster"
 	"github.com/caudal/caudal/metadata"
 	"github.com/caudal/caudal/objstore"
 	"github.com/prometheus/client_golang/prometheus"
@@ -59,6 +60,11 @@ func runGateway(args []string) error {
 	fs := flag.NewFlagSet("caudal gateway", flag.ContinueOnError)
 	var f serverFlags
 	f.register(fs)
+	// Only caudal gateway keeps its node id in a file: caudal dev is node
+	// 0 on a store of its own. Empty by default, as gateways are stateless
+	// (a Kubernetes Deployment has no disk to keep it on); a gateway
+	// restarted under a new id takes its old entry's address over anyway.
+	fs.StringVar(&f.nodeIDFile, "node-id-file", "", "file that keeps the node id across restarts, as Kafka's meta.properties (empty: a new id per start unless --node-id)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -103,11 +109,17 @@ func serve(f serverFlags, dev *workerFlags) error {
 	if advertise == "" {
 		advertise = ln.Addr().String()
 	}
+	nodeID := int32(f.nodeID)
+	if f.nodeIDFile != "" {
+		if nodeID, err = cluster.ReadNodeID(f.nodeIDFile, nodeID); err != nil {
+			return fmt.Errorf("--node-id-file: %w", err)
+		}
+	}
 	// The gateway registers itself (node id, address, rack) and
 	// heartbeats in the metadata store.
 	gw, err := gateway.New(gateway.Config{
 		Advertise:         advertise,
-		NodeID:            int32(f.nodeID),
+		NodeID:            nodeID,
 		Rack:              f.rack,
 		HeartbeatInterval: f.heartbeatInterval,
 		GatewayTimeout:    f.gatewayTimeout,
@@ -120,6 +132,11 @@ func serve(f serverFlags, dev *workerFlags) error {
 	}, store, bucket)
 	if err != nil {
 		return err
+	}
+	if f.nodeIDFile != "" {
+		if err := cluster.WriteNodeID(f.nodeIDFile, gw.NodeID()); err != nil {
+			return fmt.Errorf("--node-id-file: %w", err)
+		}
 	}
 	if dev != nil {
 		if err := startDevWorker(ctx, *dev, store, bucket, f.brokerConfigs, log); err != nil {
