@@ -74,6 +74,12 @@ func nextSequence(s int32) int32 {
 
 // check applies Kafka's idempotent-producer rules to one batch. It returns
 // (original base offset, true, nil) for a duplicate.
+//
+// A producer without state here (p nil: new to the partition, or expired
+// after producer.id.expiration.ms, see ExpireProducers) must start at
+// sequence 0; any other is ErrOutOfOrderSequence. Kafka answers that case
+// differently: UNKNOWN_PRODUCER_ID before 2.5, and since 2.5 (KIP-360) it
+// accepts any sequence and starts tracking the producer there.
 func (p *prodState) check(b BatchAppend) (dupOffset int64, dup bool, err error) {
 	switch {
 	case p == nil || len(p.batches) == 0:
@@ -289,17 +295,18 @@ func (s *sqlStore) assign(c ObjectCommit, keys []tp, pkeys []prodKey, parts map[
 	}
 	var prodArgs []any
 	n := 0
+	now := s.nowMillis() // the store's clock, not the batches' timestamps, which clients choose
 	for _, k := range pkeys {
 		if ps := prods[k]; ps != nil && ps.dirty {
 			js, _ := json.Marshal(ps.batches)
-			prodArgs = append(prodArgs, k.pid, k.topic, k.part, ps.epoch, string(js))
+			prodArgs = append(prodArgs, k.pid, k.topic, k.part, ps.epoch, string(js), now)
 			n++
 		}
 	}
 	if n > 0 {
-		stmts = append(stmts, stmt{"INSERT INTO producers (producer_id, topic_id, part, epoch, batches) VALUES " +
-			placeholders(n, 5) + " ON CONFLICT (producer_id, topic_id, part) DO UPDATE SET epoch = excluded.epoch, batches = excluded.batches",
-			prodArgs})
+		stmts = append(stmts, stmt{"INSERT INTO producers (producer_id, topic_id, part, epoch, batches, last_write) VALUES " +
+			placeholders(n, 6) + " ON CONFLICT (producer_id, topic_id, part) DO UPDATE SET epoch = excluded.epoch, batches = excluded.batches," +
+			" last_write = excluded.last_write", prodArgs})
 	}
 	stmts = append(stmts, stmt{"INSERT INTO objects (" + objectCols + ") VALUES (?, ?, ?, ?, 0)",
 		[]any{c.Key, c.Size, string(ObjectLive), s.nowMillis()}})

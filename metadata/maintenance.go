@@ -44,6 +44,15 @@ type Maintenance interface {
 	// ExpiredObjects returns up to limit marked objects whose delete-after
 	// time is at or before t, in key order.
 	ExpiredObjects(ctx context.Context, t time.Time, limit int) ([]Object, error)
+
+	// ExpireProducers deletes the idempotent-producer state of every
+	// (producer, partition) last written maxAge or longer ago by the
+	// store's clock, as Kafka expires producer ids after
+	// producer.id.expiration.ms, and returns how many rows it deleted.
+	// A producer that writes again afterwards is new to the partition: it
+	// must start at sequence 0 (see prodState.check), and a batch it
+	// resends is no longer recognised as a duplicate.
+	ExpireProducers(ctx context.Context, maxAge time.Duration) (int, error)
 }
 
 // TrimResult is what TrimLog did.

@@ -429,6 +429,57 @@ func TestIdempotentProducer(t *testing.T) {
 	})
 }
 
+// TestExpireProducers: producer state last written producer.id.expiration.ms
+// ago or longer (by the store's clock) goes; the rest stays. An expired
+// producer's next batch is judged as a new producer's: sequence 0 starts
+// afresh, a later one is out of order, and a resend is no duplicate.
+func TestExpireProducers(t *testing.T) {
+	const maxAge = 24 * time.Hour
+	eachBackend(t, func(t *testing.T, e *env) {
+		s := e.s
+		a := mustTopic(t, s, "a", 3)
+		commitOne(t, s, a.ID, 0, idem(1, 0, 0, 1), idem(2, 0, 0, 1))
+		commitOne(t, s, a.ID, 1, idem(2, 0, 0, 1))
+		// More idle producers than one expiry transaction takes.
+		var many []metadata.BatchAppend
+		for pid := int64(100); pid < 1300; pid++ {
+			many = append(many, idem(pid, 0, 0, 1))
+		}
+		commitOne(t, s, a.ID, 2, many...)
+		e.clock.Advance(maxAge / 2)
+		commitOne(t, s, a.ID, 1, idem(2, 0, 1, 1)) // producer 2 stays active on partition 1
+		commitOne(t, s, a.ID, 0, idem(3, 0, 0, 1))
+		if n, err := s.ExpireProducers(ctx, maxAge); err != nil || n != 0 {
+			t.Fatalf("expiry before any state is old enough removed %d rows: %v", n, err)
+		}
+		e.clock.Advance(maxAge / 2) // the first writes are exactly maxAge old
+		n, err := s.ExpireProducers(ctx, maxAge)
+		if err != nil || n != 2+1200 {
+			t.Fatalf("ExpireProducers = %d, %v; want %d rows", n, err, 2+1200)
+		}
+
+		for _, c := range []struct {
+			name  string
+			part  int32
+			batch metadata.BatchAppend
+			dup   bool
+			err   error
+		}{
+			{"expired producer continues its sequence", 0, idem(1, 0, 1, 1), false, metadata.ErrOutOfOrderSequence},
+			{"expired producer resends its batch", 0, idem(2, 0, 0, 1), false, nil},
+			{"kept producer resends its batch", 1, idem(2, 0, 1, 1), true, nil},
+			{"kept producer continues", 1, idem(2, 0, 2, 1), false, nil},
+			{"younger producer resends its batch", 0, idem(3, 0, 0, 1), true, nil},
+			{"one of many expired restarts at 0", 2, idem(700, 0, 0, 1), false, nil},
+		} {
+			r := commitOne(t, s, a.ID, c.part, c.batch)[0]
+			if !errors.Is(r.Err, c.err) || r.Duplicate != c.dup {
+				t.Errorf("%s: %+v; want duplicate %v, error %v", c.name, r, c.dup, c.err)
+			}
+		}
+	})
+}
+
 func TestIdempotentBatchesInOneCommit(t *testing.T) {
 	eachBackend(t, func(t *testing.T, e *env) {
 		s := e.s
