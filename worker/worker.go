@@ -1,7 +1,7 @@
 // Package worker runs caudal's background jobs (retention, object deletion,
-// merge and key compaction, orphan GC) under a lease in the metadata store,
-// so exactly one worker of a cluster is active while others stand by and
-// take over when its lease expires.
+// merge and key compaction, orphan GC, idempotent producer expiry) under a
+// lease in the metadata store, so exactly one worker of a cluster is active
+// while others stand by and take over when its lease expires.
 package worker
 
 import (
@@ -163,8 +163,8 @@ func startJobs(ctx context.Context, c Config, log *slog.Logger) (cancel context.
 }
 
 // runJobs runs the jobs one at a time until ctx ends: retention, object
-// deletion and orphan GC every RetentionInterval, compaction every
-// CompactionInterval, each once at the start.
+// deletion, orphan GC and producer expiry every RetentionInterval,
+// compaction every CompactionInterval, each once at the start.
 func runJobs(ctx context.Context, c Config, log *slog.Logger) {
 	jc := job.Config{Store: c.Store, Bucket: c.Bucket, Broker: c.Broker, Grace: c.Grace, Now: c.Now, Log: log}
 	ret := retention.New(jc)
@@ -174,6 +174,7 @@ func runJobs(ctx context.Context, c Config, log *slog.Logger) {
 		now := time.Now()
 		if !now.Before(nextRet) {
 			RetentionPass(ctx, ret, comp, log)
+			expireProducers(ctx, c.Store, c.Broker, log)
 			nextRet = time.Now().Add(c.RetentionInterval)
 		}
 		if !now.Before(nextComp) && ctx.Err() == nil {

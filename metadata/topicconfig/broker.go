@@ -37,6 +37,9 @@ var brokerDefaults = map[string]string{
 	"group.consumer.heartbeat.interval.ms": "5000",
 	"offsets.retention.check.interval.ms":  "600000",
 	"offset.metadata.max.bytes":            "4096",
+	// The worker's: idempotent producer state expires after this long
+	// without writes.
+	"producer.id.expiration.ms": "86400000",
 }
 
 // Broker is the broker settings in force: Kafka's defaults, overridden by
@@ -88,6 +91,11 @@ func (b *Broker) checkValues() error {
 		if _, err := strconv.ParseInt(strings.TrimSpace(b.values[k]), 10, 64); err != nil {
 			return fmt.Errorf("broker config %s=%q: not a number", k, b.values[k])
 		}
+	}
+	// At 0 every producer's state would expire at once, and a retried
+	// batch would be stored twice. Kafka requires at least 1.
+	if b.Int("producer.id.expiration.ms") < 1 {
+		return fmt.Errorf("broker config producer.id.expiration.ms=%q: must be at least 1", b.values["producer.id.expiration.ms"])
 	}
 	for _, tc := range topicConfigs {
 		if v := b.values[tc.brokerKey]; b.set[tc.brokerKey] {

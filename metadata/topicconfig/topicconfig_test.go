@@ -50,6 +50,9 @@ func TestNewBrokerRefuses(t *testing.T) {
 		{map[string]string{"message.max.bytes": "1MB"}, `broker config message.max.bytes="1MB": not a number`},
 		{map[string]string{"group.max.session.timeout.ms": "30m"}, `broker config group.max.session.timeout.ms="30m": not a number`},
 		{map[string]string{"message.max.bytes": "-1"}, `broker config message.max.bytes="-1": invalid value -1 for configuration max.message.bytes: value must be at least 0`},
+		// Read as 0, this would forget every idempotent producer at once.
+		{map[string]string{"producer.id.expiration.ms": "0"}, `broker config producer.id.expiration.ms="0": must be at least 1`},
+		{map[string]string{"producer.id.expiration.ms": "1d"}, `broker config producer.id.expiration.ms="1d": not a number`},
 		// Kafka reads every setting, even one another overrides.
 		{map[string]string{"log.retention.ms": "5", "log.retention.hours": "x"}, `broker config log.retention.hours="x": not a number`},
 	} {
@@ -195,6 +198,8 @@ func TestEntriesAndSources(t *testing.T) {
 		"log.retention.ms":      {Name: "log.retention.ms", Value: "120000", Source: topicconfig.SourceDefault},
 		"num.partitions":        {Name: "num.partitions", Value: "3", Source: topicconfig.SourceStaticBroker},
 		"delete.topic.enable":   {Name: "delete.topic.enable", Value: "true", Source: topicconfig.SourceDefault},
+		// A day, as Kafka's default.
+		"producer.id.expiration.ms": {Name: "producer.id.expiration.ms", Value: "86400000", Source: topicconfig.SourceDefault},
 	}
 	prev := ""
 	for _, e := range b.BrokerEntries() {
