@@ -4,7 +4,7 @@ CACHE    ?= $(HOME)/.cache/caudal
 export CAUDAL_CACHE := $(CACHE)
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: run build test bench lint setup fuzz cluster cluster-stop conformance
+.PHONY: run build test bench lint setup fuzz cluster cluster-stop conformance soak
 
 ## run: build and start caudal dev (SQLite + ./data) on localhost:9092
 run: build
@@ -58,6 +58,13 @@ CONFORMANCE_EXCLUDE += TestConsumeRegexShareSkipsInternal # share groups (KIP-93
 export CONFORMANCE_EXCLUDE
 conformance: setup
 	CONFORMANCE_BACKENDS=dev,cloud $(GO) test -count=1 -timeout 30m -v -run '^TestFranzGo$$' ./test/conformance/
+
+## soak: the chaos soak (test/soak): 3 gateways and the worker on MinIO +
+## PostgreSQL, SOAK_CYCLES faults (about a minute each), then lost,
+## duplicated and out-of-order counts. `make test` runs 2 cycles.
+SOAK_CYCLES ?= 10
+soak: setup
+	CAUDAL_SOAK_CYCLES=$(SOAK_CYCLES) $(GO) test -count=1 -timeout 40m -v -run '^TestSoak$$' ./test/soak/
 
 ## bench: storage and produce benchmarks against MinIO + PostgreSQL
 bench: setup
