@@ -76,18 +76,16 @@ func nextSequence(s int32) int32 {
 // (original base offset, true, nil) for a duplicate.
 //
 // A producer without state here (p nil: new to the partition, or expired
-// after producer.id.expiration.ms, see ExpireProducers) must start at
-// sequence 0; any other is ErrOutOfOrderSequence. Kafka answers that case
-// differently: UNKNOWN_PRODUCER_ID before 2.5, and since 2.5 (KIP-360) it
-// accepts any sequence and starts tracking the producer there.
+// after producer.id.expiration.ms, see ExpireProducers) may start at any
+// sequence, which is then tracked, as Kafka does since 2.5 (KIP-360). An
+// idle producer whose state expired goes on where it was: answered
+// OUT_OF_ORDER_SEQUENCE_NUMBER instead, librdkafka 2.0 fails for good
+// ("sequence desynchronization"), which is why expiry must not cost it.
 func (p *prodState) check(b BatchAppend) (dupOffset int64, dup bool, err error) {
 	switch {
 	case p == nil || len(p.batches) == 0:
 		if p != nil && p.epoch > b.ProducerEpoch {
 			return 0, false, ErrInvalidProducerEpoch
-		}
-		if b.BaseSequence != 0 {
-			return 0, false, ErrOutOfOrderSequence
 		}
 	case p.epoch > b.ProducerEpoch:
 		return 0, false, ErrInvalidProducerEpoch
