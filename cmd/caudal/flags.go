@@ -26,8 +26,14 @@ type serverFlags struct {
 	flushInterval     time.Duration
 	flushBytes        int
 	cacheBytes        int64
-	brokerConfigs     keyValues
-	logLevel          string
+	// maxConnections, maxConnectionsPerIP and queuedMaxRequestBytes bound
+	// what clients may hold (Kafka's max.connections,
+	// max.connections.per.ip and queued.max.request.bytes).
+	maxConnections        int
+	maxConnectionsPerIP   int
+	queuedMaxRequestBytes int64
+	brokerConfigs         keyValues
+	logLevel              string
 }
 
 func (f *serverFlags) register(fs *flag.FlagSet) {
@@ -43,6 +49,9 @@ func (f *serverFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&f.flushInterval, "flush-interval", 100*time.Millisecond, "longest a produced batch waits before its object is written; the latency/PUT-cost dial")
 	fs.IntVar(&f.flushBytes, "flush-bytes", 8<<20, "object size that triggers a flush before the interval")
 	fs.Int64Var(&f.cacheBytes, "cache-bytes", 256<<20, "size of the read cache of object bytes")
+	fs.IntVar(&f.maxConnections, "max-connections", 0, "client connections served at once; more are closed at once (0: what the file descriptor limit leaves room for)")
+	fs.IntVar(&f.maxConnectionsPerIP, "max-connections-per-ip", 0, "client connections served at once from one IP address (0: no limit)")
+	fs.Int64Var(&f.queuedMaxRequestBytes, "queued-max-request-bytes", 100<<20, "bytes of request bodies held at once; past them, connections stop being read")
 	fs.Var(&f.brokerConfigs, "broker-config", "broker setting `key=value` with Kafka's name (e.g. log.retention.hours=72); repeatable")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 }

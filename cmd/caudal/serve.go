@@ -118,17 +118,20 @@ func serve(f serverFlags, dev *workerFlags) error {
 	// The gateway registers itself (node id, address, rack) and
 	// heartbeats in the metadata store.
 	gw, err := gateway.New(gateway.Config{
-		Advertise:         advertise,
-		NodeID:            nodeID,
-		Rack:              f.rack,
-		HeartbeatInterval: f.heartbeatInterval,
-		GatewayTimeout:    f.gatewayTimeout,
-		FlushInterval:     f.flushInterval,
-		FlushBytes:        f.flushBytes,
-		CacheBytes:        f.cacheBytes,
-		Broker:            f.brokerConfigs,
-		Logger:            log,
-		Registerer:        reg,
+		Advertise:             advertise,
+		NodeID:                nodeID,
+		Rack:                  f.rack,
+		HeartbeatInterval:     f.heartbeatInterval,
+		GatewayTimeout:        f.gatewayTimeout,
+		FlushInterval:         f.flushInterval,
+		FlushBytes:            f.flushBytes,
+		CacheBytes:            f.cacheBytes,
+		MaxConnections:        f.maxConnections,
+		MaxConnectionsPerIP:   f.maxConnectionsPerIP,
+		QueuedMaxRequestBytes: f.queuedMaxRequestBytes,
+		Broker:                f.brokerConfigs,
+		Logger:                log,
+		Registerer:            reg,
 	}, store, bucket)
 	if err != nil {
 		return err
