@@ -32,6 +32,16 @@ import (
 // The memory is this Compactor's: a restarted worker, or one that takes
 // the lease over, starts again from first sight, which only delays
 // deletion.
+//
+// That leaves a gateway that stalls longer than the margin between its
+// deadline check and its commit. So before deleting, the worker fences the
+// keys in the metadata store (ClaimOrphans): a commit that arrives later
+// fails on the existing key, and its producers retry; a key that got
+// committed meanwhile is left alone. Fences are dropped after
+// orphanFenceAge, far beyond any commit's deadline.
+
+// orphanFenceAge is how long a fenced key stays unusable.
+const orphanFenceAge = 7 * 24 * time.Hour
 
 // OrphanInput is what PlanOrphans decides on.
 type OrphanInput struct {
@@ -55,11 +65,15 @@ type OrphanPlan struct {
 }
 
 // PlanOrphans picks, without I/O, the listed objects to delete: those with
-// no object row that were first seen so at least the grace period ago.
+// no object row that were first seen so at least the grace period ago, and
+// those already fenced (a deletion that failed after its fence).
 func PlanOrphans(in OrphanInput) OrphanPlan {
 	p := OrphanPlan{FirstSeen: map[string]time.Time{}}
 	for _, k := range in.Listed {
-		if _, ok := in.Rows[k]; ok {
+		if row, ok := in.Rows[k]; ok {
+			if row.State == metadata.ObjectOrphan {
+				p.Delete = append(p.Delete, k)
+			}
 			continue
 		}
 		first, ok := in.FirstSeen[k]
@@ -91,6 +105,9 @@ func (c *Compactor) CollectOrphans(ctx context.Context) (int, error) {
 		return 0, fmt.Errorf("collect orphans: %w", err)
 	}
 	now := c.c.Now()
+	if _, err := c.c.Store.DropOrphanFences(ctx, orphanFenceAge); err != nil {
+		return 0, fmt.Errorf("collect orphans: %w", err)
+	}
 	seen := map[string]time.Time{}
 	deleted := 0
 	var errs []error
@@ -104,7 +121,11 @@ func (c *Compactor) CollectOrphans(ctx context.Context) (int, error) {
 		}
 		plan := PlanOrphans(OrphanInput{Now: now, Listed: chunk, Rows: rows, FirstSeen: c.orphansSeen, Grace: c.c.Grace})
 		maps.Copy(seen, plan.FirstSeen)
-		for _, k := range plan.Delete {
+		fenced, err := c.c.Store.ClaimOrphans(ctx, plan.Delete)
+		if err != nil {
+			return deleted, fmt.Errorf("collect orphans: %w", err)
+		}
+		for _, k := range fenced {
 			if err := c.c.Bucket.Delete(ctx, k); err != nil {
 				errs = append(errs, fmt.Errorf("delete orphan object %s: %w", k, err))
 				continue

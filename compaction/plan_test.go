@@ -129,6 +129,8 @@ func TestPlanOrphans(t *testing.T) {
 			[]string{"k"}, map[string]time.Time{"k": now.Add(-grace)}},
 		{"gone from the bucket is forgotten", nil, nil, map[string]time.Time{"k": now.Add(-time.Hour)},
 			nil, map[string]time.Time{}},
+		{"a fenced object whose deletion failed goes at once", []string{"k"}, map[string]metadata.Object{"k": {Key: "k", State: metadata.ObjectOrphan}}, nil,
+			[]string{"k"}, map[string]time.Time{}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got := PlanOrphans(OrphanInput{Now: now, Listed: tc.listed, Rows: tc.rows, FirstSeen: tc.firstSeen, Grace: grace})

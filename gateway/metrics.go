@@ -178,8 +178,10 @@ func (g *Gateway) refreshStorageStats(ctx context.Context) error {
 	}
 	var n, bytes int64
 	err = g.store.Objects(ctx, func(o metadata.Object) error {
-		n++
-		bytes += o.Size
+		if o.State != metadata.ObjectOrphan { // a fence, not an object
+			n++
+			bytes += o.Size
+		}
 		return nil
 	})
 	if err != nil {

@@ -45,12 +45,23 @@ type Maintenance interface {
 	// time is at or before t, in key order.
 	ExpiredObjects(ctx context.Context, t time.Time, limit int) ([]Object, error)
 
+	// ClaimOrphans fences keys of objects orphan GC is about to delete:
+	// each key without an object row gets an ObjectOrphan row, so that a
+	// commit of it arriving later, however late, fails on the existing
+	// key instead of pointing records at a deleted object. It returns the
+	// keys that are fenced (now or before); a key that has a live or
+	// marked row was committed after all and must not be deleted.
+	ClaimOrphans(ctx context.Context, keys []string) ([]string, error)
+	// DropOrphanFences deletes ObjectOrphan rows created maxAge or longer
+	// ago by the store's clock, and returns how many.
+	DropOrphanFences(ctx context.Context, maxAge time.Duration) (int, error)
+
 	// ExpireProducers deletes the idempotent-producer state of every
 	// (producer, partition) last written maxAge or longer ago by the
 	// store's clock, as Kafka expires producer ids after
 	// producer.id.expiration.ms, and returns how many rows it deleted.
 	// A producer that writes again afterwards is new to the partition: it
-	// must start at sequence 0 (see prodState.check), and a batch it
+	// may start at any sequence (see prodState.check), and a batch it
 	// resends is no longer recognised as a duplicate.
 	ExpireProducers(ctx context.Context, maxAge time.Duration) (int, error)
 }

@@ -82,3 +82,35 @@ func (s *sqlStore) ForgetObjects(ctx context.Context, keys []string) error {
 	})
 	return s.wrap(ctx, "forget objects", s.b.execAll(ctx, stmts))
 }
+
+func (s *sqlStore) ClaimOrphans(ctx context.Context, keys []string) ([]string, error) {
+	now := s.nowMillis()
+	err := s.tx(ctx, "claim orphan objects", func(q execer) error {
+		for _, k := range keys {
+			if _, err := q.exec(ctx, "INSERT INTO objects ("+objectCols+") VALUES (?, 0, ?, ?, 0) ON CONFLICT (object_key) DO NOTHING",
+				k, string(ObjectOrphan), now); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.ObjectsByKey(ctx, keys)
+	if err != nil {
+		return nil, err
+	}
+	var fenced []string
+	for _, k := range keys {
+		if o, ok := rows[k]; ok && o.State == ObjectOrphan {
+			fenced = append(fenced, k)
+		}
+	}
+	return fenced, nil
+}
+
+func (s *sqlStore) DropOrphanFences(ctx context.Context, maxAge time.Duration) (int, error) {
+	n, err := s.b.exec(ctx, "DELETE FROM objects WHERE state = ? AND created_at <= ?", string(ObjectOrphan), s.nowMillis()-maxAge.Milliseconds())
+	return int(n), s.wrap(ctx, "drop orphan fences", err)
+}

@@ -212,6 +212,9 @@ type ObjectState string
 const (
 	ObjectLive   ObjectState = "live"
 	ObjectMarked ObjectState = "marked" // waiting out the delete grace period
+	// ObjectOrphan is a fence: orphan GC deletes or has deleted the
+	// object, never committed, and its key can no longer be committed.
+	ObjectOrphan ObjectState = "orphan"
 )
 
 type Object struct {

@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -1041,4 +1042,40 @@ func TestUnavailable(t *testing.T) {
 	wantErr(t, err, metadata.ErrUnavailable)
 	_, err = s.Topic(ctx, "a")
 	wantErr(t, err, metadata.ErrUnavailable)
+}
+
+// A key orphan GC claims can never be committed afterwards, however late
+// the commit; a key already committed is not claimed; fences go once old.
+func TestClaimOrphans(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e *env) {
+		s := e.s
+		a := mustTopic(t, s, "a", 1)
+		mustCommit(t, s, metadata.ObjectCommit{Key: "segments/committed", Size: 10,
+			Runs: []metadata.PartitionRun{{Topic: a.ID, Partition: 0, Batches: []metadata.BatchAppend{{ByteLength: 10, Records: 1, ProducerID: -1}}}}})
+		fenced, err := s.ClaimOrphans(ctx, []string{"segments/late", "segments/committed"})
+		if err != nil || !slices.Equal(fenced, []string{"segments/late"}) {
+			t.Fatalf("ClaimOrphans = %v, %v; want only the uncommitted key", fenced, err)
+		}
+		if again, err := s.ClaimOrphans(ctx, []string{"segments/late"}); err != nil || !slices.Equal(again, []string{"segments/late"}) {
+			t.Fatalf("claiming a fenced key again = %v, %v; want it fenced", again, err)
+		}
+		_, err = s.CommitObject(ctx, metadata.ObjectCommit{Key: "segments/late", Size: 10,
+			Runs: []metadata.PartitionRun{{Topic: a.ID, Partition: 0, Batches: []metadata.BatchAppend{{ByteLength: 10, Records: 1, ProducerID: -1}}}}})
+		if err == nil {
+			t.Fatal("a commit of a fenced key succeeded")
+		}
+		if n := nextOffset(t, s, a.ID, 0); n != 1 {
+			t.Errorf("the refused commit moved the next offset to %d", n)
+		}
+		if n, err := s.DropOrphanFences(ctx, time.Hour); err != nil || n != 0 {
+			t.Fatalf("DropOrphanFences of a young fence = %d, %v", n, err)
+		}
+		e.clock.Advance(time.Hour)
+		if n, err := s.DropOrphanFences(ctx, time.Hour); err != nil || n != 1 {
+			t.Fatalf("DropOrphanFences = %d, %v; want 1", n, err)
+		}
+		if _, err := s.Object(ctx, "segments/committed"); err != nil {
+			t.Errorf("dropping fences dropped a committed object: %v", err)
+		}
+	})
 }

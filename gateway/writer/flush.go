@@ -2,6 +2,7 @@ package writer
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -120,6 +121,12 @@ func (w *Writer) commit(ctx context.Context, commit metadata.ObjectCommit, start
 	m.commitDuration.Observe(w.c.Now().Sub(commitStart).Seconds())
 	if err != nil {
 		m.flushErrors.WithLabelValues("commit").Inc()
+		if age := w.c.Now().Sub(start); age >= segments.CommitTimeout && !errors.Is(err, context.DeadlineExceeded) {
+			// Late (a stall after the check above): the store may have
+			// refused the key that orphan GC fenced. Either way it is a
+			// timeout to the producers, which they retry.
+			return res, fmt.Errorf("commit object %s: %w (%v), its PUT started %v ago", commit.Key, context.DeadlineExceeded, err, age)
+		}
 		return res, fmt.Errorf("commit object %s: %w", commit.Key, err)
 	}
 	return res, nil

@@ -3,6 +3,7 @@ package writer
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -298,5 +299,41 @@ func waitPuts(t *testing.T, b *objstoretest.Faults, n int) {
 			t.Fatalf("%d PUTs, want %d", b.Calls(objstore.OpPut), n)
 		}
 		time.Sleep(time.Millisecond)
+	}
+}
+
+// fencedCommits is a gateway stalled after its age check: before its
+// commit reaches the store, orphan GC fences the key and time passes.
+type fencedCommits struct {
+	metadata.Store
+	clock *clock
+}
+
+func (s *fencedCommits) CommitObject(ctx context.Context, c metadata.ObjectCommit) (metadata.CommitResult, error) {
+	s.clock.jump(segments.MinDeleteGrace)
+	if fenced, err := s.Store.ClaimOrphans(ctx, []string{c.Key}); err != nil || len(fenced) != 1 {
+		return metadata.CommitResult{}, fmt.Errorf("fence %s: %v %v", c.Key, fenced, err)
+	}
+	return s.Store.CommitObject(ctx, c)
+}
+
+// A commit that reaches the store after orphan GC fenced its key is
+// refused, whatever the stall, and its producers get the retriable
+// timeout: the records never point at an object GC deletes.
+func TestFencedCommitRefused(t *testing.T) {
+	env := newTestEnv(t)
+	var clk clock
+	c := env.config()
+	c.Store, c.Now = &fencedCommits{Store: env.store, clock: &clk}, clk.Now
+	w := newWriter(t, c)
+	ack, err := w.Append([]Item{env.item(0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res, err := results(t, ack); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("fenced commit: results %+v, %v; want context.DeadlineExceeded", res, err)
+	}
+	if st, err := env.store.Partition(context.Background(), env.topic.ID, 0); err != nil || st.NextOffset != 0 {
+		t.Errorf("after the fenced commit the next offset is %d (%v), want 0", st.NextOffset, err)
 	}
 }
