@@ -101,6 +101,9 @@ type Store interface {
 	// Watcher wakes this process on other processes' commits (notify.go).
 	Watcher
 
+	// ACLs stores Kafka ACL bindings (acls.go).
+	ACLs
+
 	// Credentials holds SASL users' SCRAM credentials (credentials.go).
 	Credentials
 
