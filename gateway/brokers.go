@@ -12,21 +12,25 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
-// brokers lists the live gateways clients may connect to.
-func (g *Gateway) brokers() []kmsg.MetadataResponseBroker {
+// brokers lists the live gateways clients of listener may connect to.
+func (g *Gateway) brokers(listener string) []kmsg.MetadataResponseBroker {
 	live := g.cluster.Gateways()
 	out := make([]kmsg.MetadataResponseBroker, 0, len(live))
 	for _, gw := range live {
-		out = append(out, g.brokerOf(gw))
+		out = append(out, g.brokerOf(gw, listener))
 	}
 	return out
 }
 
-// brokerOf is gw as a Metadata broker; this gateway is described by its
-// current configuration (tests set Advertise once they listen).
-func (g *Gateway) brokerOf(gw metadata.Gateway) kmsg.MetadataResponseBroker {
-	if gw.NodeID == g.cfg.NodeID {
-		gw.Addr, gw.Rack = g.cfg.Advertise, g.cfg.Rack
+// brokerOf is gw as a Metadata broker for clients of listener: its
+// address on that listener where it has one. This gateway is described
+// by its current configuration (tests set Advertise once they listen).
+func (g *Gateway) brokerOf(gw metadata.Gateway, listener string) kmsg.MetadataResponseBroker {
+	switch addr := gw.Listeners[listener]; {
+	case gw.NodeID == g.cfg.NodeID:
+		gw.Addr, gw.Rack = g.advertised(listener), g.cfg.Rack
+	case addr != "":
+		gw.Addr = addr
 	}
 	host, portStr, _ := net.SplitHostPort(gw.Addr)
 	port, _ := strconv.Atoi(portStr)
@@ -42,9 +46,9 @@ func (g *Gateway) brokerOf(gw metadata.Gateway) kmsg.MetadataResponseBroker {
 }
 
 // coordinatorFor names the gateway that coordinates group (or
-// transactional id).
-func (g *Gateway) coordinatorFor(group string) kmsg.MetadataResponseBroker {
-	return g.brokerOf(g.cluster.CoordinatorFor(group))
+// transactional id), for clients of listener.
+func (g *Gateway) coordinatorFor(group, listener string) kmsg.MetadataResponseBroker {
+	return g.brokerOf(g.cluster.CoordinatorFor(group), listener)
 }
 
 // clientRack is the rack a connection's client gave: the last Fetch's

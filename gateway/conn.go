@@ -62,6 +62,12 @@ type conn struct {
 	cancel   context.CancelFunc
 	clientID string
 	rack     string // from the last Fetch (v11+); see brokers.go
+	// listener is the one the client came in by; principal is who it is
+	// ("User:ANONYMOUS" until it authenticates, or as its certificate
+	// says); authenticated is false on a SASL listener until SASL ends.
+	listener      Listener
+	principal     string
+	authenticated bool
 	// release recycles the buffers the response being built refers to,
 	// once it is written (gateway/reader). Set by handlers in the read loop.
 	release func()
@@ -89,9 +95,13 @@ type requestFrame struct {
 	held int64
 }
 
+// anonymous is the principal of a client that has not authenticated.
+const anonymous = "User:ANONYMOUS"
+
 func newConn(g *Gateway, nc net.Conn) *conn {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &conn{g: g, nc: nc, out: make(chan *reply, maxPipelined), ctx: ctx, cancel: cancel}
+	return &conn{g: g, nc: nc, out: make(chan *reply, maxPipelined), ctx: ctx, cancel: cancel,
+		listener: Listener{Name: defaultListener, Protocol: Plaintext}, principal: anonymous, authenticated: true}
 }
 
 func (c *conn) serve() {

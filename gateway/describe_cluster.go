@@ -17,7 +17,7 @@ func serveDescribeCluster(c *conn, kreq kmsg.Request) kmsg.Response {
 	resp.ClusterID = c.g.cfg.ClusterID
 	resp.ControllerID = c.g.cfg.NodeID
 	resp.ClusterAuthorizedOperations = -2147483648
-	for _, b := range c.g.brokers() {
+	for _, b := range c.g.brokers(c.listener.Name) {
 		db := kmsg.NewDescribeClusterResponseBroker()
 		db.NodeID, db.Host, db.Port, db.Rack = b.NodeID, b.Host, b.Port, b.Rack
 		resp.Brokers = append(resp.Brokers, db)

@@ -29,7 +29,7 @@ func serveFindCoordinator(c *conn, kreq kmsg.Request) kmsg.Response {
 			rc.NodeID = -1
 			return rc
 		}
-		b := c.g.coordinatorFor(key)
+		b := c.g.coordinatorFor(key, c.listener.Name)
 		rc.NodeID, rc.Host, rc.Port = b.NodeID, b.Host, b.Port
 		return rc
 	}

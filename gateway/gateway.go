@@ -65,6 +65,10 @@ type Config struct {
 	// gateway holds (Kafka's queued.max.request.bytes); default 100 MiB.
 	QueuedMaxRequestBytes int64
 
+	// Listeners are served by ServeListener; Serve serves a plaintext
+	// listener advertised as Advertise (listeners.go).
+	Listeners []Listener
+
 	// Broker holds broker-level settings and topic defaults, with Kafka's
 	// names (auto.create.topics.enable, num.partitions, log.retention.ms…).
 	Broker map[string]string
@@ -151,7 +155,7 @@ func New(cfg Config, store metadata.Store, bucket objstore.Bucket) (*Gateway, er
 	}
 	g.cluster, err = cluster.New(cluster.Config{
 		Store:             store,
-		Self:              metadata.Gateway{NodeID: cfg.NodeID, Addr: cfg.Advertise, Rack: cfg.Rack},
+		Self:              metadata.Gateway{NodeID: cfg.NodeID, Addr: cfg.Advertise, Rack: cfg.Rack, Listeners: listenerAddrs(cfg.Listeners)},
 		HeartbeatInterval: cfg.HeartbeatInterval,
 		GatewayTimeout:    cfg.GatewayTimeout,
 		Now:               cfg.Now,

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -8,11 +9,19 @@ import (
 	"time"
 )
 
-// Serve accepts Kafka connections on ln until Close. Running out of file
-// descriptors, or another passing accept error, pauses accepting (5 ms,
-// doubling up to 1 s, as net/http does) while open connections go on
-// being served; only a closed listener ends Serve.
-func (g *Gateway) Serve(ln net.Listener) error {
+// Serve accepts plaintext Kafka connections on ln until Close.
+func (g *Gateway) Serve(ln net.Listener) error { return g.ServeListener(ln, defaultListener) }
+
+// ServeListener accepts Kafka connections on ln for the listener named
+// name (Config.Listeners) until Close. Running out of file descriptors, or
+// another passing accept error, pauses accepting (5 ms, doubling up to
+// 1 s, as net/http does) while open connections go on being served; only
+// a closed listener ends it.
+func (g *Gateway) ServeListener(ln net.Listener, name string) error {
+	l, ok := g.listener(name)
+	if !ok {
+		return fmt.Errorf("no listener named %s", name)
+	}
 	g.mu.Lock()
 	if g.closed {
 		g.mu.Unlock()
@@ -42,7 +51,9 @@ func (g *Gateway) Serve(ln net.Listener) error {
 		case "":
 			go func() {
 				defer g.untrack(nc, ip)
-				newConn(g, nc).serve()
+				if c := g.openConn(nc, l); c != nil {
+					c.serve()
+				}
 			}()
 		case "closed":
 			nc.Close()
@@ -127,4 +138,35 @@ func defaultMaxConnections() int {
 		return max(int(lim.Cur)/2, 1)
 	}
 	return int(lim.Cur) - 128
+}
+
+// handshakeTimeout bounds a TLS handshake, which a client could otherwise
+// leave half done for as long as it likes.
+const handshakeTimeout = 10 * time.Second
+
+// openConn sets a connection up for its listener: the TLS handshake, and
+// the principal a client certificate names. It returns nil, having closed
+// the connection, when that fails.
+func (g *Gateway) openConn(nc net.Conn, l Listener) *conn {
+	principal := anonymous
+	if l.Protocol.usesTLS() {
+		tc := tls.Server(nc, l.TLS)
+		tc.SetDeadline(time.Now().Add(handshakeTimeout))
+		if err := tc.Handshake(); err != nil {
+			g.log.Warn("tls handshake failed", "remote", nc.RemoteAddr().String(), "listener", l.Name, "err", err)
+			nc.Close()
+			return nil
+		}
+		tc.SetDeadline(time.Time{})
+		if certs := tc.ConnectionState().PeerCertificates; len(certs) > 0 {
+			// As Kafka's default principal builder: the subject's
+			// distinguished name.
+			principal = "User:" + certs[0].Subject.String()
+		}
+		nc = tc
+	}
+	c := newConn(g, nc)
+	c.listener, c.principal = l, principal
+	c.authenticated = !l.Protocol.usesSASL()
+	return c
 }

@@ -3,6 +3,7 @@ package metadata
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -35,9 +36,10 @@ func (s *sqlStore) Heartbeat(ctx context.Context, g Gateway) (Gateway, error) {
 		// of the same address waits for this one, then updates its row.
 		return q.execAll(ctx, []stmt{
 			{"DELETE FROM gateways WHERE node_id = ? AND addr <> ?", []any{g.NodeID, g.Addr}}, // it moved
-			{`INSERT INTO gateways (node_id, addr, rack, heartbeat_at) VALUES (?, ?, ?, ?)
-			ON CONFLICT (addr) DO UPDATE SET node_id = excluded.node_id, rack = excluded.rack, heartbeat_at = excluded.heartbeat_at`,
-				[]any{g.NodeID, g.Addr, g.Rack, toMillis(g.HeartbeatAt)}},
+			{`INSERT INTO gateways (node_id, addr, rack, heartbeat_at, listeners) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT (addr) DO UPDATE SET node_id = excluded.node_id, rack = excluded.rack, heartbeat_at = excluded.heartbeat_at,
+			listeners = excluded.listeners`,
+				[]any{g.NodeID, g.Addr, g.Rack, toMillis(g.HeartbeatAt), encodeStringMap(g.Listeners)}},
 		})
 	})
 	if err != nil {
@@ -50,14 +52,20 @@ func (s *sqlStore) Gateways(ctx context.Context, since time.Time) ([]Gateway, er
 	var gs []Gateway
 	err := scanAll(ctx, s.b, func(r rows) error {
 		var (
-			g  Gateway
-			hb int64
+			g         Gateway
+			hb        int64
+			listeners string
 		)
-		err := r.Scan(&g.NodeID, &g.Addr, &g.Rack, &hb)
+		if err := r.Scan(&g.NodeID, &g.Addr, &g.Rack, &hb, &listeners); err != nil {
+			return err
+		}
 		g.HeartbeatAt = fromMillis(hb)
+		if err := json.Unmarshal([]byte(listeners), &g.Listeners); err != nil {
+			return fmt.Errorf("gateway %d listeners: %w", g.NodeID, err)
+		}
 		gs = append(gs, g)
-		return err
-	}, "SELECT node_id, addr, rack, heartbeat_at FROM gateways WHERE heartbeat_at > ? ORDER BY node_id", since.UnixMilli())
+		return nil
+	}, "SELECT node_id, addr, rack, heartbeat_at, listeners FROM gateways WHERE heartbeat_at > ? ORDER BY node_id", since.UnixMilli())
 	return gs, s.wrap(ctx, "list gateways", err)
 }
 

@@ -232,9 +232,12 @@ type Object struct {
 }
 
 type Gateway struct {
-	NodeID      int32
-	Addr        string // advertised host:port
-	Rack        string
+	NodeID int32
+	Addr   string // advertised host:port
+	Rack   string
+	// Listeners are its addresses by listener name, where it has more
+	// than Addr (gateway.Listener).
+	Listeners   map[string]string
 	HeartbeatAt time.Time
 }
 

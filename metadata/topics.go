@@ -31,7 +31,7 @@ func scanTopic(r row) (Topic, error) {
 	return t, nil
 }
 
-func encodeConfigs(c map[string]string) string {
+func encodeStringMap(c map[string]string) string {
 	if c == nil {
 		c = map[string]string{}
 	}
@@ -57,7 +57,7 @@ func (s *sqlStore) CreateTopic(ctx context.Context, spec TopicSpec) (Topic, erro
 	}
 	err := s.tx(ctx, op, func(q execer) error {
 		n, err := q.exec(ctx, "INSERT INTO topics ("+topicCols+") VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO NOTHING",
-			t.ID, t.Name, t.Partitions, t.ReplicationFactor, encodeConfigs(t.Configs), toMillis(t.CreatedAt))
+			t.ID, t.Name, t.Partitions, t.ReplicationFactor, encodeStringMap(t.Configs), toMillis(t.CreatedAt))
 		if err != nil {
 			return err
 		}
@@ -143,7 +143,7 @@ func (s *sqlStore) Topics(ctx context.Context) ([]Topic, error) {
 }
 
 func (s *sqlStore) SetTopicConfigs(ctx context.Context, name string, configs map[string]string) error {
-	n, err := s.b.exec(ctx, "UPDATE topics SET configs = ? WHERE name = ?", encodeConfigs(configs), name)
+	n, err := s.b.exec(ctx, "UPDATE topics SET configs = ? WHERE name = ?", encodeStringMap(configs), name)
 	if err == nil && n == 0 {
 		err = ErrUnknownTopic
 	}

@@ -34,6 +34,7 @@ type serverFlags struct {
 	queuedMaxRequestBytes int64
 	brokerConfigs         keyValues
 	logLevel              string
+	listeners             listenerFlags
 }
 
 func (f *serverFlags) register(fs *flag.FlagSet) {
@@ -54,6 +55,7 @@ func (f *serverFlags) register(fs *flag.FlagSet) {
 	fs.Int64Var(&f.queuedMaxRequestBytes, "queued-max-request-bytes", 100<<20, "bytes of request bodies held at once; past them, connections stop being read")
 	fs.Var(&f.brokerConfigs, "broker-config", "broker setting `key=value` with Kafka's name (e.g. log.retention.hours=72); repeatable")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+	f.listeners.register(fs)
 }
 
 // parseFlags parses args, taking each flag not given on the command line

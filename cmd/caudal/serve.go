@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/pprof"
 	"os"
@@ -101,14 +100,16 @@ func serve(f serverFlags, dev *workerFlags) error {
 	}
 	defer store.Close()
 
-	ln, err := net.Listen("tcp", f.kafkaListen)
+	bound, err := f.listeners.bind(f.kafkaListen, f.advertise, log)
 	if err != nil {
-		return fmt.Errorf("listen for kafka clients: %w", err)
+		return err
 	}
-	advertise := f.advertise
-	if advertise == "" {
-		advertise = ln.Addr().String()
+	var listeners []gateway.Listener
+	for _, b := range bound {
+		listeners = append(listeners, b.Listener)
 	}
+	// The registry knows a gateway by its first listener's address.
+	advertise := bound[0].Advertise
 	nodeID := int32(f.nodeID)
 	if f.nodeIDFile != "" {
 		if nodeID, err = cluster.ReadNodeID(f.nodeIDFile, nodeID); err != nil {
@@ -129,6 +130,7 @@ func serve(f serverFlags, dev *workerFlags) error {
 		MaxConnections:        f.maxConnections,
 		MaxConnectionsPerIP:   f.maxConnectionsPerIP,
 		QueuedMaxRequestBytes: f.queuedMaxRequestBytes,
+		Listeners:             listeners,
 		Broker:                f.brokerConfigs,
 		Logger:                log,
 		Registerer:            reg,
@@ -149,9 +151,12 @@ func serve(f serverFlags, dev *workerFlags) error {
 	if f.httpListen != "" {
 		go serveHTTP(ctx, log, f.httpListen, reg, store, bucket)
 	}
-	errc := make(chan error, 1)
-	go func() { errc <- gw.Serve(ln) }()
-	log.Info("caudal is serving kafka", "listen", ln.Addr().String(), "advertise", advertise, "node", gw.NodeID(), "bucket", f.bucketURL)
+	errc := make(chan error, len(bound))
+	for _, b := range bound {
+		go func() { errc <- gw.ServeListener(b.ln, b.Name) }()
+		log.Info("caudal is serving kafka", "listener", b.Name, "protocol", b.Protocol, "listen", b.ln.Addr().String(),
+			"advertise", b.Advertise, "node", gw.NodeID())
+	}
 
 	select {
 	case err = <-errc:
