@@ -24,15 +24,11 @@ type Header struct {
 	Value []byte
 }
 
-// defaultDecompressLimit applies when a caller passes no cap, so forgetting
-// one never means "unbounded".
-const defaultDecompressLimit = 64 << 20
-
 // ForEachRecord calls fn for each record of one batch, decompressing the
 // records first if needed; at most maxDecompressed bytes are inflated (0
-// means 64 MiB), so a zip bomb costs at most that much memory. It checks
-// framing and the record count but not the CRC (ValidateBatch does). An
-// error from fn stops the walk and is returned as is.
+// means DecompressLimit), so a zip bomb costs at most that much memory. It
+// checks framing and the record count but not the CRC (ValidateBatch
+// does). An error from fn stops the walk and is returned as is.
 func ForEachRecord(batch []byte, maxDecompressed int, fn func(Record) error) error {
 	h, data, err := batchRecords(batch, maxDecompressed)
 	if err != nil {
