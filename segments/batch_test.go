@@ -88,11 +88,11 @@ func TestValidateBatchRules(t *testing.T) {
 		{"zero records", func(b []byte) []byte { be.PutUint32(b[57:], 0); be.PutUint32(b[23:], 0xffffffff); return reseal(b) }, none, ErrInvalidRecord},
 		{"lastOffsetDelta", func(b []byte) []byte { be.PutUint32(b[23:], 5); return reseal(b) }, none, ErrInvalidRecord},
 		{"lastOffsetDelta compressed", func(b []byte) []byte { be.PutUint32(b[23:], 5); return reseal(b) }, codecCases[5], ErrInvalidRecord},
-		{"count > records", func(b []byte) []byte { be.PutUint32(b[57:], 4); be.PutUint32(b[23:], 3); return reseal(b) }, none, ErrCorruptBatch},
-		{"count < records", func(b []byte) []byte { be.PutUint32(b[57:], 2); be.PutUint32(b[23:], 1); return reseal(b) }, none, ErrCorruptBatch},
+		{"count > records", func(b []byte) []byte { be.PutUint32(b[57:], 4); be.PutUint32(b[23:], 3); return reseal(b) }, none, ErrInvalidRecord},
+		{"count < records", func(b []byte) []byte { be.PutUint32(b[57:], 2); be.PutUint32(b[23:], 1); return reseal(b) }, none, ErrInvalidRecord},
 		{"control", func(b []byte) []byte { b[22] |= 0x20; return reseal(b) }, none, ErrInvalidRecord},
 		{"pid without sequence", func(b []byte) []byte { be.PutUint64(b[43:], 7); return reseal(b) }, none, ErrInvalidRecord},
-		{"trailing byte", func(b []byte) []byte { return reseal(append(b, 0)) }, none, ErrCorruptBatch},
+		{"trailing byte", func(b []byte) []byte { return reseal(append(b, 0)) }, none, ErrInvalidRecord},
 		{"garbage compressed", func(b []byte) []byte { b[HeaderSize+3] ^= 0xff; return reseal(b) }, codecCases[1], ErrCorruptBatch},
 		{"pid with sequence", func(b []byte) []byte { be.PutUint64(b[43:], 7); be.PutUint32(b[53:], 0); return reseal(b) }, none, nil},
 		{"transactional", func(b []byte) []byte { b[22] |= 0x10; return reseal(b) }, none, nil},
@@ -100,7 +100,6 @@ func TestValidateBatchRules(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			b := tc.edit(buildBatch(t, tc.codec, testRecords(3, false)))
-			// RequireKeys makes the compressed cases inflate their records.
 			_, err := ValidateBatch(b, ValidateOptions{RequireKeys: true})
 			if (tc.want == nil) != (err == nil) || !errors.Is(err, tc.want) {
 				t.Fatalf("ValidateBatch = %v, want %v", err, tc.want)

@@ -20,16 +20,18 @@ var (
 	// defines. Kafka: UNSUPPORTED_COMPRESSION_TYPE.
 	ErrUnsupportedCodec = errors.New("segments: unsupported compression codec")
 
-	// ErrInvalidRecord: the batch is well formed but breaks a produce rule
-	// (record count, offset range, control batch from a client, ...).
-	// Kafka: INVALID_RECORD.
+	// ErrInvalidRecord: the batch is well framed and its CRC holds, but
+	// its records break a produce rule (record count, offset deltas,
+	// records that do not parse or leave bytes over, control batch from
+	// a client, ...). Kafka: INVALID_RECORD.
 	ErrInvalidRecord = errors.New("segments: invalid record")
 
 	// ErrMissingKey: a record without a key was sent to a compacted topic.
 	// Kafka: INVALID_RECORD.
 	ErrMissingKey = errors.New("segments: record without key on compacted topic")
 
-	// ErrTooLarge: decompressing the records would exceed the caller's cap.
+	// ErrTooLarge: decompressing the records would exceed the caller's cap
+	// (or a zstd frame asks for a larger window than the decoder keeps).
 	ErrTooLarge = errors.New("segments: decompressed records exceed limit")
 
 	// ErrCorruptObject: a segment object or its footer is malformed or
@@ -60,4 +62,11 @@ func corruptObject(key, format string, args ...any) error {
 // corrupt builds an ErrCorruptBatch error saying what was being checked.
 func corrupt(format string, args ...any) error {
 	return fmt.Errorf("%s: %w", fmt.Sprintf(format, args...), ErrCorruptBatch)
+}
+
+// invalid builds an ErrInvalidRecord error saying what was being checked.
+// Validation uses it for records inside a batch whose CRC held: the client
+// wrote them so, which Kafka answers with INVALID_RECORD.
+func invalid(format string, args ...any) error {
+	return fmt.Errorf("%s: %w", fmt.Sprintf(format, args...), ErrInvalidRecord)
 }

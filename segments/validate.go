@@ -10,16 +10,23 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 // ValidateOptions are the per-topic choices of ValidateBatch.
 type ValidateOptions struct {
 	// RequireKeys is set for cleanup.policy=compact: every record needs a
-	// non-null key, so compressed batches are decompressed to check it.
+	// non-null key.
 	RequireKeys bool
-	// MaxDecompressed caps inflated records in bytes; 0 means 64 MiB.
+	// MaxDecompressed caps inflated records in bytes; 0 means
+	// DecompressLimit.
 	MaxDecompressed int
 }
 
-// ValidateBatch checks one batch (exactly the bytes of b) as a broker does on
-// produce and returns its header. Compressed records are only inflated when
-// opts.RequireKeys asks for it; uncompressed records are always walked, which
-// is cheap.
+// ValidateBatch checks one batch (exactly the bytes of b) as a broker does
+// on produce and returns its header. Every batch's records are walked,
+// compressed or not and whatever the topic: a record count, offset deltas
+// or a payload that consumers cannot read would make them skip records,
+// see offsets twice or stop for good. Compressed records are checked as
+// they inflate, through pooled buffers, and never kept.
+//
+// Errors wrap ErrCorruptBatch for framing, CRC and payloads that do not
+// decompress, ErrTooLarge past the decompression cap, and ErrInvalidRecord
+// (or ErrMissingKey) for records that break a rule of Kafka's LogValidator.
 func ValidateBatch(b []byte, opts ValidateOptions) (BatchHeader, error) {
 	h, err := ParseBatchHeader(b)
 	if err != nil {
@@ -28,27 +35,7 @@ func ValidateBatch(b []byte, opts ValidateOptions) (BatchHeader, error) {
 	if err := checkHeader(h, b); err != nil {
 		return h, fmt.Errorf("validate batch: %w", err)
 	}
-	if h.Codec() != CodecNone && !opts.RequireKeys {
-		return h, nil
-	}
-	_, data, err := batchRecords(b, opts.MaxDecompressed)
-	if err != nil {
-		return h, fmt.Errorf("validate batch: %w", err)
-	}
-	var i int32
-	err = walkRecords(h, data, func(r Record) error {
-		// Offsets are handed out as base+offsetDelta, so deltas that are not
-		// 0,1,2,... would collide with the next batch's offsets.
-		if r.OffsetDelta != i {
-			return fmt.Errorf("record %d has offset delta %d: %w", i, r.OffsetDelta, ErrInvalidRecord)
-		}
-		if opts.RequireKeys && r.Key == nil {
-			return fmt.Errorf("record %d: %w", i, ErrMissingKey)
-		}
-		i++
-		return nil
-	})
-	if err != nil {
+	if err := checkRecords(h, b[HeaderSize:], opts); err != nil {
 		return h, fmt.Errorf("validate batch: %w", err)
 	}
 	return h, nil
