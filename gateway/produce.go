@@ -114,7 +114,11 @@ func (c *conn) validateProduce(req *kmsg.ProduceRequest, topic string, rp kmsg.P
 		if int64(len(b)) > maxBytes {
 			return nil, kafkaErr(kerr.MessageTooLarge, "batch of %d bytes exceeds max.message.bytes %d", len(b), maxBytes)
 		}
-		h, err := segments.ValidateBatch(b, segments.ValidateOptions{RequireKeys: topicconfig.IsCompacted(policy), MaxDecompressed: int(4 * maxBytes)})
+		// The decompression cap is fixed, not a multiple of
+		// max.message.bytes, which an operator may raise to gigabytes:
+		// it bounds the work one small hostile batch can cause, far
+		// above what any client batch inflates to.
+		h, err := segments.ValidateBatch(b, segments.ValidateOptions{RequireKeys: topicconfig.IsCompacted(policy), MaxDecompressed: segments.DecompressLimit})
 		if err != nil {
 			return nil, err
 		}
