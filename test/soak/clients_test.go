@@ -36,6 +36,11 @@ const (
 	kgoConsumer       = "kgo consumer"
 )
 
+var (
+	producers = []string{confluentProducer, kgoProducer}
+	consumers = []string{confluentConsumer, kgoConsumer}
+)
+
 // pythonBin is Debian's interpreter, the one that sees
 // python3-confluent-kafka (the python3 on PATH may be another).
 const pythonBin = "/usr/bin/python3"

@@ -16,6 +16,7 @@ package soak
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"slices"
 	"sort"
@@ -73,7 +74,7 @@ func TestSoak(t *testing.T) {
 	defer c.keepLogs(dir)
 	testenv.CreateTopics(t, c.gateways[0].Addr, partitions, topic)
 
-	l := newLedger([]string{confluentProducer, kgoProducer}, []string{confluentConsumer, kgoConsumer})
+	l := newLedger(producers, consumers)
 	l.begin("warm-up")
 	s := &soak{cluster: c, ledger: l, clients: startClients(t, dir, c.bootstrap(), l)}
 	time.Sleep(warmUp)
@@ -226,10 +227,10 @@ func (s *soak) awaitCaughtUp() error {
 
 // report writes the numbers: per cycle, per producer, per view, and the
 // failed deliveries and client errors per fault kind.
-func (s *soak) report(w *strings.Builder, elapsed time.Duration, results []cycleResult, group, stored view, scanned []read) {
+func (s *soak) report(w io.Writer, elapsed time.Duration, results []cycleResult, group, stored view, scanned []read) {
 	l := s.ledger
 	fmt.Fprintf(w, "soak: %d cycles in %v; topic %s (%d partitions), %d producers × %d records/s; 3 gateways + worker on MinIO + PostgreSQL\n",
-		len(results), elapsed.Round(time.Second), topic, partitions, 2, rate)
+		len(results), elapsed.Round(time.Second), topic, partitions, len(producers), rate)
 	for _, r := range results {
 		fmt.Fprintf(w, "  cycle %2d  %s\n", r.n, r)
 	}
@@ -242,7 +243,7 @@ func (s *soak) report(w *strings.Builder, elapsed time.Duration, results []cycle
 		failed[f.client]++
 	}
 	fmt.Fprintf(w, "acked %d, failed %d\n", len(l.acks), len(l.failures))
-	for _, p := range []string{confluentProducer, kgoProducer} {
+	for _, p := range producers {
 		fmt.Fprintf(w, "  %-10s acked %d, failed %d, undelivered at the end %d\n", p+":", acked[p], failed[p], l.undelivered[p])
 	}
 	fmt.Fprintf(w, "%s\n%s\n", group.summary(), stored.summary())
@@ -260,25 +261,20 @@ func (s *soak) report(w *strings.Builder, elapsed time.Duration, results []cycle
 		}
 	}
 	fmt.Fprintf(w, "failed deliveries per fault kind (%d of them stored anyway):\n", storedAnyway)
-	writeTally(w, tally(l.failures, l.phases), s.phaseKinds(), 0)
-	fmt.Fprintf(w, "client errors per fault kind (reported, not given up on; the 5 most frequent texts):\n")
-	writeTally(w, tally(l.clientErrs, l.phases), s.phaseKinds(), 5)
-}
-
-// phaseKinds lists the phases' names in the order they ran, once each.
-func (s *soak) phaseKinds() []string {
-	var kinds []string
-	for _, p := range s.ledger.phases {
-		if !slices.Contains(kinds, p.name) {
-			kinds = append(kinds, p.name)
+	var kinds []string // the phases' names in the order they ran, once each
+	for _, p := range l.phases {
+		if !slices.Contains(kinds, p) {
+			kinds = append(kinds, p)
 		}
 	}
-	return kinds
+	writeTally(w, tally(l.failures, l.phases), kinds, 0)
+	fmt.Fprintf(w, "client errors per fault kind (reported, not given up on; the 5 most frequent texts):\n")
+	writeTally(w, tally(l.clientErrs, l.phases), kinds, 5)
 }
 
 // writeTally writes each kind's total and its texts by frequency, at most
 // top of them (0: all).
-func writeTally(w *strings.Builder, t map[string]map[string]int, kinds []string, top int) {
+func writeTally(w io.Writer, t map[string]map[string]int, kinds []string, top int) {
 	for _, k := range kinds {
 		texts := t[k]
 		total := 0

@@ -130,10 +130,10 @@ func (v view) summary() string {
 // tally counts incidents per phase name (a fault kind), client and text,
 // for the report: which fault made which client give up, and with what
 // error.
-func tally(incidents []incident, phases []phase) map[string]map[string]int {
+func tally(incidents []incident, phases []string) map[string]map[string]int {
 	t := map[string]map[string]int{}
 	for _, in := range incidents {
-		k := phases[in.phase].name
+		k := phases[in.phase]
 		if t[k] == nil {
 			t[k] = map[string]int{}
 		}
