@@ -27,15 +27,19 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/klauspost/compress/zstd"
+	"github.com/pierrec/lz4/v4"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/caudal/caudal/metadata"
 	"github.com/caudal/caudal/objstore"
+	"github.com/caudal/caudal/segments"
 	"github.com/caudal/caudal/test/testenv"
 )
 
@@ -204,6 +208,223 @@ func (h *produceRoundTrips) lats() []time.Duration {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return slices.Clone(h.ds)
+}
+
+// BenchmarkProduceCompressed shows what checking compressed batches costs
+// on produce: the gateway decompresses and walks every batch's records, as
+// Kafka's broker does. One gateway takes 256 MiB of compressible 1 KiB
+// records (JSON-like text) from 4 idempotent kgo producers (acks=all) to
+// 16 partitions, uncompressed, then lz4, then zstd, after an unmeasured
+// warm-up, and each run reports the rate of record bytes and the
+// gateway's CPU seconds per GB of records.
+//
+// Validation's share is then isolated: the batches each run stored are
+// read back from the bucket and, in this process on one core,
+// segments.ValidateBatch runs over all of them, and so does decompression
+// alone (the codec's decoder read to its end); both are CPU seconds per
+// GB of records, next to the gateway's.
+func BenchmarkProduceCompressed(b *testing.B) {
+	const clients = 4
+	bucketURL, metadataURL := testenv.StoreURLs(b, testenv.Cloud)
+	p := testenv.StartProcess(b, bucketURL, metadataURL)
+	pid := processPid(b, p)
+	runs := []struct {
+		name  string
+		codec kgo.CompressionCodec
+	}{{"none", kgo.NoCompression()}, {"lz4", kgo.Lz4Compression()}, {"zstd", kgo.ZstdCompression()}}
+	testenv.CreateTopics(b, p.Addr, benchPartitions, "warm", "none", "lz4", "zstd")
+	values := jsonValues(16384)
+	produceValues(b, p.Addr, "warm", kgo.NoCompression(), values, throughputBytes, clients)
+	stored := map[string]bool{}
+	for _, a := range listObjects(b, bucketURL) {
+		stored[a.Key] = true
+	}
+
+	b.ResetTimer()
+	for _, r := range runs {
+		cpu0 := sampleCPU(pid)
+		elapsed, records := produceValues(b, p.Addr, r.name, r.codec, values, throughputBytes, clients)
+		cpu := sampleCPU(pid).sub(cpu0)
+		b.StopTimer()
+		gb := float64(records*recordSize) / 1e9
+		batches, objBytes := storedBatches(b, bucketURL, stored)
+		validate := cpuSeconds(func() { validateAll(b, batches) })
+		mbps := gb * 1e3 / elapsed.Seconds()
+		b.ReportMetric(mbps, r.name+"-MB/s")
+		b.ReportMetric(cpu.gateway/gb, r.name+"-gw-CPU-s/GB")
+		b.ReportMetric(validate/gb, r.name+"-validate-CPU-s/GB")
+		report(b, "produce %s: %.1f MB/s of records (%d records of 1 KiB in %.2fs, %d clients), %.1f MB to the bucket (%.2f:1); gateway %.2f CPU-s per GB of records",
+			r.name, mbps, records, elapsed.Seconds(), clients, float64(objBytes)/1e6, gb*1e9/float64(objBytes), cpu.gateway/gb)
+		line := fmt.Sprintf("produce %s: validation isolated: ValidateBatch over the %d stored batches %.3f CPU-s per GB of records (%.0f MB/s on one core), %.1f%% of the gateway's CPU",
+			r.name, len(batches), validate/gb, gb*1e3/validate, 100*validate/cpu.gateway)
+		if r.name != "none" {
+			inflate := cpuSeconds(func() { inflateAll(b, batches) })
+			line += fmt.Sprintf("; decompression alone %.3f CPU-s per GB (%.0f MB/s), validation %.2fx that", inflate/gb, gb*1e3/inflate, validate/inflate)
+		}
+		report(b, "%s", line)
+		b.StartTimer()
+	}
+}
+
+// jsonValues are n distinct recordSize values that compress as
+// application data does: JSON-like text with a random token and numbers.
+func jsonValues(n int) [][]byte {
+	events := []string{"login", "logout", "purchase", "view", "search", "add-to-cart"}
+	values := make([][]byte, n)
+	for i := range values {
+		var token [16]byte
+		rand.Read(token[:])
+		v := fmt.Appendf(make([]byte, 0, recordSize), `{"seq":%d,"user":"user-%d","event":%q,"token":"%x","attrs":{`,
+			i, i*7919%5000, events[i%len(events)], token)
+		for j := 0; len(v) < recordSize-40; j++ {
+			v = fmt.Appendf(v, `"field-%d":%d,`, j, (i*2654435761+j*40503)%1000003)
+		}
+		v = append(v, `"end":true}}`...)
+		values[i] = append(v, bytes.Repeat([]byte(" "), recordSize-len(v))...)
+	}
+	return values
+}
+
+// produceValues produces total bytes of records with the given values,
+// round-robin over the topic's partitions, from `clients` producers that
+// compress with codec, and returns the time from the first record to the
+// last acknowledgement, after a warm-up, and the number of records. Any
+// failed record fails b.
+func produceValues(b *testing.B, addr, topic string, codec kgo.CompressionCodec, values [][]byte, total, clients int) (time.Duration, int) {
+	b.Helper()
+	records := total / recordSize
+	cls := make([]*kgo.Client, clients)
+	for i := range cls {
+		cls[i] = newProducer(b, addr, topic, kgo.MaxBufferedRecords(16384), kgo.ProducerBatchMaxBytes(1<<20),
+			kgo.ProducerBatchCompression(codec))
+		warmUp(b, cls[i], topic)
+	}
+	var (
+		failed atomic.Pointer[error]
+		acked  sync.WaitGroup
+		wg     sync.WaitGroup
+	)
+	start := time.Now()
+	for c, cl := range cls {
+		wg.Go(func() {
+			for i := c; i < records; i += clients {
+				acked.Add(1)
+				r := &kgo.Record{Partition: int32(i % benchPartitions), Value: values[i%len(values)]}
+				cl.Produce(context.Background(), r, func(_ *kgo.Record, err error) {
+					if err != nil {
+						failed.CompareAndSwap(nil, &err)
+					}
+					acked.Done()
+				})
+			}
+		})
+	}
+	wg.Wait()
+	acked.Wait()
+	elapsed := time.Since(start)
+	if err := failed.Load(); err != nil {
+		b.Fatalf("produce %s: %v", topic, *err)
+	}
+	return elapsed, records
+}
+
+// storedBatches reads the objects under bucketURL that are not in seen,
+// adds them to it, and returns their record batches and their bytes.
+func storedBatches(b *testing.B, bucketURL string, seen map[string]bool) ([][]byte, int64) {
+	b.Helper()
+	bucket := openBucket(b, bucketURL)
+	defer bucket.Close()
+	var (
+		batches [][]byte
+		size    int64
+	)
+	for _, a := range listObjects(b, bucketURL) {
+		if seen[a.Key] {
+			continue
+		}
+		seen[a.Key] = true
+		size += a.Size
+		data, err := bucket.Get(context.Background(), a.Key, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		o, err := segments.ParseObject(a.Key, data)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, e := range o.Entries {
+			part, err := o.Partition(e.Topic, e.Partition)
+			if err != nil {
+				b.Fatal(err)
+			}
+			split, err := segments.SplitBatches(part)
+			if err != nil {
+				b.Fatal(err)
+			}
+			batches = append(batches, split...)
+		}
+	}
+	return batches, size
+}
+
+// validateAll runs the gateway's produce validation over batches.
+func validateAll(b *testing.B, batches [][]byte) {
+	for _, batch := range batches {
+		if _, err := segments.ValidateBatch(batch, segments.ValidateOptions{MaxDecompressed: segments.DecompressLimit}); err != nil {
+			b.Fatalf("stored batch: %v", err)
+		}
+	}
+}
+
+// inflateAll decompresses the records of batches (lz4, zstd) through a
+// 64 KiB buffer and does nothing else, with one reused decoder per codec
+// as validation has.
+func inflateAll(b *testing.B, batches [][]byte) {
+	var (
+		src bytes.Reader
+		buf = make([]byte, 64<<10)
+		lz  = lz4.NewReader(nil)
+	)
+	zd, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer zd.Close()
+	for _, batch := range batches {
+		h, err := segments.ParseBatchHeader(batch)
+		if err != nil {
+			b.Fatal(err)
+		}
+		src.Reset(batch[segments.HeaderSize:])
+		var r io.Reader
+		switch h.Codec() {
+		case segments.CodecNone: // a producer's warm-up records, too small to compress
+			continue
+		case segments.CodecLZ4:
+			lz.Reset(&src)
+			r = lz
+		case segments.CodecZstd:
+			if err := zd.Reset(&src); err != nil {
+				b.Fatal(err)
+			}
+			r = zd
+		default:
+			b.Fatalf("inflate %s: not measured", h.Codec())
+		}
+		for err == nil {
+			_, err = r.Read(buf)
+		}
+		if err != io.EOF {
+			b.Fatalf("inflate %s: %v", h.Codec(), err)
+		}
+	}
+}
+
+// cpuSeconds is the CPU time this process spends running fn.
+func cpuSeconds(fn func()) float64 {
+	before := sampleCPU(0).clients
+	fn()
+	return sampleCPU(0).clients - before
 }
 
 // --- helpers shared by the produce and fetch benchmarks ---
