@@ -1,0 +1,326 @@
+// Package acl is Kafka's authorization model for the gateway: ACL
+// bindings and filters, the authorizer's decisions (super users, DENY over
+// ALLOW, implied operations, allow.everyone.if.no.acl.found) over an
+// in-memory snapshot of the metadata store's bindings that it keeps
+// fresh, and a per-connection decision cache. It does not speak the Kafka
+// protocol or know which operation an API needs; the edge maps requests
+// to checks and results to Kafka error codes.
+package acl
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/caudal/caudal/metadata"
+)
+
+// Config configures an Authorizer.
+type Config struct {
+	// Store holds the bindings every gateway shares.
+	Store metadata.ACLs
+	// SuperUsers are principals ("User:admin") allowed everything
+	// (super.users); there is no wildcard.
+	SuperUsers []string
+	// AllowIfNoACLFound allows an action on a resource no binding names
+	// (allow.everyone.if.no.acl.found; Kafka's default is false).
+	AllowIfNoACLFound bool
+	// Refresh is how often the store's ACL version is polled; 500 ms when
+	// zero, so another gateway's change applies here within a second.
+	Refresh time.Duration
+	Log     *slog.Logger
+}
+
+const (
+	defaultRefresh = 500 * time.Millisecond
+	// reloadTimeout bounds one poll, so that a hung store delays the
+	// next one rather than stopping the loop.
+	reloadTimeout = 5 * time.Second
+)
+
+// errNotStarted: the bindings are not loaded yet, so nothing can be
+// described; decisions deny everyone but super users meanwhile.
+var errNotStarted = errors.New("ACL authorizer not started")
+
+// Authorizer decides Kafka actions from a snapshot of all bindings that a
+// background loop reloads whenever the store's ACL version changes.
+type Authorizer struct {
+	store        metadata.ACLs
+	superUsers   map[string]bool
+	allowIfNoACL bool
+	refresh      time.Duration
+	log          *slog.Logger
+
+	snap atomic.Pointer[snapshot]
+	// reloadMu keeps reloads one at a time, so a slow one cannot publish
+	// bindings older than a faster one's.
+	reloadMu sync.Mutex
+	stop     context.CancelFunc
+	done     chan struct{}
+}
+
+func New(cfg Config) *Authorizer {
+	a := &Authorizer{
+		store:        cfg.Store,
+		superUsers:   map[string]bool{},
+		allowIfNoACL: cfg.AllowIfNoACLFound,
+		refresh:      cfg.Refresh,
+		log:          cfg.Log,
+	}
+	for _, p := range cfg.SuperUsers {
+		a.superUsers[p] = true
+	}
+	if a.refresh <= 0 {
+		a.refresh = defaultRefresh
+	}
+	if a.log == nil {
+		a.log = slog.New(slog.DiscardHandler)
+	}
+	return a
+}
+
+// Start loads the bindings, failing if it cannot (a gateway must not
+// serve on no bindings: with AllowIfNoACLFound that would allow all), and
+// then polls for changes until Close.
+func (a *Authorizer) Start(ctx context.Context) error {
+	if err := a.reload(ctx); err != nil {
+		return fmt.Errorf("load ACLs: %w", err)
+	}
+	ctx, a.stop = context.WithCancel(context.WithoutCancel(ctx))
+	a.done = make(chan struct{})
+	go a.poll(ctx)
+	return nil
+}
+
+// Close stops the polling loop and waits for it.
+func (a *Authorizer) Close() {
+	if a.stop == nil {
+		return
+	}
+	a.stop()
+	<-a.done
+}
+
+// poll reloads on every tick. During a store outage decisions go on from
+// the last bindings; the outage is logged once, and its end.
+func (a *Authorizer) poll(ctx context.Context) {
+	defer close(a.done)
+	t := time.NewTicker(a.refresh)
+	defer t.Stop()
+	failing := false
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		rctx, cancel := context.WithTimeout(ctx, reloadTimeout)
+		err := a.reload(rctx)
+		cancel()
+		switch {
+		case err != nil && ctx.Err() != nil:
+			return
+		case err != nil && !failing:
+			a.log.Warn("reload ACLs; deciding on the last ones loaded", "err", err)
+			failing = true
+		case err == nil && failing:
+			a.log.Info("ACLs reloaded again")
+			failing = false
+		}
+	}
+}
+
+// reload publishes a new snapshot when the store's version differs from
+// the current one's. The version is read first, so the bindings listed
+// are at least that new; a change in between brings another reload.
+func (a *Authorizer) reload(ctx context.Context) error {
+	a.reloadMu.Lock()
+	defer a.reloadMu.Unlock()
+	v, err := a.store.ACLVersion(ctx)
+	if err != nil {
+		return err
+	}
+	if cur := a.snap.Load(); cur != nil && cur.version == v {
+		return nil
+	}
+	stored, err := a.store.ListACLs(ctx)
+	if err != nil {
+		return err
+	}
+	bindings := make([]Binding, len(stored))
+	for i, s := range stored {
+		bindings[i] = fromStored(s)
+	}
+	a.snap.Store(newSnapshot(v, bindings))
+	a.log.Info("ACLs loaded", "version", v, "bindings", len(bindings))
+	return nil
+}
+
+// reloadAfterChange applies this gateway's own change at once. The change
+// is stored whatever happens here; if the reload fails, the polling loop
+// applies it.
+func (a *Authorizer) reloadAfterChange(ctx context.Context) {
+	if err := a.reload(ctx); err != nil {
+		a.log.Warn("reload ACLs after a change; the next poll applies it", "err", err)
+	}
+}
+
+// Authorize reports whether principal, connected from host (an IP
+// address), may do op to the named resource. Super users may do
+// anything; before Start has loaded the bindings nobody else may.
+func (a *Authorizer) Authorize(principal, host string, op kmsg.ACLOperation, typ kmsg.ACLResourceType, name string) bool {
+	if a.superUsers[principal] {
+		return true
+	}
+	who := newSubject(principal, host)
+	return a.decide(a.snap.Load(), &who, op, typ, name)
+}
+
+func (a *Authorizer) decide(s *snapshot, who *subject, op kmsg.ACLOperation, typ kmsg.ACLResourceType, name string) bool {
+	if s == nil || !concreteOperation(op) || !concreteResourceType(typ) {
+		return false
+	}
+	switch s.decide(who, op, typ, name) {
+	case allowed:
+		return true
+	case noBindings:
+		return a.allowIfNoACL
+	}
+	return false
+}
+
+// AuthorizedOperations is Kafka's authorized-operations bit field for
+// the resource: bit i is set when the operation whose code is i (READ
+// is 3, so 1<<3) is allowed, over the operations Kafka reports for the
+// resource type (SupportedOperations).
+func (a *Authorizer) AuthorizedOperations(principal, host string, typ kmsg.ACLResourceType, name string) int32 {
+	return operationBits(typ, func(op kmsg.ACLOperation) bool { return a.Authorize(principal, host, op, typ, name) })
+}
+
+// AuthorizeByResourceType reports whether principal may do op to at
+// least one resource of the type, as Kafka's
+// Authorizer.authorizeByResourceType. InitProducerId without a
+// transactional id needs IDEMPOTENT_WRITE on the cluster or, since
+// Kafka 3.0 (KIP-679), WRITE on any topic: the edge asks
+// AuthorizeByResourceType(…, WRITE, TOPIC) for the latter.
+func (a *Authorizer) AuthorizeByResourceType(principal, host string, op kmsg.ACLOperation, typ kmsg.ACLResourceType) bool {
+	who := newSubject(principal, host)
+	return a.authorizeByResourceType(&who, op, typ)
+}
+
+// hardcodedName is the resource name Kafka's authorizeByResourceType
+// first authorizes, so that super users, the "*" bindings and
+// allow.everyone.if.no.acl.found answer before the bindings are scanned.
+const hardcodedName = "hardcode"
+
+func (a *Authorizer) authorizeByResourceType(who *subject, op kmsg.ACLOperation, typ kmsg.ACLResourceType) bool {
+	if a.superUsers[who.principal] {
+		return true
+	}
+	s := a.snap.Load()
+	if a.decide(s, who, op, typ, hardcodedName) {
+		return true
+	}
+	return s != nil && concreteOperation(op) && s.allowedOnAny(who, op, typ)
+}
+
+// Create stores the bindings and applies them here at once, and on other
+// gateways within a second. It returns one error per binding, nil when it
+// is stored (also when it already was): ErrInvalid for a binding Kafka
+// would refuse, the store's error when storing failed.
+func (a *Authorizer) Create(ctx context.Context, bindings []Binding) []error {
+	errs := make([]error, len(bindings))
+	var valid []metadata.ACL
+	var validAt []int
+	for i, b := range bindings {
+		if errs[i] = b.validate(); errs[i] == nil {
+			valid = append(valid, b.stored())
+			validAt = append(validAt, i)
+		}
+	}
+	if len(valid) == 0 {
+		return errs
+	}
+	if err := a.store.CreateACLs(ctx, valid); err != nil {
+		for _, i := range validAt {
+			errs[i] = err
+		}
+		return errs
+	}
+	a.reloadAfterChange(ctx)
+	return errs
+}
+
+// Describe returns the bindings the filter selects, from the bindings
+// loaded here (another gateway's change shows within a second). The
+// filter is ErrInvalid when Kafka would refuse it.
+func (a *Authorizer) Describe(f Filter) ([]Binding, error) {
+	if err := f.validate(); err != nil {
+		return nil, err
+	}
+	s := a.snap.Load()
+	if s == nil {
+		return nil, errNotStarted
+	}
+	var out []Binding
+	for _, e := range s.entries {
+		if f.Matches(e.Binding) {
+			out = append(out, e.Binding)
+		}
+	}
+	return out, nil
+}
+
+// Delete deletes, in one transaction, every binding some filter selects
+// and returns per filter the deleted bindings it selects (a binding two
+// filters select is in both results, as in Kafka), or its error:
+// ErrInvalid for a filter Kafka would refuse, the store's error when
+// deleting failed. The change applies as Create's does.
+func (a *Authorizer) Delete(ctx context.Context, filters []Filter) ([][]Binding, []error) {
+	results := make([][]Binding, len(filters))
+	errs := make([]error, len(filters))
+	var valid []Filter
+	var validAt []int
+	for i, f := range filters {
+		if errs[i] = f.validate(); errs[i] == nil {
+			valid = append(valid, f)
+			validAt = append(validAt, i)
+		}
+	}
+	if len(valid) == 0 {
+		return results, errs
+	}
+	deleted, err := a.store.DeleteACLs(ctx, func(s metadata.ACL) bool {
+		b := fromStored(s)
+		for _, f := range valid {
+			if f.Matches(b) {
+				return true
+			}
+		}
+		return false
+	})
+	if err != nil {
+		for _, i := range validAt {
+			errs[i] = err
+		}
+		return results, errs
+	}
+	for _, s := range deleted {
+		b := fromStored(s)
+		for j, f := range valid {
+			if f.Matches(b) {
+				results[validAt[j]] = append(results[validAt[j]], b)
+			}
+		}
+	}
+	if len(deleted) > 0 {
+		a.reloadAfterChange(ctx)
+	}
+	return results, errs
+}
