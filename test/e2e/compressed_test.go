@@ -14,7 +14,6 @@ import (
 	"github.com/caudal/caudal/test/testenv"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
-	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
@@ -124,29 +123,4 @@ func TestCompressedBatchesChecked(t *testing.T) {
 			t.Errorf("partition %d ends at %d (%v), want 4", o.Partition, o.Offset, o.Err)
 		}
 	})
-}
-
-// TestCompressedProduceEachCodec: batches a real client compresses with
-// each codec pass validation and read back whole.
-func TestCompressedProduceEachCodec(t *testing.T) {
-	c := testenv.StartCaudal(t, testenv.Dev, fastConfig())
-	codecs := map[string]kgo.CompressionCodec{
-		"gzip": kgo.GzipCompression(), "snappy": kgo.SnappyCompression(),
-		"lz4": kgo.Lz4Compression(), "zstd": kgo.ZstdCompression(),
-	}
-	const n = 500
-	for name, codec := range codecs {
-		t.Run(name, func(t *testing.T) {
-			topic := "codec-" + name
-			testenv.CreateTopics(t, c.Addr, 1, topic)
-			cl := newClient(t, c.Addr, kgo.DefaultProduceTopic(topic), kgo.ProducerBatchCompression(codec))
-			produceAll(t, testCtx(t, time.Minute), cl, []string{topic}, 1, 0, n)
-			recs := consumeAll(t, c.Addr, []string{topic}, n)[topic][0]
-			for i, r := range recs {
-				if !bytes.Equal(r.Value, recordValue(i)) || r.Offset != int64(i) {
-					t.Fatalf("record %d: offset %d, value %q", i, r.Offset, r.Value)
-				}
-			}
-		})
-	}
 }
