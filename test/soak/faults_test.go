@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"regexp"
 	"strconv"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -44,7 +43,7 @@ func killGateway(t *testing.T, s *soak, round int) string {
 // to go in the same pass, kills it with SIGKILL then, and starts it again.
 // The new worker takes the lease once the old one's lapses (30 s).
 func killWorker(t *testing.T, s *soak, _ int) string {
-	line, err := waitMerge(s.cluster.worker, 2*time.Minute)
+	p, err := waitMerge(s.cluster.worker, 2*time.Minute)
 	w := s.cluster.worker
 	w.kill()
 	s.workerRestart = w.logSize()
@@ -53,28 +52,26 @@ func killWorker(t *testing.T, s *soak, _ int) string {
 		t.Errorf("kill -9 worker: %v", err)
 		return "killed and restarted the worker, not mid-compaction: " + err.Error()
 	}
-	return "killed and restarted the worker right after: " + line
+	return fmt.Sprintf("killed the worker as it had merged partition %d, with partitions %d-%d of the pass to go; restarted it", p, p+1, partitions-1)
 }
 
 var mergedRows = regexp.MustCompile(`msg="merged rows".* partition=(\d+)`)
 
-// waitMerge returns the first "merged rows" line the worker logs from now
-// on for a partition other than the last; the pass is then still at work
-// on the later partitions.
-func waitMerge(w *child, limit time.Duration) (string, error) {
+// waitMerge waits for the worker to log that it merged rows of a partition
+// other than the last, and returns the partition: the pass is then still
+// at work on the later ones.
+func waitMerge(w *child, limit time.Duration) (int, error) {
 	from := w.logSize()
 	deadline := time.Now().Add(limit)
 	for time.Now().Before(deadline) {
-		for line := range strings.SplitSeq(w.logSince(from), "\n") {
-			if m := mergedRows.FindStringSubmatch(line); m != nil {
-				if p, _ := strconv.Atoi(m[1]); p < partitions-1 {
-					return strings.TrimSpace(line), nil
-				}
+		for _, m := range mergedRows.FindAllStringSubmatch(w.logSince(from), -1) {
+			if p, _ := strconv.Atoi(m[1]); p < partitions-1 {
+				return p, nil
 			}
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	return "", fmt.Errorf("the worker merged nothing in %v", limit)
+	return 0, fmt.Errorf("the worker merged nothing in %v", limit)
 }
 
 // workerMerged: the restarted worker holds the lease and merges again.
