@@ -11,6 +11,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/caudal/caudal/gateway/auth"
 	"github.com/twmb/franz-go/pkg/kbin"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -68,6 +69,14 @@ type conn struct {
 	listener      Listener
 	principal     string
 	authenticated bool
+	// sasl is the exchange under way, after SaslHandshake; authExpiry
+	// ends the authentication's lifetime (sasl.go).
+	sasl          auth.Session
+	saslMechanism string
+	authExpiry    time.Time
+	// closing, set by a handler, ends the connection once its reply is
+	// written.
+	closing *errCloseAfterReply
 	// release recycles the buffers the response being built refers to,
 	// once it is written (gateway/reader). Set by handlers in the read loop.
 	release func()
@@ -120,6 +129,14 @@ func (c *conn) serve() {
 		c.cancel()
 	}()
 	err := c.handleFrames(frames)
+	var after *errCloseAfterReply
+	if errors.As(err, &after) && after.delay >= 0 {
+		// The reply explains the close (a refused authentication):
+		// write it, wait, then close.
+		close(c.out)
+		<-writerDone
+		time.Sleep(after.delay)
+	}
 	c.cancel()
 	c.nc.Close()
 	for f := range frames { // unblock the reader, give its frame back
@@ -129,10 +146,19 @@ func (c *conn) serve() {
 		err = readErr
 	}
 	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) && !errors.Is(err, context.Canceled) {
-		c.g.log.Warn("closing kafka connection", "remote", c.nc.RemoteAddr().String(), "client", c.clientID, "err", err)
+		c.g.log.Warn("closing kafka connection", "remote", c.nc.RemoteAddr().String(), "client", c.clientID,
+			"principal", c.principal, "err", err)
 	}
-	close(c.out)
-	<-writerDone
+	if after == nil || after.delay < 0 {
+		close(c.out)
+		<-writerDone
+	}
+}
+
+// closeAfterReply ends the connection once the reply being built is
+// written and delay has passed; a negative delay closes it at once.
+func (c *conn) closeAfterReply(delay time.Duration, reason error) {
+	c.closing = &errCloseAfterReply{delay: delay, reason: reason}
 }
 
 // handleFrames serves requests in order until the frames end or one
@@ -150,6 +176,9 @@ func (c *conn) handleFrames(frames <-chan requestFrame) error {
 		case <-c.ctx.Done():
 			c.g.budget.give(f.held)
 			return nil
+		}
+		if c.closing != nil {
+			return c.closing
 		}
 	}
 	return nil
@@ -222,6 +251,9 @@ func (c *conn) handle(body []byte) (*reply, error) {
 	}
 	if clientID != nil {
 		c.clientID = *clientID
+	}
+	if err := c.admit(key); err != nil {
+		return nil, err
 	}
 	api, served := apis[key]
 	if key == kmsg.ApiVersions.Int16() && (version < api.min || version > api.max) {

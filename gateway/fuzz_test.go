@@ -426,6 +426,18 @@ var seedBuilders = map[kmsg.Key]func() kmsg.Request{
 		r.Groups = []string{"fuzz-848"}
 		return r
 	},
+	// On the plaintext connections of these seeds, SASL requests get
+	// ILLEGAL_SASL_STATE; FuzzSASLExchange drives real exchanges.
+	kmsg.SASLHandshake: func() kmsg.Request {
+		r := kmsg.NewPtrSASLHandshakeRequest()
+		r.Mechanism = "SCRAM-SHA-256"
+		return r
+	},
+	kmsg.SASLAuthenticate: func() kmsg.Request {
+		r := kmsg.NewPtrSASLAuthenticateRequest()
+		r.SASLAuthBytes = []byte("n,,n=alice,r=fuzznonce")
+		return r
+	},
 }
 
 // apiSeeds is one valid request of every served API at its lowest and at

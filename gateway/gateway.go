@@ -18,6 +18,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/caudal/caudal/gateway/auth"
 	"github.com/caudal/caudal/gateway/cluster"
 	"github.com/caudal/caudal/gateway/groups"
 	"github.com/caudal/caudal/gateway/reader"
@@ -68,6 +69,8 @@ type Config struct {
 	// Listeners are served by ServeListener; Serve serves a plaintext
 	// listener advertised as Advertise (listeners.go).
 	Listeners []Listener
+	// SASL configures authentication on SASL listeners (sasl.go).
+	SASL SASLConfig
 
 	// Broker holds broker-level settings and topic defaults, with Kafka's
 	// names (auto.create.topics.enable, num.partitions, log.retention.ms…).
@@ -103,6 +106,8 @@ type Gateway struct {
 
 	// budget bounds the request bytes held (QueuedMaxRequestBytes).
 	budget *byteBudget
+	// auth runs SASL exchanges; nil when no mechanism is enabled.
+	auth *auth.Authenticator
 	// bodyTimeout and writeTimeout bound a request body's arrival and
 	// each response write (conn.go); tests shorten them.
 	bodyTimeout, writeTimeout time.Duration
@@ -124,6 +129,9 @@ func New(cfg Config, store metadata.Store, bucket objstore.Bucket) (*Gateway, er
 	if err != nil {
 		return nil, err
 	}
+	if err := checkListeners(cfg.Listeners, cfg.SASL.Mechanisms); err != nil {
+		return nil, err
+	}
 	g := &Gateway{
 		cfg:          cfg,
 		log:          cfg.Logger,
@@ -140,6 +148,12 @@ func New(cfg Config, store metadata.Store, bucket objstore.Bucket) (*Gateway, er
 		return nil, fmt.Errorf("register gateway metrics: %w", err)
 	}
 	g.metrics.queuedLimit.Set(float64(cfg.QueuedMaxRequestBytes))
+	if len(cfg.SASL.Mechanisms) > 0 {
+		g.auth, err = auth.New(auth.Config{Store: store, Mechanisms: cfg.SASL.Mechanisms, OAuth: cfg.SASL.OAuth, Now: cfg.Now, Log: cfg.Logger})
+		if err != nil {
+			return nil, fmt.Errorf("configure SASL: %w", err)
+		}
+	}
 	g.budget = newByteBudget(cfg.QueuedMaxRequestBytes, func(n int64) { g.metrics.queuedBytes.Add(float64(n)) })
 	g.reader, err = reader.New(reader.Config{Store: store, Bucket: bucket, CacheBytes: cfg.CacheBytes, Registerer: cfg.Registerer})
 	if err != nil {

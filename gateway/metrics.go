@@ -31,6 +31,7 @@ type metrics struct {
 	refused         *prometheus.CounterVec // reason
 	queuedBytes     prometheus.Gauge
 	queuedLimit     prometheus.Gauge
+	authFailures    *prometheus.CounterVec // mechanism
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -78,10 +79,13 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		queuedLimit: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "caudal_request_queued_limit_bytes", Help: "queued.max.request.bytes: past it, connections stop being read.",
 		}),
+		authFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "caudal_sasl_authentication_failures_total", Help: "SASL authentications refused, by mechanism.",
+		}, []string{"mechanism"}),
 	}
 	for _, c := range []prometheus.Collector{m.requests, m.requestErrors, m.fetchedBytes, m.fetchedRecords,
 		m.logSize, m.objects, m.objectBytes, m.underReplicated, m.gateways, m.connections, m.refused,
-		m.queuedBytes, m.queuedLimit} {
+		m.queuedBytes, m.queuedLimit, m.authFailures} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

@@ -1,0 +1,304 @@
+package gateway_test
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/caudal/caudal/gateway"
+	"github.com/caudal/caudal/gateway/auth"
+	"github.com/caudal/caudal/metadata"
+	"github.com/caudal/caudal/objstore"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+	"github.com/twmb/franz-go/pkg/sasl"
+	"github.com/twmb/franz-go/pkg/sasl/oauth"
+	"github.com/twmb/franz-go/pkg/sasl/plain"
+	"github.com/twmb/franz-go/pkg/sasl/scram"
+)
+
+// saslGateway serves one SASL_PLAINTEXT listener with every mechanism,
+// OAUTHBEARER's unsecured validator on, and user alice (password
+// "alice-secret") for both SCRAM mechanisms.
+func saslGateway(t *testing.T, reauth time.Duration) string {
+	t.Helper()
+	ctx := context.Background()
+	dir := t.TempDir()
+	bucket, err := objstore.Open(ctx, "file://"+filepath.Join(dir, "objects"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := metadata.Open(ctx, "sqlite://"+filepath.Join(dir, "metadata.db"), metadata.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mech := range []string{auth.MechanismScramSHA256, auth.MechanismScramSHA512} {
+		cred, err := auth.NewScramCredential("alice", mech, "alice-secret", 4096)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := store.PutScramCredential(ctx, cred); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	g, err := gateway.New(gateway.Config{
+		Advertise:     addr,
+		FlushInterval: 5 * time.Millisecond,
+		Listeners:     []gateway.Listener{{Name: "SASL_PLAINTEXT", Protocol: gateway.SASLPlaintext, Advertise: addr}},
+		SASL: gateway.SASLConfig{
+			Mechanisms: []string{auth.MechanismScramSHA512, auth.MechanismScramSHA256, auth.MechanismPlain, auth.MechanismOAuthBearer},
+			OAuth:      auth.OAuthConfig{Unsecured: true},
+			ReauthMax:  reauth,
+		},
+	}, store, bucket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go g.ServeListener(ln, "SASL_PLAINTEXT")
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		g.Close(ctx)
+		store.Close()
+		bucket.Close()
+	})
+	return addr
+}
+
+func unsecuredToken(sub string, exp time.Time) oauth.Auth {
+	enc := base64.RawURLEncoding.EncodeToString
+	claims := fmt.Sprintf(`{"sub":%q,"exp":%d}`, sub, exp.Unix())
+	return oauth.Auth{Token: enc([]byte(`{"alg":"none"}`)) + "." + enc([]byte(claims)) + "."}
+}
+
+// pingWith connects with mech and asks for metadata: how clients learn
+// that authentication failed (produce would retry).
+func pingWith(t *testing.T, addr string, mech sasl.Mechanism) error {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.SASL(mech))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return cl.Ping(ctx)
+}
+
+func produceWith(t *testing.T, addr string, mech sasl.Mechanism) error {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.SASL(mech), kgo.AllowAutoTopicCreation(), kgo.DefaultProduceTopic("sasl"),
+		kgo.RequestRetries(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return cl.ProduceSync(ctx, kgo.StringRecord("authenticated")).FirstErr()
+}
+
+// Each mechanism lets the right credentials in and keeps wrong ones out
+// with SASL_AUTHENTICATION_FAILED; an unknown user gets the very message a
+// wrong password gets.
+func TestSASLMechanisms(t *testing.T) {
+	addr := saslGateway(t, 0)
+	good := map[string]sasl.Mechanism{
+		"SCRAM-SHA-512": scram.Auth{User: "alice", Pass: "alice-secret"}.AsSha512Mechanism(),
+		"SCRAM-SHA-256": scram.Auth{User: "alice", Pass: "alice-secret"}.AsSha256Mechanism(),
+		"PLAIN":         plain.Auth{User: "alice", Pass: "alice-secret"}.AsMechanism(),
+		"OAUTHBEARER":   unsecuredToken("alice", time.Now().Add(time.Hour)).AsMechanism(),
+	}
+	for name, mech := range good {
+		if err := produceWith(t, addr, mech); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	refused := map[string]sasl.Mechanism{
+		"SCRAM-SHA-512 wrong password": scram.Auth{User: "alice", Pass: "guess"}.AsSha512Mechanism(),
+		"SCRAM-SHA-256 unknown user":   scram.Auth{User: "mallory", Pass: "guess"}.AsSha256Mechanism(),
+		"PLAIN wrong password":         plain.Auth{User: "alice", Pass: "guess"}.AsMechanism(),
+		"PLAIN unknown user":           plain.Auth{User: "mallory", Pass: "guess"}.AsMechanism(),
+	}
+	messages := map[string]string{}
+	for name, mech := range refused {
+		err := pingWith(t, addr, mech)
+		if !errors.Is(err, kerr.SaslAuthenticationFailed) {
+			t.Errorf("%s: %v, want SASL_AUTHENTICATION_FAILED", name, err)
+			continue
+		}
+		messages[name] = err.Error()
+	}
+	if a, b := messages["PLAIN wrong password"], messages["PLAIN unknown user"]; a != b {
+		t.Errorf("a wrong password and an unknown user read differently:\n%s\n%s", a, b)
+	}
+	err := pingWith(t, addr, unsecuredToken("alice", time.Now().Add(-time.Minute)).AsMechanism())
+	if !errors.Is(err, kerr.SaslAuthenticationFailed) || !strings.Contains(err.Error(), "invalid_token") {
+		t.Errorf("expired token: %v, want SASL_AUTHENTICATION_FAILED with invalid_token", err)
+	}
+}
+
+// rawConn is a connection that speaks Kafka frames by hand.
+type rawConn struct {
+	t  *testing.T
+	nc net.Conn
+}
+
+func dialRaw(t *testing.T, addr string) *rawConn {
+	t.Helper()
+	nc, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { nc.Close() })
+	nc.SetDeadline(time.Now().Add(10 * time.Second))
+	return &rawConn{t: t, nc: nc}
+}
+
+// ask sends req and reads its response, or returns the read error.
+func (r *rawConn) ask(req kmsg.Request, resp kmsg.Response) error {
+	body := binary.BigEndian.AppendUint16(nil, uint16(req.Key()))
+	body = binary.BigEndian.AppendUint16(body, uint16(req.GetVersion()))
+	body = binary.BigEndian.AppendUint32(body, 7)
+	body = binary.BigEndian.AppendUint16(body, 0xffff) // null client id
+	if req.IsFlexible() {
+		body = append(body, 0)
+	}
+	body = req.AppendTo(body)
+	if _, err := r.nc.Write(append(binary.BigEndian.AppendUint32(nil, uint32(len(body))), body...)); err != nil {
+		return err
+	}
+	var size [4]byte
+	if _, err := io.ReadFull(r.nc, size[:]); err != nil {
+		return err
+	}
+	buf := make([]byte, binary.BigEndian.Uint32(size[:]))
+	if _, err := io.ReadFull(r.nc, buf); err != nil {
+		return err
+	}
+	buf = buf[4:]
+	resp.SetVersion(req.GetVersion())
+	if resp.IsFlexible() && req.Key() != kmsg.ApiVersions.Int16() {
+		buf = buf[1:]
+	}
+	return resp.ReadFrom(buf)
+}
+
+func (r *rawConn) closed() bool {
+	r.nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+	_, err := io.ReadAll(r.nc)
+	var ne net.Error
+	return !(errors.As(err, &ne) && ne.Timeout())
+}
+
+// Before authenticating, a client may ask for ApiVersions and SASL only:
+// anything else closes its connection. A failed authentication is
+// answered, then the connection closes.
+func TestUnauthenticatedRequestsClose(t *testing.T) {
+	addr := saslGateway(t, 0)
+	r := dialRaw(t, addr)
+	av := kmsg.NewPtrApiVersionsRequest()
+	av.SetVersion(3)
+	av.ClientSoftwareName, av.ClientSoftwareVersion = "raw", "1"
+	if err := r.ask(av, kmsg.NewPtrApiVersionsResponse()); err != nil {
+		t.Fatalf("ApiVersions before authenticating: %v", err)
+	}
+	md := kmsg.NewPtrMetadataRequest()
+	md.SetVersion(12)
+	if err := r.ask(md, kmsg.NewPtrMetadataResponse()); err == nil {
+		t.Fatal("Metadata before authenticating was answered")
+	}
+
+	r = dialRaw(t, addr)
+	hs := kmsg.NewPtrSASLHandshakeRequest()
+	hs.SetVersion(1)
+	hs.Mechanism = "PLAIN"
+	hsResp := kmsg.NewPtrSASLHandshakeResponse()
+	if err := r.ask(hs, hsResp); err != nil || hsResp.ErrorCode != 0 {
+		t.Fatalf("handshake: %v %v", err, kerr.ErrorForCode(hsResp.ErrorCode))
+	}
+	au := kmsg.NewPtrSASLAuthenticateRequest()
+	au.SetVersion(2)
+	au.SASLAuthBytes = []byte("\x00alice\x00guess")
+	auResp := kmsg.NewPtrSASLAuthenticateResponse()
+	start := time.Now()
+	if err := r.ask(au, auResp); err != nil || auResp.ErrorCode != kerr.SaslAuthenticationFailed.Code {
+		t.Fatalf("wrong password: %v %v", err, kerr.ErrorForCode(auResp.ErrorCode))
+	}
+	if !r.closed() {
+		t.Fatal("the connection stays open after a failed authentication")
+	}
+	if waited := time.Since(start); waited < 100*time.Millisecond {
+		t.Errorf("closed %v after the refusal, want connection.failed.authentication.delay.ms (100 ms)", waited)
+	}
+
+	r = dialRaw(t, addr)
+	hs.Mechanism = "GSSAPI"
+	hsResp = kmsg.NewPtrSASLHandshakeResponse()
+	if err := r.ask(hs, hsResp); err != nil || hsResp.ErrorCode != kerr.UnsupportedSaslMechanism.Code || len(hsResp.SupportedMechanisms) != 4 {
+		t.Fatalf("unsupported mechanism: %v %v %v", err, kerr.ErrorForCode(hsResp.ErrorCode), hsResp.SupportedMechanisms)
+	}
+	if !r.closed() {
+		t.Error("the connection stays open after an unsupported mechanism")
+	}
+}
+
+// With connections.max.reauth.ms, a client that re-authenticates (franz-go
+// does, from the session lifetime) goes on past it; one that does not is
+// closed at its next request after it.
+func TestReauthentication(t *testing.T) {
+	addr := saslGateway(t, time.Second)
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.SASL(scram.Auth{User: "alice", Pass: "alice-secret"}.AsSha512Mechanism()),
+		kgo.AllowAutoTopicCreation(), kgo.DefaultProduceTopic("reauth"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	for i := range 5 {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		err := cl.ProduceSync(ctx, kgo.StringRecord("still me")).FirstErr()
+		cancel()
+		if err != nil {
+			t.Fatalf("produce %d, across re-authentications: %v", i, err)
+		}
+		time.Sleep(600 * time.Millisecond)
+	}
+
+	r := dialRaw(t, addr)
+	hs := kmsg.NewPtrSASLHandshakeRequest()
+	hs.SetVersion(1)
+	hs.Mechanism = "PLAIN"
+	if err := r.ask(hs, kmsg.NewPtrSASLHandshakeResponse()); err != nil {
+		t.Fatal(err)
+	}
+	au := kmsg.NewPtrSASLAuthenticateRequest()
+	au.SetVersion(2)
+	au.SASLAuthBytes = []byte("\x00alice\x00alice-secret")
+	auResp := kmsg.NewPtrSASLAuthenticateResponse()
+	if err := r.ask(au, auResp); err != nil || auResp.ErrorCode != 0 || auResp.SessionLifetimeMillis != 1000 {
+		t.Fatalf("authenticate: %v %v lifetime %d", err, kerr.ErrorForCode(auResp.ErrorCode), auResp.SessionLifetimeMillis)
+	}
+	md := kmsg.NewPtrMetadataRequest()
+	md.SetVersion(12)
+	if err := r.ask(md, kmsg.NewPtrMetadataResponse()); err != nil {
+		t.Fatalf("metadata within the session: %v", err)
+	}
+	time.Sleep(1100 * time.Millisecond)
+	if err := r.ask(md, kmsg.NewPtrMetadataResponse()); err == nil {
+		t.Fatal("metadata after the session ended was answered")
+	}
+}
