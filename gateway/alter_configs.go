@@ -44,10 +44,16 @@ func serveAlterConfigs(c *conn, kreq kmsg.Request) kmsg.Response {
 // the result, and stores it unless validateOnly.
 func (c *conn) alterTopicConfigs(kind kmsg.ConfigResourceType, name string, validateOnly bool, change func(map[string]string) (map[string]string, error)) error {
 	if kind == kmsg.ConfigResourceTypeBroker {
+		if !c.allowedCluster(kmsg.ACLOperationAlterConfigs) {
+			return kerr.ClusterAuthorizationFailed
+		}
 		return kafkaErr(kerr.InvalidRequest, "broker configs cannot be updated dynamically in caudal; set them with the gateway's --broker-config flag")
 	}
 	if kind != kmsg.ConfigResourceTypeTopic {
 		return kafkaErr(kerr.InvalidRequest, "unsupported resource type %d", kind)
+	}
+	if !c.allowed(kmsg.ACLOperationAlterConfigs, topicResource, name) {
+		return kerr.TopicAuthorizationFailed
 	}
 	t, err := c.g.store.Topic(c.ctx, name)
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/caudal/caudal/gateway/acl"
 	"github.com/caudal/caudal/gateway/auth"
 	"github.com/twmb/franz-go/pkg/kbin"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -77,6 +78,9 @@ type conn struct {
 	// closing, set by a handler, ends the connection once its reply is
 	// written.
 	closing *errCloseAfterReply
+	// acls caches authorization decisions for aclsFor (authorize.go).
+	acls    *acl.Checker
+	aclsFor string
 	// release recycles the buffers the response being built refers to,
 	// once it is written (gateway/reader). Set by handlers in the read loop.
 	release func()

@@ -32,6 +32,9 @@ func serveCreatePartitions(c *conn, kreq kmsg.Request) kmsg.Response {
 }
 
 func (c *conn) createPartitions(validateOnly bool, rt kmsg.CreatePartitionsRequestTopic) error {
+	if !c.allowed(kmsg.ACLOperationAlter, topicResource, rt.Topic) {
+		return kerr.TopicAuthorizationFailed
+	}
 	t, err := c.g.store.Topic(c.ctx, rt.Topic)
 	if err != nil {
 		return err

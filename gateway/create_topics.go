@@ -48,6 +48,9 @@ func serveCreateTopics(c *conn, kreq kmsg.Request) kmsg.Response {
 
 func (c *conn) createTopic(validateOnly bool, rt kmsg.CreateTopicsRequestTopic, tr *kmsg.CreateTopicsResponseTopic) error {
 	g := c.g
+	if !c.mayCreateTopic(rt.Topic) {
+		return kerr.TopicAuthorizationFailed
+	}
 	spec, err := g.topicSpec(rt)
 	if err != nil {
 		return err
@@ -143,4 +146,9 @@ func validTopicName(name string) bool {
 		}
 	}
 	return true
+}
+
+// mayCreateTopic: CREATE on the cluster or on the topic, as Kafka asks.
+func (c *conn) mayCreateTopic(name string) bool {
+	return c.allowedCluster(kmsg.ACLOperationCreate) || c.allowed(kmsg.ACLOperationCreate, topicResource, name)
 }

@@ -38,6 +38,9 @@ func serveDeleteRecords(c *conn, kreq kmsg.Request) kmsg.Response {
 }
 
 func (c *conn) deleteRecords(topic string, partition int32, offset int64) (int64, error) {
+	if !c.allowed(kmsg.ACLOperationDelete, topicResource, topic) {
+		return -1, kerr.TopicAuthorizationFailed
+	}
 	t, err := c.g.topics.ByName(c.ctx, topic)
 	if err != nil {
 		return -1, err

@@ -51,6 +51,9 @@ func serveDeleteTopics(c *conn, kreq kmsg.Request) kmsg.Response {
 }
 
 func (g *Gateway) deleteTopic(c *conn, name string, tr *kmsg.DeleteTopicsResponseTopic) error {
+	if !c.allowed(kmsg.ACLOperationDelete, topicResource, name) {
+		return kerr.TopicAuthorizationFailed
+	}
 	t, err := g.store.Topic(c.ctx, name)
 	if err != nil {
 		return err

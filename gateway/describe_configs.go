@@ -46,12 +46,18 @@ func serveDescribeConfigs(c *conn, kreq kmsg.Request) kmsg.Response {
 func (c *conn) configEntries(kind kmsg.ConfigResourceType, name string) ([]topicconfig.Entry, error) {
 	switch kind {
 	case kmsg.ConfigResourceTypeTopic:
+		if !c.allowed(kmsg.ACLOperationDescribeConfigs, topicResource, name) {
+			return nil, kerr.TopicAuthorizationFailed
+		}
 		t, err := c.g.store.Topic(c.ctx, name)
 		if err != nil {
 			return nil, err
 		}
 		return c.g.configs.TopicEntries(t.Configs), nil
 	case kmsg.ConfigResourceTypeBroker:
+		if !c.allowedCluster(kmsg.ACLOperationDescribeConfigs) {
+			return nil, kerr.ClusterAuthorizationFailed
+		}
 		if err := checkBrokerName(name); err != nil {
 			return nil, err
 		}

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/caudal/caudal/gateway/acl"
+	"github.com/caudal/caudal/gateway/auth"
 	"github.com/caudal/caudal/gateway/groups"
 	"github.com/caudal/caudal/gateway/writer"
 	"github.com/caudal/caudal/metadata"
@@ -38,12 +40,19 @@ var errorCodes = []struct {
 	{groups.ErrGroupNotFound, kerr.GroupIDNotFound},
 	{groups.ErrNonEmptyGroup, kerr.NonEmptyGroup},
 	{segments.ErrCorruptBatch, kerr.CorruptMessage},
-	{segments.ErrInvalidRecord, kerr.CorruptMessage},
+	{segments.ErrInvalidRecord, kerr.InvalidRecord},
 	{segments.ErrUnsupportedMagic, kerr.UnsupportedForMessageFormat},
 	{segments.ErrUnsupportedCodec, kerr.UnsupportedCompressionType},
 	{segments.ErrMissingKey, kerr.InvalidRecord},
 	{segments.ErrTooLarge, kerr.MessageTooLarge},
 	{segments.ErrCorruptObject, kerr.KafkaStorageError},
+	{acl.ErrInvalid, kerr.InvalidRequest},
+	{auth.ErrAuthenticationFailed, kerr.SaslAuthenticationFailed},
+	{auth.ErrIllegalSaslState, kerr.IllegalSaslState},
+	{auth.ErrUnsupportedMechanism, kerr.UnsupportedSaslMechanism},
+	{auth.ErrUnacceptableCredential, kerr.UnacceptableCredential},
+	{auth.ErrResourceNotFound, kerr.ResourceNotFound},
+	{auth.ErrDuplicateResource, kerr.DuplicateResource},
 }
 
 // errCode returns the Kafka error code for err; 0 for nil.

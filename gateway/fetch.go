@@ -12,9 +12,9 @@ package gateway
 // the high watermark for both isolation levels. Fetch sessions (KIP-227)
 // are declined by answering session id 0, which makes clients send full
 // fetches. Responses are written around their records (fetchwrite.go).
+// Each topic needs READ (TOPIC_AUTHORIZATION_FAILED).
 
 import (
-	"context"
 	"errors"
 	"time"
 
@@ -44,7 +44,7 @@ func serveFetch(c *conn, kreq kmsg.Request) kmsg.Response {
 	deadline := time.Now().Add(wait)
 	for {
 		wake := c.g.reader.Wait()
-		resp, n, failed, release := c.g.fetchOnce(c.ctx, req)
+		resp, n, failed, release := c.fetchOnce(req)
 		wait := time.Until(deadline)
 		if failed || n >= int(req.MinBytes) || wait <= 0 {
 			c.release = release
@@ -76,7 +76,8 @@ func serveFetch(c *conn, kreq kmsg.Request) kmsg.Response {
 // reports the record bytes returned, whether any partition failed, and
 // release, which recycles the response's records once it is written or
 // dropped.
-func (g *Gateway) fetchOnce(ctx context.Context, req *kmsg.FetchRequest) (*kmsg.FetchResponse, int, bool, func()) {
+func (c *conn) fetchOnce(req *kmsg.FetchRequest) (*kmsg.FetchResponse, int, bool, func()) {
+	g, ctx := c.g, c.ctx
 	resp := req.ResponseKind().(*kmsg.FetchResponse)
 	maxBytes := int(req.MaxBytes)
 	if maxBytes <= 0 {
@@ -86,7 +87,7 @@ func (g *Gateway) fetchOnce(ctx context.Context, req *kmsg.FetchRequest) (*kmsg.
 	for _, rt := range req.Topics {
 		tr := kmsg.NewFetchResponseTopic()
 		tr.Topic, tr.TopicID = rt.Topic, rt.TopicID
-		t, terr := g.fetchTopic(ctx, req.Version, rt)
+		t, terr := c.fetchTopic(req.Version, rt)
 		for _, rp := range rt.Partitions {
 			pr := kmsg.NewFetchResponseTopicPartition()
 			pr.Partition = rp.Partition
@@ -122,13 +123,21 @@ func (g *Gateway) fetchOnce(ctx context.Context, req *kmsg.FetchRequest) (*kmsg.
 	return resp, total, failed, release
 }
 
-func (g *Gateway) fetchTopic(ctx context.Context, version int16, rt kmsg.FetchRequestTopic) (metadata.Topic, error) {
+// fetchTopic resolves a fetched topic the principal may READ; by name,
+// authorization comes first, so that nobody learns which topics exist.
+func (c *conn) fetchTopic(version int16, rt kmsg.FetchRequestTopic) (metadata.Topic, error) {
 	if version >= 13 {
-		t, err := g.topics.ByID(ctx, uuid.UUID(rt.TopicID))
-		if errors.Is(err, metadata.ErrUnknownTopic) || errors.Is(err, metadata.ErrNotFound) {
+		t, err := c.g.topics.ByID(c.ctx, uuid.UUID(rt.TopicID))
+		switch {
+		case errors.Is(err, metadata.ErrUnknownTopic) || errors.Is(err, metadata.ErrNotFound):
 			return t, kerr.UnknownTopicID
+		case err == nil && !c.allowed(kmsg.ACLOperationRead, topicResource, t.Name):
+			return metadata.Topic{}, kerr.TopicAuthorizationFailed
 		}
 		return t, err
 	}
-	return g.topics.ByName(ctx, rt.Topic)
+	if !c.allowed(kmsg.ACLOperationRead, topicResource, rt.Topic) {
+		return metadata.Topic{}, kerr.TopicAuthorizationFailed
+	}
+	return c.g.topics.ByName(c.ctx, rt.Topic)
 }

@@ -29,6 +29,14 @@ func serveFindCoordinator(c *conn, kreq kmsg.Request) kmsg.Response {
 			rc.NodeID = -1
 			return rc
 		}
+		if req.CoordinatorType == 0 && !c.allowed(kmsg.ACLOperationDescribe, groupResource, key) {
+			rc.ErrorCode, rc.NodeID = kerr.GroupAuthorizationFailed.Code, -1
+			return rc
+		}
+		if req.CoordinatorType == 1 && !c.allowed(kmsg.ACLOperationDescribe, txnResource, key) {
+			rc.ErrorCode, rc.NodeID = kerr.TransactionalIDAuthorizationFailed.Code, -1
+			return rc
+		}
 		b := c.g.coordinatorFor(key, c.listener.Name)
 		rc.NodeID, rc.Host, rc.Port = b.NodeID, b.Host, b.Port
 		return rc

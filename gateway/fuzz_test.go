@@ -433,6 +433,43 @@ var seedBuilders = map[kmsg.Key]func() kmsg.Request{
 		r.Mechanism = "SCRAM-SHA-256"
 		return r
 	},
+	kmsg.CreateACLs: func() kmsg.Request {
+		r := kmsg.NewPtrCreateACLsRequest()
+		c := kmsg.NewCreateACLsRequestCreation()
+		c.ResourceType, c.ResourceName, c.ResourcePatternType = kmsg.ACLResourceTypeTopic, "fuzz", kmsg.ACLResourcePatternTypePrefixed
+		c.Principal, c.Host = "User:alice", "*"
+		c.Operation, c.PermissionType = kmsg.ACLOperationRead, kmsg.ACLPermissionTypeAllow
+		r.Creations = append(r.Creations, c)
+		return r
+	},
+	kmsg.DescribeACLs: func() kmsg.Request {
+		r := kmsg.NewPtrDescribeACLsRequest()
+		r.ResourceType, r.ResourceName, r.ResourcePatternType = kmsg.ACLResourceTypeTopic, kmsg.StringPtr("fuzz"), kmsg.ACLResourcePatternTypeMatch
+		r.Operation, r.PermissionType = kmsg.ACLOperationAny, kmsg.ACLPermissionTypeAny
+		return r
+	},
+	kmsg.DeleteACLs: func() kmsg.Request {
+		r := kmsg.NewPtrDeleteACLsRequest()
+		f := kmsg.NewDeleteACLsRequestFilter()
+		f.ResourceType, f.ResourcePatternType = kmsg.ACLResourceTypeAny, kmsg.ACLResourcePatternTypeAny
+		f.Principal = kmsg.StringPtr("User:alice")
+		f.Operation, f.PermissionType = kmsg.ACLOperationAny, kmsg.ACLPermissionTypeAny
+		r.Filters = append(r.Filters, f)
+		return r
+	},
+	kmsg.DescribeUserSCRAMCredentials: func() kmsg.Request {
+		r := kmsg.NewPtrDescribeUserSCRAMCredentialsRequest()
+		r.Users = []kmsg.DescribeUserSCRAMCredentialsRequestUser{{Name: "fuzz-user"}}
+		return r
+	},
+	kmsg.AlterUserSCRAMCredentials: func() kmsg.Request {
+		r := kmsg.NewPtrAlterUserSCRAMCredentialsRequest()
+		u := kmsg.NewAlterUserSCRAMCredentialsRequestUpsertion()
+		u.Name, u.Mechanism, u.Iterations = "fuzz-user", 2, 4096
+		u.Salt, u.SaltedPassword = []byte("fuzz-salt-fuzz-salt"), make([]byte, 64)
+		r.Upsertions = append(r.Upsertions, u)
+		return r
+	},
 	kmsg.SASLAuthenticate: func() kmsg.Request {
 		r := kmsg.NewPtrSASLAuthenticateRequest()
 		r.SASLAuthBytes = []byte("n,,n=alice,r=fuzznonce")

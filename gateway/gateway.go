@@ -18,6 +18,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/caudal/caudal/gateway/acl"
 	"github.com/caudal/caudal/gateway/auth"
 	"github.com/caudal/caudal/gateway/cluster"
 	"github.com/caudal/caudal/gateway/groups"
@@ -71,6 +72,9 @@ type Config struct {
 	Listeners []Listener
 	// SASL configures authentication on SASL listeners (sasl.go).
 	SASL SASLConfig
+	// Authorizer turns Kafka's ACLs on (authorize.go); off, every
+	// request is allowed, as in Kafka without authorizer.class.name.
+	Authorizer AuthorizerConfig
 
 	// Broker holds broker-level settings and topic defaults, with Kafka's
 	// names (auto.create.topics.enable, num.partitions, log.retention.ms…).
@@ -108,6 +112,10 @@ type Gateway struct {
 	budget *byteBudget
 	// auth runs SASL exchanges; nil when no mechanism is enabled.
 	auth *auth.Authenticator
+	// acl decides on ACLs; nil when authorization is off.
+	acl *acl.Authorizer
+	// users manages SCRAM credentials (KIP-554).
+	users *auth.Users
 	// bodyTimeout and writeTimeout bound a request body's arrival and
 	// each response write (conn.go); tests shorten them.
 	bodyTimeout, writeTimeout time.Duration
@@ -143,6 +151,7 @@ func New(cfg Config, store metadata.Store, bucket objstore.Bucket) (*Gateway, er
 		bodyTimeout:  defaultBodyTimeout,
 		writeTimeout: defaultWriteTimeout,
 		topics:       cluster.NewTopics(store, cfg.Now),
+		users:        auth.NewUsers(store),
 	}
 	if g.metrics, err = newMetrics(cfg.Registerer); err != nil {
 		return nil, fmt.Errorf("register gateway metrics: %w", err)
@@ -158,6 +167,11 @@ func New(cfg Config, store metadata.Store, bucket objstore.Bucket) (*Gateway, er
 	g.reader, err = reader.New(reader.Config{Store: store, Bucket: bucket, CacheBytes: cfg.CacheBytes, Registerer: cfg.Registerer})
 	if err != nil {
 		return nil, err
+	}
+	if cfg.Authorizer.Enabled {
+		if g.acl, err = startAuthorizer(cfg, store); err != nil {
+			return nil, err
+		}
 	}
 	g.writer, err = writer.New(writer.Config{
 		Store: store, Bucket: bucket,
@@ -283,6 +297,9 @@ func (g *Gateway) Close(ctx context.Context) error {
 		return ctx.Err()
 	}
 	g.reader.Close()
+	if g.acl != nil {
+		g.acl.Close()
+	}
 	return err
 }
 

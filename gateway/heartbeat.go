@@ -7,11 +7,18 @@ package gateway
 // UNKNOWN_MEMBER_ID and a replaced static member FENCED_INSTANCE_ID.
 
 import (
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 func init() { register(kmsg.Heartbeat, 0, 4, serveHeartbeat) }
 
 func serveHeartbeat(c *conn, kreq kmsg.Request) kmsg.Response {
-	return c.g.groups.Heartbeat(c.ctx, kreq.(*kmsg.HeartbeatRequest))
+	req := kreq.(*kmsg.HeartbeatRequest)
+	if !c.allowed(kmsg.ACLOperationRead, groupResource, req.Group) {
+		resp := req.ResponseKind().(*kmsg.HeartbeatResponse)
+		resp.ErrorCode = kerr.GroupAuthorizationFailed.Code
+		return resp
+	}
+	return c.g.groups.Heartbeat(c.ctx, req)
 }

@@ -22,6 +22,11 @@ func serveInitProducerID(c *conn, kreq kmsg.Request) kmsg.Response {
 		resp.ErrorCode = kerr.TransactionalIDAuthorizationFailed.Code
 		return resp
 	}
+	// As Kafka: IDEMPOTENT_WRITE on the cluster, or WRITE on some topic.
+	if !c.allowedCluster(kmsg.ACLOperationIdempotentWrite) && !c.allowedOnAny(kmsg.ACLOperationWrite, topicResource) {
+		resp.ErrorCode = kerr.ClusterAuthorizationFailed.Code
+		return resp
+	}
 	id, err := c.g.store.AllocateProducerID(c.ctx)
 	if err != nil {
 		resp.ErrorCode = errCode(err)

@@ -12,16 +12,25 @@ package gateway
 // incarnation, which gets FENCED_INSTANCE_ID; with unchanged protocols
 // the group does not rebalance. A session timeout outside
 // group.{min,max}.session.timeout.ms gets INVALID_SESSION_TIMEOUT.
+// JoinGroup, SyncGroup, Heartbeat and LeaveGroup need READ on the group
+// (GROUP_AUTHORIZATION_FAILED).
 
 import (
 	"github.com/caudal/caudal/gateway/groups"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 func init() { register(kmsg.JoinGroup, 0, 9, serveJoinGroup) }
 
 func serveJoinGroup(c *conn, kreq kmsg.Request) kmsg.Response {
-	return c.g.groups.JoinGroup(c.ctx, kreq.(*kmsg.JoinGroupRequest), c.groupClient())
+	req := kreq.(*kmsg.JoinGroupRequest)
+	if !c.allowed(kmsg.ACLOperationRead, groupResource, req.Group) {
+		resp := req.ResponseKind().(*kmsg.JoinGroupResponse)
+		resp.ErrorCode, resp.Generation = kerr.GroupAuthorizationFailed.Code, -1
+		return resp
+	}
+	return c.g.groups.JoinGroup(c.ctx, req, c.groupClient())
 }
 
 // groupClient is the connection's client as group members report it.

@@ -8,11 +8,18 @@ package gateway
 // instance now belongs to another member id).
 
 import (
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 func init() { register(kmsg.LeaveGroup, 0, 5, serveLeaveGroup) }
 
 func serveLeaveGroup(c *conn, kreq kmsg.Request) kmsg.Response {
-	return c.g.groups.LeaveGroup(c.ctx, kreq.(*kmsg.LeaveGroupRequest))
+	req := kreq.(*kmsg.LeaveGroupRequest)
+	if !c.allowed(kmsg.ACLOperationRead, groupResource, req.Group) {
+		resp := req.ResponseKind().(*kmsg.LeaveGroupResponse)
+		resp.ErrorCode = kerr.GroupAuthorizationFailed.Code
+		return resp
+	}
+	return c.g.groups.LeaveGroup(c.ctx, req)
 }

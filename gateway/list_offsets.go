@@ -37,6 +37,9 @@ func serveListOffsets(c *conn, kreq kmsg.Request) kmsg.Response {
 
 func (c *conn) listOffset(topic string, rp kmsg.ListOffsetsRequestTopicPartition, pr *kmsg.ListOffsetsResponseTopicPartition) error {
 	g := c.g
+	if !c.allowed(kmsg.ACLOperationDescribe, topicResource, topic) {
+		return kerr.TopicAuthorizationFailed
+	}
 	t, err := g.topics.ByName(c.ctx, topic)
 	if err != nil {
 		return err

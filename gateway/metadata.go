@@ -5,16 +5,20 @@ package gateway
 // Lists the live gateways as brokers and every partition with this
 // gateway's view of its leader. While the metadata store cannot be
 // reached, topics are described as this gateway last saw them, and a
-// topic it never saw gets LEADER_NOT_AVAILABLE. A topic that does not exist is created
-// when auto.create.topics.enable is true and the client allows it (v4+;
-// always allowed before), with num.partitions partitions. Topics may be
-// asked for by id from v10; v0 treats an empty list as all topics, v1+ a
-// null list.
+// topic it never saw gets LEADER_NOT_AVAILABLE. A topic that does not
+// exist is created when auto.create.topics.enable is true and the client
+// allows it (v4+; always allowed before), with num.partitions partitions.
+// Topics may be asked for by id from v10; v0 treats an empty list as all
+// topics, v1+ a null list. Only topics the principal may DESCRIBE are
+// listed (a named one it may not gets TOPIC_AUTHORIZATION_FAILED), and
+// auto-creation needs CREATE on the cluster or the topic. Authorized
+// operations are reported when asked (v8+).
 
 import (
 	"context"
 	"errors"
 
+	"github.com/caudal/caudal/gateway/acl"
 	"github.com/caudal/caudal/metadata"
 	"github.com/google/uuid"
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -31,6 +35,9 @@ func serveMetadata(c *conn, kreq kmsg.Request) kmsg.Response {
 	resp.Brokers = g.brokers(c.listener.Name)
 	resp.ClusterID = &g.cfg.ClusterID
 	resp.ControllerID = g.cfg.NodeID
+	if req.IncludeClusterAuthorizedOperations {
+		resp.AuthorizedOperations = c.authorizedOperations(clusterResource, acl.ClusterName)
+	}
 
 	all := req.Topics == nil || (req.Version == 0 && len(req.Topics) == 0)
 	if all {
@@ -39,42 +46,51 @@ func serveMetadata(c *conn, kreq kmsg.Request) kmsg.Response {
 			g.log.Warn("list topics for metadata", "err", err)
 		}
 		for _, t := range topics {
-			resp.Topics = append(resp.Topics, g.topicMetadata(t, rack))
+			if c.allowed(kmsg.ACLOperationDescribe, topicResource, t.Name) {
+				resp.Topics = append(resp.Topics, c.topicMetadata(req, t, rack))
+			}
 		}
 		return resp
 	}
 	autoCreate := g.configs.Bool("auto.create.topics.enable") && (req.Version < 4 || req.AllowAutoTopicCreation)
 	for _, rt := range req.Topics {
-		resp.Topics = append(resp.Topics, g.describeTopic(c.ctx, rt, autoCreate, rack))
+		resp.Topics = append(resp.Topics, c.describeTopic(req, rt, autoCreate, rack))
 	}
 	return resp
 }
 
-func (g *Gateway) describeTopic(ctx context.Context, rt kmsg.MetadataRequestTopic, autoCreate bool, rack string) kmsg.MetadataResponseTopic {
-	var (
-		t   metadata.Topic
-		err error
-	)
+func (c *conn) describeTopic(req *kmsg.MetadataRequest, rt kmsg.MetadataRequestTopic, autoCreate bool, rack string) kmsg.MetadataResponseTopic {
+	g, ctx := c.g, c.ctx
+	mt := kmsg.NewMetadataResponseTopic()
 	if rt.Topic == nil {
-		id := uuid.UUID(rt.TopicID)
-		t, err = g.topics.ByID(ctx, id)
-		if err != nil {
-			mt := kmsg.NewMetadataResponseTopic()
-			mt.TopicID = rt.TopicID
+		mt.TopicID = rt.TopicID
+		t, err := g.topics.ByID(ctx, uuid.UUID(rt.TopicID))
+		switch {
+		case err != nil:
 			mt.ErrorCode = kerr.UnknownTopicID.Code
-			return mt
+		case !c.allowed(kmsg.ACLOperationDescribe, topicResource, t.Name):
+			mt.ErrorCode = kerr.TopicAuthorizationFailed.Code
+		default:
+			return c.topicMetadata(req, t, rack)
 		}
-		return g.topicMetadata(t, rack)
+		return mt
 	}
 	name := *rt.Topic
-	mt := kmsg.NewMetadataResponseTopic()
 	mt.Topic = &name
 	if !validTopicName(name) {
 		mt.ErrorCode = kerr.InvalidTopicException.Code
 		return mt
 	}
-	t, err = g.topics.ByName(ctx, name)
+	if !c.allowed(kmsg.ACLOperationDescribe, topicResource, name) {
+		mt.ErrorCode = kerr.TopicAuthorizationFailed.Code
+		return mt
+	}
+	t, err := g.topics.ByName(ctx, name)
 	if errors.Is(err, metadata.ErrUnknownTopic) && autoCreate {
+		if !c.mayCreateTopic(name) {
+			mt.ErrorCode = kerr.TopicAuthorizationFailed.Code
+			return mt
+		}
 		spec := metadata.TopicSpec{
 			Name:              name,
 			Partitions:        int32(g.configs.Int("num.partitions")),
@@ -98,7 +114,16 @@ func (g *Gateway) describeTopic(ctx context.Context, rt kmsg.MetadataRequestTopi
 		mt.ErrorCode = errCode(err)
 		return mt
 	}
-	return g.topicMetadata(t, rack)
+	return c.topicMetadata(req, t, rack)
+}
+
+// topicMetadata describes t for req, with leaders for a client in rack.
+func (c *conn) topicMetadata(req *kmsg.MetadataRequest, t metadata.Topic, rack string) kmsg.MetadataResponseTopic {
+	mt := c.g.topicMetadata(t, rack)
+	if req.IncludeTopicAuthorizedOperations {
+		mt.AuthorizedOperations = c.authorizedOperations(topicResource, t.Name)
+	}
+	return mt
 }
 
 // topicMetadata describes t with leaders for a client in rack.

@@ -40,6 +40,9 @@ func serveOffsetForLeaderEpoch(c *conn, kreq kmsg.Request) kmsg.Response {
 }
 
 func (c *conn) epochEndOffset(topic string, rp kmsg.OffsetForLeaderEpochRequestTopicPartition, pr *kmsg.OffsetForLeaderEpochResponseTopicPartition) error {
+	if !c.allowed(kmsg.ACLOperationDescribe, topicResource, topic) {
+		return kerr.TopicAuthorizationFailed
+	}
 	t, err := c.g.topics.ByName(c.ctx, topic)
 	if err != nil {
 		return err

@@ -90,6 +90,9 @@ func (c *conn) validateProduce(req *kmsg.ProduceRequest, topic string, rp kmsg.P
 	if req.Acks != 0 && req.Acks != 1 && req.Acks != -1 {
 		return nil, kerr.InvalidRequiredAcks
 	}
+	if !c.allowed(kmsg.ACLOperationWrite, topicResource, topic) {
+		return nil, kerr.TopicAuthorizationFailed
+	}
 	t, err := c.g.topics.ByName(c.ctx, topic)
 	if err != nil {
 		return nil, err

@@ -11,11 +11,18 @@ package gateway
 // INCONSISTENT_GROUP_PROTOCOL.
 
 import (
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 func init() { register(kmsg.SyncGroup, 0, 5, serveSyncGroup) }
 
 func serveSyncGroup(c *conn, kreq kmsg.Request) kmsg.Response {
-	return c.g.groups.SyncGroup(c.ctx, kreq.(*kmsg.SyncGroupRequest))
+	req := kreq.(*kmsg.SyncGroupRequest)
+	if !c.allowed(kmsg.ACLOperationRead, groupResource, req.Group) {
+		resp := req.ResponseKind().(*kmsg.SyncGroupResponse)
+		resp.ErrorCode = kerr.GroupAuthorizationFailed.Code
+		return resp
+	}
+	return c.g.groups.SyncGroup(c.ctx, req)
 }

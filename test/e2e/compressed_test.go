@@ -17,10 +17,9 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
-// recordRefusals are the answers accepted for a batch refused for its
-// records. Kafka answers INVALID_RECORD; gateway/errors.go still maps
-// segments.ErrInvalidRecord to CORRUPT_MESSAGE, which clients retry.
-var recordRefusals = []*kerr.Error{kerr.InvalidRecord, kerr.CorruptMessage}
+// recordRefusals are the answers to a batch refused for its records:
+// INVALID_RECORD, as Kafka answers, which clients do not retry.
+var recordRefusals = []*kerr.Error{kerr.InvalidRecord}
 
 // gzipBatch is a batch flagged gzip around payload whose header counts
 // count records, with a correct length and CRC: only its records can
