@@ -3,6 +3,7 @@ package metadata
 import (
 	"context"
 	"fmt"
+	neturl "net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -31,7 +32,7 @@ func Open(ctx context.Context, url string, opts Options) (Store, error) {
 			path = path[:i]
 		}
 		if path == "" {
-			return nil, fmt.Errorf("metadata url %q: no database path", url)
+			return nil, fmt.Errorf("metadata url %q: no database path", redacted(url))
 		}
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			return nil, fmt.Errorf("open metadata store: %w: %v", ErrUnavailable, err)
@@ -44,7 +45,7 @@ func Open(ctx context.Context, url string, opts Options) (Store, error) {
 	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
 		b, err = openPostgres(ctx, url)
 	default:
-		return nil, fmt.Errorf("metadata url %q: want sqlite:// or postgres://", url)
+		return nil, fmt.Errorf("metadata url %q: want sqlite:// or postgres://", redacted(url))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("open metadata store: %w", err)
@@ -55,4 +56,14 @@ func Open(ctx context.Context, url string, opts Options) (Store, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// redacted is url with any password replaced, for error messages: a
+// mistyped scheme must not put the database password in the logs.
+func redacted(raw string) string {
+	u, err := neturl.Parse(raw)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	return u.Redacted()
 }

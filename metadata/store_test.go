@@ -1079,3 +1079,14 @@ func TestClaimOrphans(t *testing.T) {
 		}
 	})
 }
+
+// A metadata URL that cannot be used is named in the error without its
+// password.
+func TestOpenErrorsHidePasswords(t *testing.T) {
+	for _, url := range []string{"postgress://caudal:hunter2@db:5432/x", "mysql://caudal:hunter2@db/x"} {
+		_, err := metadata.Open(ctx, url, metadata.Options{})
+		if err == nil || strings.Contains(err.Error(), "hunter2") {
+			t.Errorf("Open(%q) = %v, want an error without the password", url, err)
+		}
+	}
+}

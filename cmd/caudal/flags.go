@@ -35,6 +35,8 @@ type serverFlags struct {
 	brokerConfigs         keyValues
 	logLevel              string
 	listeners             listenerFlags
+	security              securityFlags
+	pprof                 bool
 }
 
 func (f *serverFlags) register(fs *flag.FlagSet) {
@@ -56,6 +58,8 @@ func (f *serverFlags) register(fs *flag.FlagSet) {
 	fs.Var(&f.brokerConfigs, "broker-config", "broker setting `key=value` with Kafka's name (e.g. log.retention.hours=72); repeatable")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	f.listeners.register(fs)
+	f.security.register(fs)
+	fs.BoolVar(&f.pprof, "pprof", false, "serve /debug/pprof on --http-listen (profiles show what the gateway does; keep that port private)")
 }
 
 // parseFlags parses args, taking each flag not given on the command line

@@ -100,6 +100,13 @@ func serve(f serverFlags, dev *workerFlags) error {
 	}
 	defer store.Close()
 
+	sasl, authz, err := f.security.config()
+	if err != nil {
+		return err
+	}
+	if err := f.security.bootstrapAdmin(ctx, store, log); err != nil {
+		return err
+	}
 	bound, err := f.listeners.bind(f.kafkaListen, f.advertise, log)
 	if err != nil {
 		return err
@@ -131,6 +138,8 @@ func serve(f serverFlags, dev *workerFlags) error {
 		MaxConnectionsPerIP:   f.maxConnectionsPerIP,
 		QueuedMaxRequestBytes: f.queuedMaxRequestBytes,
 		Listeners:             listeners,
+		SASL:                  sasl,
+		Authorizer:            authz,
 		Broker:                f.brokerConfigs,
 		Logger:                log,
 		Registerer:            reg,
@@ -149,7 +158,7 @@ func serve(f serverFlags, dev *workerFlags) error {
 		}
 	}
 	if f.httpListen != "" {
-		go serveHTTP(ctx, log, f.httpListen, reg, store, bucket)
+		go serveHTTP(ctx, log, f.httpListen, f.pprof, reg, store, bucket)
 	}
 	errc := make(chan error, len(bound))
 	for _, b := range bound {
@@ -173,12 +182,15 @@ func serve(f serverFlags, dev *workerFlags) error {
 
 // serveHTTP serves /metrics, /healthz (the process is up) and /readyz (the
 // metadata store and the bucket answer).
-func serveHTTP(ctx context.Context, log *slog.Logger, addr string, reg *prometheus.Registry, store metadata.Store, bucket objstore.Bucket) {
+func serveHTTP(ctx context.Context, log *slog.Logger, addr string, withPprof bool, reg *prometheus.Registry, store metadata.Store, bucket objstore.Bucket) {
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	// Profiles of a live gateway are how performance problems get found.
-	mux.HandleFunc("/debug/pprof/", pprof.Index)
-	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	if withPprof {
+		// Profiles of a live gateway are how performance problems get
+		// found, but they show its insides: only when asked for.
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	}
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
 	mux.HandleFunc("/readyz", func(w http.ResponseWriter, r *http.Request) {
 		if err := ready(r.Context(), store, bucket); err != nil {

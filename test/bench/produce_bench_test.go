@@ -76,7 +76,7 @@ func BenchmarkProduceThroughput(b *testing.B) {
 	raw.sample(3, func() float64 { return rawPutMBps(b, srv, throughputBytes) })
 
 	httpAddr := testenv.FreeAddr(b)
-	p := testenv.StartProcess(b, bucketURL, metadataURL, "--http-listen", httpAddr)
+	p := testenv.StartProcess(b, bucketURL, metadataURL, "--http-listen", httpAddr, "--pprof")
 	pid := processPid(b, p)
 	testenv.CreateTopics(b, p.Addr, benchPartitions, "tput")
 	produceVolume(b, p.Addr, "tput", 2*throughputBytes, clients)
