@@ -5,7 +5,8 @@
 //
 // The suite is copied out of the read-only module cache and run with
 // `go test -json` pointed at caudal (KGO_SEEDS, KGO_TEST_RF=1,
-// KGO_TEST_RECORDS). Tests that need a feature caudal does not have are
+// KGO_TEST_RECORDS, and a SASL_PLAINTEXT listener for the SCRAM and
+// OAUTHBEARER tests). Tests that need a feature caudal does not have are
 // listed, with the reason, in the Makefile's CONFORMANCE_EXCLUDE lines; that
 // list is the only one, and it may only shrink.
 //
@@ -58,14 +59,17 @@ func TestFranzGo(t *testing.T) {
 	suite, version := copySuite(t)
 	for _, b := range backends(t) {
 		t.Run(string(b), func(t *testing.T) {
-			var addr string
+			// A second listener, SASL_PLAINTEXT, serves the suite's
+			// SCRAM and OAUTHBEARER tests.
+			var p *testenv.Process
+			var sasl string
 			if b == testenv.Dev {
-				addr = testenv.StartDev(t, caudalFlags...).Addr
+				p, sasl = testenv.StartSASLDev(t, caudalFlags...)
 			} else {
 				bucketURL, metadataURL := testenv.StoreURLs(t, b)
-				addr = testenv.StartProcess(t, bucketURL, metadataURL, caudalFlags...).Addr
+				p, sasl = testenv.StartSASLProcess(t, bucketURL, metadataURL, caudalFlags...)
 			}
-			runSuite(t, suite, version, addr, excluded)
+			runSuite(t, suite, version, p.Addr, sasl, excluded)
 		})
 	}
 }
@@ -195,7 +199,7 @@ type result struct {
 
 // runSuite runs the suite against addr and fails t for every top-level
 // test that fails or does not finish.
-func runSuite(t *testing.T, dir, version, addr string, excluded map[string]string) {
+func runSuite(t *testing.T, dir, version, addr, saslAddr string, excluded map[string]string) {
 	records := envOr("CONFORMANCE_RECORDS", "20000")
 	timeout := envOr("CONFORMANCE_TIMEOUT", "8m")
 	args := []string{"test", "-json", "-count=1", "-timeout", timeout, "-parallel", envOr("CONFORMANCE_PARALLEL", "8")}
@@ -216,6 +220,9 @@ func runSuite(t *testing.T, dir, version, addr string, excluded map[string]strin
 	cmd.Env = append(os.Environ(),
 		"GOWORK=off",
 		"KGO_SEEDS="+addr,
+		"KGO_TEST_SCRAM_SEEDS="+saslAddr,
+		"KGO_TEST_SCRAM=admin:"+testenv.SASLPassword+":512",
+		"KGO_TEST_OAUTH_SEEDS="+saslAddr,
 		"KGO_TEST_RF=1",
 		"KGO_TEST_RECORDS="+records,
 		"KGO_LOG_LEVEL="+envOr("KGO_LOG_LEVEL", "info"),
