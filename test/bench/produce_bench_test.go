@@ -777,24 +777,14 @@ func objstoreOps(b *testing.B, httpAddr string) map[string]opStat {
 	return ops
 }
 
-// processPid finds the gateway child process by its --kafka-listen
-// address in /proc.
+// processPid is the gateway child process's pid.
 func processPid(b *testing.B, p *testenv.Process) int {
 	b.Helper()
-	want := []byte("\x00--kafka-listen\x00" + p.Addr + "\x00")
-	ents, _ := os.ReadDir("/proc")
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		cmdline, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if err == nil && bytes.Contains(cmdline, want) && bytes.Contains(cmdline, []byte("\x00gateway\x00")) {
-			return pid
-		}
+	pid := p.Pid()
+	if pid == 0 {
+		b.Fatalf("caudal at %s is not running", p.Addr)
 	}
-	b.Fatalf("no process listens with --kafka-listen %s", p.Addr)
-	return 0
+	return pid
 }
 
 // procStatusKB reads one "kB" field of /proc/<pid>/status (0 if absent).

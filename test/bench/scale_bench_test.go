@@ -72,15 +72,15 @@ func gatewaysCPU(pids []int) float64 {
 // gateway c % len(addrs), as fast as they accept them, and returns the time
 // from the first record to the last acknowledgement, after a warm-up. Any
 // failed record fails b.
-func produceSpread(b *testing.B, addrs []string, topic string, total, clients int) (time.Duration, int) {
+func produceSpread(b *testing.B, addrs []string, topic string, total, clients int, opts ...kgo.Opt) (time.Duration, int) {
 	b.Helper()
 	records := total / recordSize
 	cls := make([]*kgo.Client, clients)
 	for i := range cls {
-		cls[i] = newProducer(b, addrs[i%len(addrs)], topic,
+		cls[i] = newProducer(b, addrs[i%len(addrs)], topic, append([]kgo.Opt{
 			kgo.MaxBufferedRecords(16384),
-			kgo.ProducerBatchMaxBytes(1<<20),
-		)
+			kgo.ProducerBatchMaxBytes(1 << 20),
+		}, opts...)...)
 		warmUp(b, cls[i], topic)
 	}
 	// Distinct random values, so that nothing on the way can shrink them.

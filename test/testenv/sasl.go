@@ -38,6 +38,7 @@ func StartSASLProcess(t testing.TB, bucketURL, metadataURL string, extra ...stri
 }
 
 func saslFlags(t testing.TB, plain, sasl string) []string {
+	// The child inherits the variable: the password is never a flag.
 	t.Setenv("CAUDAL_SASL_ADMIN_PASSWORD", SASLPassword)
 	return []string{
 		"--listeners", "PLAINTEXT://" + plain + ",SASL_PLAINTEXT://" + sasl,
@@ -45,4 +46,24 @@ func saslFlags(t testing.TB, plain, sasl string) []string {
 		"--sasl-oauthbearer-unsecured",
 		"--sasl-admin-user", "admin",
 	}
+}
+
+// StartSecureProcess is StartProcess with a second listener, SASL_SSL,
+// whose address it returns: TLS with ca's certificate for "server",
+// SCRAM-SHA-512 and -256, Kafka ACLs with admin (password SASLPassword)
+// as the super user, and extra flags after.
+func StartSecureProcess(t testing.TB, bucketURL, metadataURL string, ca *CA, extra ...string) (*Process, string) {
+	t.Helper()
+	t.Setenv("CAUDAL_SASL_ADMIN_PASSWORD", SASLPassword)
+	cert, key := ca.Issue(t, "server")
+	p := &Process{Addr: FreeAddr(t), log: filepath.Join(t.TempDir(), "caudal.log")}
+	secure := FreeAddr(t)
+	p.args = append([]string{"gateway", "--bucket-url", bucketURL, "--metadata-url", metadataURL, "--http-listen", "",
+		"--listeners", "PLAINTEXT://" + p.Addr + ",SASL_SSL://" + secure,
+		"--ssl-certificate-location", cert, "--ssl-key-location", key,
+		"--sasl-enabled-mechanisms", "SCRAM-SHA-512,SCRAM-SHA-256",
+		"--authorizer", "acl", "--super-users", "User:admin", "--sasl-admin-user", "admin"}, extra...)
+	p.Start(t)
+	t.Cleanup(p.Kill)
+	return p, secure
 }
