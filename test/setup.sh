@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs what caudal's tests need on a fresh Debian machine with Go:
 # PostgreSQL server binaries, kcat, confluent_kafka for /usr/bin/python3 (from
-# Debian), kafkajs (npm), and the MinIO server built once into the cache
-# directory.
+# Debian), openssl (deploy/certs.sh), kafkajs (npm), and the MinIO server
+# built once into the cache directory.
 set -euo pipefail
 
 cache=${CAUDAL_CACHE:-$HOME/.cache/caudal}
@@ -11,6 +11,7 @@ minio_version=v0.0.0-20260212201848-7aac2a2c5b7c
 need=()
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 command -v kcat >/dev/null 2>&1 || need+=(kcat)
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
 /usr/bin/python3 -c 'import confluent_kafka' >/dev/null 2>&1 || need+=(python3-confluent-kafka)
 if [ ${#need[@]} -gt 0 ]; then
 	echo "setup: installing ${need[*]}"
