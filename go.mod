@@ -23,7 +23,12 @@ require (
 	modernc.org/sqlite v1.62.0
 )
 
-require k8s.io/streaming v0.37.2 // indirect
+require (
+	github.com/xdg-go/pbkdf2 v1.0.0 // indirect
+	github.com/xdg-go/scram v1.1.2
+	github.com/xdg-go/stringprep v1.0.4 // indirect
+	k8s.io/streaming v0.37.2 // indirect
+)
 
 require (
 	github.com/IBM/sarama v1.61.1

@@ -25,7 +25,7 @@ func init() {
 }
 
 func confluentCreate(t *testing.T, ctx context.Context, e env) {
-	adm, err := kafka.NewAdminClient(&kafka.ConfigMap{"bootstrap.servers": e.Addr})
+	adm, err := kafka.NewAdminClient(confluentConfig(e, kafka.ConfigMap{"bootstrap.servers": e.Addr}))
 	if err != nil {
 		t.Fatalf("confluent admin client: %v", err)
 	}
@@ -43,12 +43,12 @@ func confluentCreate(t *testing.T, ctx context.Context, e env) {
 }
 
 func confluentProduce(t *testing.T, ctx context.Context, e env, recs []record) {
-	p, err := kafka.NewProducer(&kafka.ConfigMap{
+	p, err := kafka.NewProducer(confluentConfig(e, kafka.ConfigMap{
 		"bootstrap.servers":  e.Addr,
 		"acks":               "all",
 		"enable.idempotence": true,
 		"linger.ms":          5,
-	})
+	}))
 	if err != nil {
 		t.Fatalf("confluent producer: %v", err)
 	}
@@ -82,14 +82,14 @@ func confluentProduce(t *testing.T, ctx context.Context, e env, recs []record) {
 }
 
 func confluentConsume(t *testing.T, ctx context.Context, e env, want int) []record {
-	c, err := kafka.NewConsumer(&kafka.ConfigMap{
+	c, err := kafka.NewConsumer(confluentConfig(e, kafka.ConfigMap{
 		"bootstrap.servers":     e.Addr,
 		"group.id":              e.Group,
 		"auto.offset.reset":     "earliest",
 		"enable.auto.commit":    false,
 		"session.timeout.ms":    6000,
 		"heartbeat.interval.ms": 500,
-	})
+	}))
 	if err != nil {
 		t.Fatalf("confluent consumer: %v", err)
 	}
@@ -119,4 +119,13 @@ func confluentConsume(t *testing.T, ctx context.Context, e env, want int) []reco
 		}
 	}
 	return got
+}
+
+// confluentConfig is cfg plus, on a TLS listener, its librdkafka
+// properties.
+func confluentConfig(e env, cfg kafka.ConfigMap) *kafka.ConfigMap {
+	for k, v := range e.Sec.rdkafka() {
+		cfg[k] = v
+	}
+	return &cfg
 }

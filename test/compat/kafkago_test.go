@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/segmentio/kafka-go"
+	"github.com/segmentio/kafka-go/sasl"
+	"github.com/segmentio/kafka-go/sasl/scram"
 )
 
 // segmentio/kafka-go: Client.CreateTopics, a Writer with the hash
@@ -23,7 +25,7 @@ func init() {
 }
 
 func kafkagoCreate(t *testing.T, ctx context.Context, e env) {
-	cl := &kafka.Client{Addr: kafka.TCP(e.Addr), Timeout: 20 * time.Second}
+	cl := &kafka.Client{Addr: kafka.TCP(e.Addr), Timeout: 20 * time.Second, Transport: kafkagoTransport(t, e)}
 	resp, err := cl.CreateTopics(ctx, &kafka.CreateTopicsRequest{
 		Topics: []kafka.TopicConfig{{Topic: e.Topic, NumPartitions: partitions, ReplicationFactor: 1}},
 	})
@@ -43,6 +45,7 @@ func kafkagoProduce(t *testing.T, ctx context.Context, e env, recs []record) {
 		RequiredAcks: kafka.RequireAll,
 		BatchTimeout: 5 * time.Millisecond,
 		MaxAttempts:  5,
+		Transport:    kafkagoTransport(t, e),
 	}
 	defer w.Close()
 	msgs := make([]kafka.Message, len(recs))
@@ -61,6 +64,7 @@ func kafkagoProduce(t *testing.T, ctx context.Context, e env, recs []record) {
 func kafkagoConsume(t *testing.T, ctx context.Context, e env, want int) []record {
 	r := kafka.NewReader(kafka.ReaderConfig{
 		Brokers:           []string{e.Addr},
+		Dialer:            kafkagoDialer(t, e),
 		GroupID:           e.Group,
 		Topic:             e.Topic,
 		StartOffset:       kafka.FirstOffset,
@@ -87,4 +91,33 @@ func kafkagoConsume(t *testing.T, ctx context.Context, e env, want int) []record
 		}
 	}
 	return got
+}
+
+// kafkagoTransport is the Transport of kafka-go's Client and Writer on a
+// TLS listener; nil (kafka-go's default) on PLAINTEXT.
+func kafkagoTransport(t *testing.T, e env) kafka.RoundTripper {
+	if e.Sec == nil {
+		return nil
+	}
+	return &kafka.Transport{TLS: e.Sec.TLS, SASL: kafkagoSASL(t, e.Sec)}
+}
+
+// kafkagoDialer is the Dialer of kafka-go's Reader (it does not use a
+// Transport) on a TLS listener; nil (kafka-go's default) on PLAINTEXT.
+func kafkagoDialer(t *testing.T, e env) *kafka.Dialer {
+	if e.Sec == nil {
+		return nil
+	}
+	return &kafka.Dialer{Timeout: 10 * time.Second, DualStack: true, TLS: e.Sec.TLS, SASLMechanism: kafkagoSASL(t, e.Sec)}
+}
+
+func kafkagoSASL(t *testing.T, s *security) sasl.Mechanism {
+	if s.User == "" {
+		return nil
+	}
+	m, err := scram.Mechanism(scram.SHA512, s.User, s.Password)
+	if err != nil {
+		t.Fatalf("kafka-go SCRAM mechanism: %v", err)
+	}
+	return m
 }

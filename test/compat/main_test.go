@@ -55,11 +55,13 @@ type record struct {
 	Value     string
 }
 
-// env is what a client's steps get: the gateway and the names to use.
+// env is what a client's steps get: the gateway and the names to use,
+// and on a TLS listener how to connect (security_test.go).
 type env struct {
 	Addr  string
 	Topic string
 	Group string
+	Sec   *security
 }
 
 // client is one column of the matrix. createTopic may be nil: the test
@@ -84,19 +86,22 @@ func register(c client) { clients = append(clients, c) }
 // scriptClient is a client driven by a script (run runs it with its
 // arguments) that takes the commands create ADDR TOPIC PARTITIONS,
 // produce ADDR TOPIC with key:value lines on stdin, and consume ADDR
-// TOPIC GROUP WANT, which prints "partition offset key value" lines.
+// TOPIC GROUP WANT, which prints "partition offset key value" lines;
+// on a TLS listener each command ends with a file of librdkafka
+// properties (security.configArgs).
 func scriptClient(name string, run func(t *testing.T, ctx context.Context, stdin string, args ...string) []string) client {
 	return client{
 		name:       name,
 		idempotent: true,
 		createTopic: func(t *testing.T, ctx context.Context, e env) {
-			run(t, ctx, "", "create", e.Addr, e.Topic, strconv.Itoa(partitions))
+			run(t, ctx, "", append([]string{"create", e.Addr, e.Topic, strconv.Itoa(partitions)}, e.Sec.configArgs(t)...)...)
 		},
 		produce: func(t *testing.T, ctx context.Context, e env, recs []record) {
-			run(t, ctx, keyedLines(recs), "produce", e.Addr, e.Topic)
+			run(t, ctx, keyedLines(recs), append([]string{"produce", e.Addr, e.Topic}, e.Sec.configArgs(t)...)...)
 		},
 		consume: func(t *testing.T, ctx context.Context, e env, want int) []record {
-			return parseRecords(t, run(t, ctx, "", "consume", e.Addr, e.Topic, e.Group, strconv.Itoa(want)))
+			args := append([]string{"consume", e.Addr, e.Topic, e.Group, strconv.Itoa(want)}, e.Sec.configArgs(t)...)
+			return parseRecords(t, run(t, ctx, "", args...))
 		},
 	}
 }
@@ -115,8 +120,7 @@ var steps = []string{"create", "produce", "consume", "commits", "resume"}
 // TestCompat runs the scenario with every client, in parallel, each on a
 // gateway of its own.
 func TestCompat(t *testing.T) {
-	order := []string{"kcat", "confluent-kafka-python", "kafkajs", "sarama", "kafka-go", "confluent-kafka-go"}
-	sort.SliceStable(clients, func(i, j int) bool { return indexOf(order, clients[i].name) < indexOf(order, clients[j].name) })
+	sortClients()
 	var mu sync.Mutex
 	results := map[string]map[string]string{}
 	t.Cleanup(func() { // after the parallel subtests
@@ -159,6 +163,12 @@ func TestCompat(t *testing.T) {
 	}
 }
 
+// sortClients puts the matrix's columns in the order they are reported.
+func sortClients() {
+	order := []string{"kcat", "confluent-kafka-python", "kafkajs", "sarama", "kafka-go", "confluent-kafka-go"}
+	sort.SliceStable(clients, func(i, j int) bool { return indexOf(order, clients[i].name) < indexOf(order, clients[j].name) })
+}
+
 func indexOf(list []string, s string) int {
 	for i, x := range list {
 		if x == s {
@@ -174,10 +184,7 @@ func runScenario(t *testing.T, c client, set func(step, result string)) {
 	gw := testenv.StartCaudal(t, testenv.Dev, gateway.Config{FlushInterval: 20 * time.Millisecond})
 	e := env{Addr: gw.Addr, Topic: topicName, Group: groupName}
 	adm := admin(t, gw.Addr)
-	want := make([]record, numRecords)
-	for i := range want {
-		want[i] = record{Key: fmt.Sprintf("key-%03d", i), Value: fmt.Sprintf("value %03d from %s", i, c.name)}
-	}
+	want := keyedRecords(c.name)
 	var first []record
 	stepFns := map[string]func(t *testing.T){
 		"create": func(t *testing.T) {
@@ -255,6 +262,16 @@ func runScenario(t *testing.T, c client, set func(step, result string)) {
 			failed = true
 		}
 	}
+}
+
+// keyedRecords are the N records a client produces, their values naming
+// where they came from.
+func keyedRecords(from string) []record {
+	recs := make([]record, numRecords)
+	for i := range recs {
+		recs[i] = record{Key: fmt.Sprintf("key-%03d", i), Value: fmt.Sprintf("value %03d from %s", i, from)}
+	}
+	return recs
 }
 
 func stepCtx(t *testing.T, d time.Duration) context.Context {

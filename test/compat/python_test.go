@@ -16,15 +16,31 @@ const pythonBin = "/usr/bin/python3"
 //	compat.py create BOOTSTRAP TOPIC PARTITIONS
 //	compat.py produce BOOTSTRAP TOPIC < key:value lines
 //	compat.py consume BOOTSTRAP TOPIC GROUP WANT > "partition offset key value" lines
+//
+// Each command may end with a JSON file of librdkafka properties, the
+// TLS and SASL settings of a secure listener.
 const compatPy = `
-import sys
-from confluent_kafka import Consumer, Producer, KafkaException
+import json, sys
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
 mode, bootstrap, topic = sys.argv[1], sys.argv[2], sys.argv[3]
+# Where the optional properties file comes in each command.
+conf_arg = {"create": 5, "produce": 4, "consume": 6}[mode]
+conf = {"bootstrap.servers": bootstrap}
+if len(sys.argv) > conf_arg:
+    with open(sys.argv[conf_arg]) as f:
+        conf.update(json.load(f))
+
+def on_error(err):
+    # librdkafka retries a failed authentication for ever: stop at once,
+    # the exception comes out of poll() or flush().
+    if err.code() == KafkaError._AUTHENTICATION or err.fatal():
+        raise KafkaException(err)
+conf["error_cb"] = on_error
 
 if mode == "create":
-    admin = AdminClient({"bootstrap.servers": bootstrap})
+    admin = AdminClient(conf)
     fs = admin.create_topics([NewTopic(topic, num_partitions=int(sys.argv[4]), replication_factor=1)],
                              operation_timeout=10, request_timeout=20)
     for f in fs.values():
@@ -35,7 +51,7 @@ elif mode == "produce":
     def delivered(err, msg):
         if err is not None:
             errors.append(err)
-    p = Producer({"bootstrap.servers": bootstrap, "acks": "all", "enable.idempotence": True, "linger.ms": 5})
+    p = Producer({**conf, "acks": "all", "enable.idempotence": True, "linger.ms": 5})
     for line in sys.stdin:
         k, v = line.rstrip("\n").split(":", 1)
         p.produce(topic, key=k.encode(), value=v.encode(), on_delivery=delivered)
@@ -46,7 +62,7 @@ elif mode == "produce":
 
 elif mode == "consume":
     group, want = sys.argv[4], int(sys.argv[5])
-    c = Consumer({"bootstrap.servers": bootstrap, "group.id": group,
+    c = Consumer({**conf, "group.id": group,
                   "auto.offset.reset": "earliest", "enable.auto.commit": False,
                   "session.timeout.ms": 6000, "heartbeat.interval.ms": 500})
     c.subscribe([topic])
@@ -61,6 +77,7 @@ elif mode == "consume":
         n += 1
         c.commit(message=m, asynchronous=False)
     c.close()
+
 `
 
 func init() { register(scriptClient("confluent-kafka-python", runPy)) }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/IBM/sarama"
+	"github.com/xdg-go/scram"
 )
 
 // IBM/sarama: ClusterAdmin, an idempotent SyncProducer and a classic
@@ -23,17 +24,49 @@ func init() {
 	})
 }
 
-func saramaConfig() *sarama.Config {
+func saramaConfig(e env) *sarama.Config {
 	cfg := sarama.NewConfig()
 	cfg.ClientID = "caudal-compat"
 	cfg.Version = sarama.V3_6_0_0
 	cfg.Metadata.Retry.Max = 10
 	cfg.Metadata.Retry.Backoff = 100 * time.Millisecond
+	if s := e.Sec; s != nil {
+		cfg.Net.TLS.Enable = true
+		cfg.Net.TLS.Config = s.TLS
+		if s.User != "" {
+			cfg.Net.SASL.Enable = true
+			cfg.Net.SASL.Mechanism = sarama.SASLTypeSCRAMSHA512
+			cfg.Net.SASL.User = s.User
+			cfg.Net.SASL.Password = s.Password
+			// sarama has no SCRAM of its own: applications plug one
+			// in, usually github.com/xdg-go/scram as here.
+			cfg.Net.SASL.SCRAMClientGeneratorFunc = func() sarama.SCRAMClient { return &xdgSCRAM{hash: scram.SHA512} }
+		}
+	}
 	return cfg
 }
 
+// xdgSCRAM is sarama's SCRAMClient over xdg-go/scram, as sarama's own
+// example writes it.
+type xdgSCRAM struct {
+	hash scram.HashGeneratorFcn
+	conv *scram.ClientConversation
+}
+
+func (x *xdgSCRAM) Begin(user, password, authzID string) error {
+	cl, err := x.hash.NewClient(user, password, authzID)
+	if err != nil {
+		return err
+	}
+	x.conv = cl.NewConversation()
+	return nil
+}
+
+func (x *xdgSCRAM) Step(challenge string) (string, error) { return x.conv.Step(challenge) }
+func (x *xdgSCRAM) Done() bool                            { return x.conv.Done() }
+
 func saramaCreate(t *testing.T, ctx context.Context, e env) {
-	adm, err := sarama.NewClusterAdmin([]string{e.Addr}, saramaConfig())
+	adm, err := sarama.NewClusterAdmin([]string{e.Addr}, saramaConfig(e))
 	if err != nil {
 		t.Fatalf("sarama cluster admin: %v", err)
 	}
@@ -44,7 +77,7 @@ func saramaCreate(t *testing.T, ctx context.Context, e env) {
 }
 
 func saramaProduce(t *testing.T, ctx context.Context, e env, recs []record) {
-	cfg := saramaConfig()
+	cfg := saramaConfig(e)
 	cfg.Producer.RequiredAcks = sarama.WaitForAll
 	cfg.Producer.Idempotent = true
 	cfg.Net.MaxOpenRequests = 1 // required with Idempotent
@@ -70,7 +103,7 @@ func saramaProduce(t *testing.T, ctx context.Context, e env, recs []record) {
 }
 
 func saramaConsume(t *testing.T, ctx context.Context, e env, want int) []record {
-	cfg := saramaConfig()
+	cfg := saramaConfig(e)
 	cfg.Consumer.Offsets.Initial = sarama.OffsetOldest
 	cfg.Consumer.Offsets.AutoCommit.Enable = false
 	cfg.Consumer.Group.Session.Timeout = 6 * time.Second

@@ -3,17 +3,51 @@
 //   node compat.js create  BOOTSTRAP TOPIC PARTITIONS
 //   node compat.js produce BOOTSTRAP TOPIC            < key:value lines
 //   node compat.js consume BOOTSTRAP TOPIC GROUP WANT > "partition offset key value" lines
+//
+// Each command may end with a JSON file of librdkafka properties (the
+// TLS and SASL settings of a secure listener), mapped onto kafkajs's own
+// options so that every client of the matrix is told the same thing.
 'use strict'
 
+const fs = require('fs')
 const { Kafka, Partitioners, logLevel } = require('kafkajs')
 
 const [mode, bootstrap, topic, ...rest] = process.argv.slice(2)
+// Where the optional properties file comes in each command's arguments.
+const confArg = { create: 1, produce: 0, consume: 2 }[mode]
 
 const kafka = new Kafka({
   clientId: 'caudal-compat',
   brokers: [bootstrap],
   logLevel: logLevel.WARN,
+  ...securityOptions(rest[confArg]),
 })
+
+// securityOptions is kafkajs's ssl and sasl options for librdkafka's
+// security.protocol, ssl.*.location and sasl.* properties.
+function securityOptions (file) {
+  if (file === undefined) return {}
+  const props = JSON.parse(fs.readFileSync(file, 'utf8'))
+  const protocol = (props['security.protocol'] || 'PLAINTEXT').toUpperCase()
+  const opts = {}
+  if (protocol === 'SSL' || protocol === 'SASL_SSL') {
+    // Node verifies the certificate's name against the address dialed
+    // (an IP SAN here), as librdkafka's ssl.endpoint.identification.algorithm=https.
+    opts.ssl = { ca: [fs.readFileSync(props['ssl.ca.location'])] }
+    if (props['ssl.certificate.location']) {
+      opts.ssl.cert = fs.readFileSync(props['ssl.certificate.location'])
+      opts.ssl.key = fs.readFileSync(props['ssl.key.location'])
+    }
+  }
+  if (protocol.startsWith('SASL_')) {
+    opts.sasl = {
+      mechanism: props['sasl.mechanisms'].toLowerCase(), // 'scram-sha-512'
+      username: props['sasl.username'],
+      password: props['sasl.password'],
+    }
+  }
+  return opts
+}
 
 function readStdin () {
   return new Promise((resolve, reject) => {
