@@ -16,17 +16,18 @@ const pythonBin = "/usr/bin/python3"
 //	compat.py create BOOTSTRAP TOPIC PARTITIONS
 //	compat.py produce BOOTSTRAP TOPIC < key:value lines
 //	compat.py consume BOOTSTRAP TOPIC GROUP WANT > "partition offset key value" lines
+//	compat.py first-error BOOTSTRAP TOPIC GROUP > "code name" of the first consumer error
 //
 // Each command may end with a JSON file of librdkafka properties, the
 // TLS and SASL settings of a secure listener.
 const compatPy = `
-import json, sys
+import json, sys, time
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
 mode, bootstrap, topic = sys.argv[1], sys.argv[2], sys.argv[3]
 # Where the optional properties file comes in each command.
-conf_arg = {"create": 5, "produce": 4, "consume": 6}[mode]
+conf_arg = {"create": 5, "produce": 4, "consume": 6, "first-error": 5}[mode]
 conf = {"bootstrap.servers": bootstrap}
 if len(sys.argv) > conf_arg:
     with open(sys.argv[conf_arg]) as f:
@@ -78,6 +79,24 @@ elif mode == "consume":
         c.commit(message=m, asynchronous=False)
     c.close()
 
+elif mode == "first-error":
+    # What an application sees when it may not read the topic: the
+    # error the consumer reports, with its Kafka code.
+    c = Consumer({**conf, "group.id": sys.argv[4], "auto.offset.reset": "earliest",
+                  "session.timeout.ms": 6000, "heartbeat.interval.ms": 500})
+    c.subscribe([topic])
+    deadline = time.time() + 30
+    while True:
+        if time.time() > deadline:
+            sys.exit("no consumer error within 30 s")
+        m = c.poll(1.0)
+        if m is None:
+            continue
+        if not m.error():
+            sys.exit("consumed a record at %d/%d: want an error" % (m.partition(), m.offset()))
+        print(m.error().code(), m.error().name(), flush=True)
+        break
+    c.close()
 `
 
 func init() { register(scriptClient("confluent-kafka-python", runPy)) }

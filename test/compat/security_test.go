@@ -24,7 +24,8 @@ import (
 // The security runs: every client of the matrix produces N keyed records
 // and consumes them back in a group over SASL_SSL with SCRAM-SHA-512, and
 // over SSL with a client certificate, on caudal processes that enforce
-// ACLs.
+// ACLs; and confluent_kafka shows that an authorization failure reaches a
+// non-Go client with Kafka's error code.
 //
 // Two processes, not one: Kafka ignores a broker-wide ssl.client.auth on
 // SASL_SSL listeners (KIP-684), so SASL clients need no certificate
@@ -242,12 +243,13 @@ func createTopic(t *testing.T, ctx context.Context, adm *kadm.Client, topic stri
 }
 
 // TestSecurity runs every client once on each TLS listener, all in
-// parallel, and logs a table of the results.
+// parallel, plus the denial check, and logs a table of the results.
 func TestSecurity(t *testing.T) {
 	sortClients()
 	ca := testenv.NewCA(t)
 	cert, key := ca.Issue(t, "server")
-	servers := []*secServer{startSASLSSL(t, ca, cert, key), startSSL(t, ca, cert, key)}
+	saslSSL := startSASLSSL(t, ca, cert, key)
+	servers := []*secServer{saslSSL, startSSL(t, ca, cert, key)}
 
 	var mu sync.Mutex
 	results := map[string]map[string]string{} // client → listener → result
@@ -273,6 +275,10 @@ func TestSecurity(t *testing.T) {
 			})
 		}
 	}
+	t.Run("denied", func(t *testing.T) {
+		t.Parallel()
+		testDenied(t, saslSSL)
+	})
 }
 
 // runSecure is the scenario on a TLS listener: produce N keyed records,
@@ -301,6 +307,45 @@ func runSecure(t *testing.T, srv *secServer, c client) {
 	}
 	checkRecords(t, c.consume(t, ctx, e, numRecords), want)
 	checkCommits(t, srv.admin, e)
+}
+
+// testDenied: bob, a SCRAM user made with AlterUserScramCredentials,
+// may read his group but not the topic; confluent_kafka (librdkafka)
+// must report TOPIC_AUTHORIZATION_FAILED, whether the refusal comes in
+// Metadata (bob may not even describe the topic) or in Fetch (he may
+// describe it but not read it).
+func testDenied(t *testing.T, srv *secServer) {
+	ctx := stepCtx(t, 60*time.Second)
+	password := randomPassword(t)
+	altered, err := srv.admin.AlterUserSCRAMs(ctx, nil, []kadm.UpsertSCRAM{{User: "bob", Mechanism: kadm.ScramSha512, Password: password}})
+	if err == nil {
+		err = altered.Error()
+	}
+	if err != nil {
+		t.Fatalf("create user bob: %v", err)
+	}
+	bob := newSecurity(t, "SASL_SSL", srv.caFile, "", "", "bob", password)
+	for _, tc := range []struct {
+		name     string
+		topicOps []kadm.ACLOperation
+	}{
+		{"metadata", nil},
+		{"fetch", []kadm.ACLOperation{kadm.OpDescribe}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			topic, group := "denied-"+tc.name, "denied-"+tc.name+"-group"
+			createTopic(t, ctx, srv.admin, topic)
+			grant(t, ctx, srv.admin, kadm.NewACLs().Allow("User:bob").Groups(group).Operations(kadm.OpRead))
+			if tc.topicOps != nil {
+				grant(t, ctx, srv.admin, kadm.NewACLs().Allow("User:bob").Topics(topic).Operations(tc.topicOps...))
+			}
+			lines := runPy(t, ctx, "", append([]string{"first-error", srv.addr, topic, group}, bob.configArgs(t)...)...)
+			const want = "29 TOPIC_AUTHORIZATION_FAILED"
+			if len(lines) != 1 || lines[0] != want {
+				t.Fatalf("confluent_kafka consuming %s as bob reported %q, want %q", topic, lines, want)
+			}
+		})
+	}
 }
 
 // securityTable is the results as a client × listener table.
