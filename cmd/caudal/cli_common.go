@@ -10,6 +10,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
@@ -87,15 +88,43 @@ func badUsage(fs *flag.FlagSet, format string, args ...any) error {
 	return &usageError{fs: fs, msg: fmt.Sprintf(format, args...)}
 }
 
-// newToolFlags returns a flag set with --bootstrap-server registered.
-func newToolFlags(prog, summary string) (*flag.FlagSet, *string) {
+// connFlags say how a tool reaches the cluster: --bootstrap-server, and
+// --command-config, a file of Kafka's client properties (TLS and SASL).
+type connFlags struct {
+	bootstrap     string
+	commandConfig string
+}
+
+// newToolFlags returns a flag set with the connection flags registered.
+func newToolFlags(prog, summary string) (*flag.FlagSet, *connFlags) {
 	fs := flag.NewFlagSet(prog, flag.ContinueOnError)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: %s %s\n\nflags (- or --):\n", prog, summary)
 		fs.PrintDefaults()
 	}
-	bootstrap := fs.String("bootstrap-server", defaultBootstrap, "Kafka `host:port[,host:port]` to connect to")
-	return fs, bootstrap
+	cf := &connFlags{}
+	fs.StringVar(&cf.bootstrap, "bootstrap-server", defaultBootstrap, "Kafka `host:port[,host:port]` to connect to")
+	fs.StringVar(&cf.commandConfig, "command-config", "", "Kafka client properties `file`: security.protocol, sasl.mechanism, sasl.jaas.config, ssl.truststore.location, … (PEM stores)")
+	return fs, cf
+}
+
+// properties reads --command-config, then a tool's own properties file
+// (--producer.config, --consumer.config; "" for none), then overrides
+// (--producer-property, …): a later setting of a key wins.
+func (cf *connFlags) properties(toolFile string, overrides map[string]string) (map[string]string, error) {
+	props := map[string]string{}
+	for _, file := range []string{cf.commandConfig, toolFile} {
+		if file == "" {
+			continue
+		}
+		p, err := loadProperties(file)
+		if err != nil {
+			return nil, err
+		}
+		maps.Copy(props, p)
+	}
+	maps.Copy(props, overrides)
+	return props, nil
 }
 
 // parseToolFlags parses args; positional arguments are a usage error.
@@ -113,30 +142,34 @@ func parseToolFlags(fs *flag.FlagSet, args []string) error {
 }
 
 // connect checks that a bootstrap server accepts connections and returns a
-// client seeded with them.
-func connect(bootstrap string, opts ...kgo.Opt) (*kgo.Client, error) {
-	seeds := splitList(bootstrap)
+// client seeded with them, secured as the security properties among
+// props say.
+func (cf *connFlags) connect(props map[string]string, opts ...kgo.Opt) (*kgo.Client, error) {
+	seeds := splitList(cf.bootstrap)
 	if len(seeds) == 0 {
 		return nil, errors.New("--bootstrap-server is empty")
+	}
+	security, err := securityOpts(props)
+	if err != nil {
+		return nil, err
 	}
 	if err := dialAny(seeds); err != nil {
 		return nil, err
 	}
-	opts = append([]kgo.Opt{kgo.SeedBrokers(seeds...), kgo.DialTimeout(connectTimeout)}, opts...)
+	opts = append([]kgo.Opt{kgo.SeedBrokers(seeds...), kgo.DialTimeout(connectTimeout)}, append(security, opts...)...)
 	cl, err := kgo.NewClient(opts...)
 	if err != nil {
 		return nil, fmt.Errorf("bad client configuration: %w", err)
 	}
-	return cl, nil
-}
-
-// connectAdmin is connect for the admin tools.
-func connectAdmin(bootstrap string) (*kadm.Client, error) {
-	cl, err := connect(bootstrap, kgo.ClientID("caudal-admin"))
-	if err != nil {
+	// A refused TLS handshake or SASL login shows here, at once, instead
+	// of as retries until a produce or consume times out.
+	ctx, cancel := opContext()
+	defer cancel()
+	if err := cl.Ping(ctx); err != nil {
+		cl.Close()
 		return nil, err
 	}
-	return kadm.NewClient(cl), nil
+	return cl, nil
 }
 
 // dialAny returns nil as soon as one seed accepts a TCP connection.
@@ -238,12 +271,22 @@ func (a actions) chosen(fs *flag.FlagSet) (string, error) {
 	return name, exactlyOne(fs, set)
 }
 
-// withAdmin connects to the bootstrap servers and runs fn.
-func withAdmin(bootstrap string, fn func(*kadm.Client) error) error {
-	adm, err := connectAdmin(bootstrap)
+// withClient connects an admin tool's client, configured by
+// --command-config, and runs fn.
+func (cf *connFlags) withClient(fn func(*kgo.Client) error) error {
+	props, err := cf.properties("", nil)
 	if err != nil {
 		return err
 	}
-	defer adm.Close()
-	return fn(adm)
+	cl, err := cf.connect(props, kgo.ClientID("caudal-admin"))
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	return fn(cl)
+}
+
+// withAdmin is withClient for the tools that speak through kadm.
+func (cf *connFlags) withAdmin(fn func(*kadm.Client) error) error {
+	return cf.withClient(func(cl *kgo.Client) error { return fn(kadm.NewClient(cl)) })
 }

@@ -26,7 +26,7 @@ type configsCmd struct {
 }
 
 func runConfigs(prog string, args []string) error {
-	fs, bootstrap := newToolFlags(prog, "--entity-type topics|brokers --entity-name N --describe | --alter --add-config k=v[,k=v] --delete-config k[,k]")
+	fs, conn := newToolFlags(prog, "--entity-type topics|brokers --entity-name N --describe | --alter --add-config k=v[,k=v] --delete-config k[,k]")
 	var c configsCmd
 	describe := fs.Bool("describe", false, "list the entity's configs")
 	alter := fs.Bool("alter", false, "alter the entity's configs")
@@ -44,7 +44,7 @@ func runConfigs(prog string, args []string) error {
 	if err := c.check(fs, *describe, *alter, *topic, *broker); err != nil {
 		return err
 	}
-	return withAdmin(*bootstrap, func(adm *kadm.Client) error {
+	return conn.withAdmin(func(adm *kadm.Client) error {
 		c.adm = adm
 		ctx, cancel := opContext()
 		defer cancel()

@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -30,13 +31,14 @@ type consumerCmd struct {
 
 type consumerFlags struct {
 	topic, group, offset      string
+	config                    string
 	fromBeginning             bool
 	partition, max, timeoutMs int
 	props, cprops             repeated
 }
 
 func runConsoleConsumer(prog string, args []string) error {
-	fs, bootstrap := newToolFlags(prog, "--topic T [--from-beginning] [--group G] [--max-messages N] [--timeout-ms N]")
+	fs, conn := newToolFlags(prog, "--topic T [--from-beginning] [--group G] [--max-messages N] [--timeout-ms N] [--consumer.config FILE]")
 	var f consumerFlags
 	fs.StringVar(&f.topic, "topic", "", "the topic to consume")
 	fs.StringVar(&f.group, "group", "", "consumer group `id`: commit offsets in it")
@@ -46,11 +48,20 @@ func runConsoleConsumer(prog string, args []string) error {
 	fs.IntVar(&f.max, "max-messages", 0, "exit after this many messages (0: no limit)")
 	fs.IntVar(&f.timeoutMs, "timeout-ms", 0, "exit after this many ms without a message (0: wait forever)")
 	fs.Var(&f.props, "property", "formatter `key=value`: print.key, key.separator, print.partition, …; repeatable")
-	fs.Var(&f.cprops, "consumer-property", "consumer `key=value`: group.id, client.id; repeatable")
+	fs.Var(&f.cprops, "consumer-property", "consumer `key=value`: group.id, client.id, security properties as in --command-config; repeatable")
+	fs.StringVar(&f.config, "consumer.config", "", "consumer properties `file`, read after --command-config and before --consumer-property")
 	if err := parseToolFlags(fs, args); err != nil {
 		return err
 	}
-	opts, err := f.options(fs)
+	overrides, err := keyValueMap(f.cprops)
+	if err != nil {
+		return badUsage(fs, "%v", err)
+	}
+	props, err := conn.properties(f.config, overrides)
+	if err != nil {
+		return err
+	}
+	opts, err := f.options(fs, props)
 	if err != nil {
 		return err
 	}
@@ -58,7 +69,7 @@ func runConsoleConsumer(prog string, args []string) error {
 	if err != nil {
 		return badUsage(fs, "%v", err)
 	}
-	cl, err := connect(*bootstrap, opts...)
+	cl, err := conn.connect(props, opts...)
 	if err != nil {
 		return err
 	}
@@ -68,15 +79,11 @@ func runConsoleConsumer(prog string, args []string) error {
 }
 
 // options validates the flags and returns the client's consume options.
-func (f *consumerFlags) options(fs *flag.FlagSet) ([]kgo.Opt, error) {
+func (f *consumerFlags) options(fs *flag.FlagSet, props map[string]string) ([]kgo.Opt, error) {
 	// Java's fetch.max.wait.ms: an empty long poll must not hold back
 	// partitions whose start offset was resolved after it was sent.
 	opts := []kgo.Opt{kgo.ClientID("console-consumer"), kgo.FetchMaxWait(500 * time.Millisecond)}
-	popts, err := f.propertyOpts()
-	if err != nil {
-		return nil, badUsage(fs, "%v", err)
-	}
-	opts = append(opts, popts...)
+	opts = append(opts, f.propertyOpts(props)...)
 	switch {
 	case f.topic == "":
 		return nil, badUsage(fs, "missing required argument --topic")
@@ -100,26 +107,24 @@ func (f *consumerFlags) options(fs *flag.FlagSet) ([]kgo.Opt, error) {
 	return opts, nil
 }
 
-// propertyOpts applies --consumer-property group.id and client.id.
-func (f *consumerFlags) propertyOpts() ([]kgo.Opt, error) {
-	cp, err := keyValueMap(f.cprops)
-	if err != nil {
-		return nil, err
-	}
+// propertyOpts applies the consumer properties group.id and client.id;
+// the security properties are connect's.
+func (f *consumerFlags) propertyOpts(props map[string]string) []kgo.Opt {
 	var opts []kgo.Opt
-	for k, v := range cp {
-		switch k {
-		case "group.id":
+	for k, v := range props {
+		switch {
+		case isSecurityProperty(k):
+		case k == "group.id":
 			if f.group == "" {
 				f.group = v
 			}
-		case "client.id":
+		case k == "client.id":
 			opts = append(opts, kgo.ClientID(v))
 		default:
 			warnUnknownConfig(k)
 		}
 	}
-	return opts, nil
+	return opts
 }
 
 func parseStartOffset(s string) (kgo.Offset, error) {
@@ -162,6 +167,9 @@ func (c *consumerCmd) loop(ctx context.Context) error {
 		if ctx.Err() != nil || fetches.IsClientClosed() || timedOut {
 			return nil
 		}
+		if err := refusal(fetches); err != nil {
+			return fmt.Errorf("Error processing message, terminating consumer process: %w", err)
+		}
 		c.warn(fetches)
 		for _, rec := range fetches.Records() {
 			c.format.write(w, rec)
@@ -190,6 +198,24 @@ func (c *consumerCmd) poll(ctx context.Context) (kgo.Fetches, bool) {
 	}
 	fetches := c.cl.PollRecords(pctx, limit)
 	return fetches, fetches.NumRecords() == 0 && pctx.Err() != nil
+}
+
+// refusals are the fetch errors that retrying cannot cure: the principal
+// may not read the topic or use the group, or could not authenticate.
+// Kafka's console consumer stops on them.
+var refusals = []error{kerr.TopicAuthorizationFailed, kerr.GroupAuthorizationFailed,
+	kerr.ClusterAuthorizationFailed, kerr.SaslAuthenticationFailed}
+
+// refusal is the first of the fetches' errors that is a refusal.
+func refusal(fetches kgo.Fetches) error {
+	for _, fe := range fetches.Errors() {
+		for _, r := range refusals {
+			if errors.Is(fe.Err, r) {
+				return fe.Err
+			}
+		}
+	}
+	return nil
 }
 
 // warn prints each distinct fetch error once; the client keeps retrying.

@@ -22,7 +22,7 @@ type groupsCmd struct {
 }
 
 func runConsumerGroups(prog string, args []string) error {
-	fs, bootstrap := newToolFlags(prog, "--list | --describe --group G | --reset-offsets --group G … | --delete --group G")
+	fs, conn := newToolFlags(prog, "--list | --describe --group G | --reset-offsets --group G … | --delete --group G")
 	acts := registerActions(fs, "consumer groups", "list", "describe", "reset-offsets", "delete")
 	var c groupsCmd
 	fs.StringVar(&c.group, "group", "", "the consumer group `id`")
@@ -34,7 +34,7 @@ func runConsumerGroups(prog string, args []string) error {
 	if err != nil {
 		return err
 	}
-	return withAdmin(*bootstrap, func(adm *kadm.Client) error {
+	return conn.withAdmin(func(adm *kadm.Client) error {
 		c.adm = adm
 		switch action {
 		case "list":

@@ -18,11 +18,12 @@ import (
 )
 
 func runConsoleProducer(prog string, args []string) error {
-	fs, bootstrap := newToolFlags(prog, "--topic T [--property parse.key=true] [--producer-property acks=all]")
+	fs, conn := newToolFlags(prog, "--topic T [--property parse.key=true] [--producer-property acks=all] [--producer.config FILE]")
 	topic := fs.String("topic", "", "the topic to produce to")
 	var props, pprops repeated
 	fs.Var(&props, "property", "reader `key=value`: parse.key, key.separator; repeatable")
-	fs.Var(&pprops, "producer-property", "producer `key=value`: acks, linger.ms, batch.size, compression.type, …; repeatable")
+	fs.Var(&pprops, "producer-property", "producer `key=value`: acks, linger.ms, batch.size, compression.type, security properties as in --command-config, …; repeatable")
+	config := fs.String("producer.config", "", "producer properties `file`, read after --command-config and before --producer-property")
 	acks := fs.String("request-required-acks", "", "acks: all, -1, 1 or 0")
 	if err := parseToolFlags(fs, args); err != nil {
 		return err
@@ -37,13 +38,21 @@ func runConsoleProducer(prog string, args []string) error {
 	if err != nil {
 		return badUsage(fs, "%v", err)
 	}
-	opts, err := producerOpts(pprops)
+	overrides, err := keyValueMap(pprops)
+	if err != nil {
+		return badUsage(fs, "%v", err)
+	}
+	pm, err := conn.properties(*config, overrides)
+	if err != nil {
+		return err
+	}
+	opts, err := producerOpts(pm)
 	if err != nil {
 		return badUsage(fs, "%v", err)
 	}
 	opts = append([]kgo.Opt{kgo.ClientID("console-producer"), kgo.DefaultProduceTopic(*topic),
 		kgo.AllowAutoTopicCreation(), kgo.RecordDeliveryTimeout(2 * time.Minute)}, opts...)
-	cl, err := connect(*bootstrap, opts...)
+	cl, err := conn.connect(pm, opts...)
 	if err != nil {
 		return err
 	}
@@ -94,14 +103,14 @@ func warnUnknownConfig(k string) {
 	fmt.Fprintf(os.Stderr, "WARN The configuration '%s' was supplied but isn't a known config.\n", k)
 }
 
-// producerOpts maps Kafka producer properties onto kgo options.
-func producerOpts(pprops []string) ([]kgo.Opt, error) {
-	m, err := keyValueMap(pprops)
-	if err != nil {
-		return nil, err
-	}
+// producerOpts maps Kafka producer properties onto kgo options; the
+// security properties are connect's.
+func producerOpts(props map[string]string) ([]kgo.Opt, error) {
 	var opts []kgo.Opt
-	for k, v := range m {
+	for k, v := range props {
+		if isSecurityProperty(k) {
+			continue
+		}
 		opt, err := producerOpt(k, strings.TrimSpace(v))
 		if err != nil {
 			return nil, fmt.Errorf("producer property %s=%s: %v", k, v, err)

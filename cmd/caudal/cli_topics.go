@@ -25,7 +25,7 @@ type topicsCmd struct {
 }
 
 func runTopics(prog string, args []string) error {
-	fs, bootstrap := newToolFlags(prog, "--create|--list|--describe|--alter|--delete [--topic T] [flags]")
+	fs, conn := newToolFlags(prog, "--create|--list|--describe|--alter|--delete [--topic T] [flags]")
 	acts := registerActions(fs, "topics", "create", "list", "describe", "alter", "delete")
 	var c topicsCmd
 	fs.StringVar(&c.topic, "topic", "", "the topic `name`")
@@ -48,7 +48,7 @@ func runTopics(prog string, args []string) error {
 	if action == "alter" && c.partitions < 1 {
 		return badUsage(fs, "--alter needs --partitions N")
 	}
-	return withAdmin(*bootstrap, func(adm *kadm.Client) error {
+	return conn.withAdmin(func(adm *kadm.Client) error {
 		c.adm = adm
 		if err := c.run(action); err != nil && err != errSkip {
 			return fmt.Errorf("Error while executing topic command : %s", err)
