@@ -1,6 +1,7 @@
 package main
 
-// caudal configs (kafka-configs): describe and alter topic and broker configs.
+// caudal configs (kafka-configs): describe and alter topic and broker
+// configs, and users' SCRAM credentials (cli_configs_users.go).
 
 import (
 	"context"
@@ -26,36 +27,42 @@ type configsCmd struct {
 }
 
 func runConfigs(prog string, args []string) error {
-	fs, conn := newToolFlags(prog, "--entity-type topics|brokers --entity-name N --describe | --alter --add-config k=v[,k=v] --delete-config k[,k]")
+	fs, conn := newToolFlags(prog, "--entity-type topics|brokers|users --entity-name N --describe | --alter --add-config k=v[,k=v] --delete-config k[,k]")
 	var c configsCmd
 	describe := fs.Bool("describe", false, "list the entity's configs")
 	alter := fs.Bool("alter", false, "alter the entity's configs")
-	fs.StringVar(&c.entityType, "entity-type", "", "topics or brokers")
-	fs.StringVar(&c.name, "entity-name", "", "topic name or broker id")
+	fs.StringVar(&c.entityType, "entity-type", "", "topics, brokers or users")
+	fs.StringVar(&c.name, "entity-name", "", "topic name, broker id or user name")
 	fs.BoolVar(&c.entityDefault, "entity-default", false, "the cluster-wide broker default")
 	topic := fs.String("topic", "", "same as --entity-type topics --entity-name `T`")
 	broker := fs.String("broker", "", "same as --entity-type brokers --entity-name `B`")
+	user := fs.String("user", "", "same as --entity-type users --entity-name `U`")
 	fs.BoolVar(&c.all, "all", false, "describe: every config, not only the dynamic ones")
-	fs.StringVar(&c.add, "add-config", "", "configs to set: `k=v,k2=[v1,v2]`")
+	fs.StringVar(&c.add, "add-config", "", "configs to set: `k=v,k2=[v1,v2]`; for users SCRAM-SHA-256=[iterations=8192,password=…],SCRAM-SHA-512=[password=…]")
 	fs.StringVar(&c.remove, "delete-config", "", "configs to remove: `k,k2`")
 	if err := parseToolFlags(fs, args); err != nil {
 		return err
 	}
-	if err := c.check(fs, *describe, *alter, *topic, *broker); err != nil {
+	if err := c.check(fs, *describe, *alter, *topic, *broker, *user); err != nil {
 		return err
 	}
 	return conn.withAdmin(func(adm *kadm.Client) error {
 		c.adm = adm
 		ctx, cancel := opContext()
 		defer cancel()
-		if *alter {
+		switch {
+		case c.entityType == "users" && *alter:
+			return c.alterUser(ctx)
+		case c.entityType == "users":
+			return c.describeUsers(ctx)
+		case *alter:
 			return c.alter(ctx)
 		}
 		return c.describe(ctx)
 	})
 }
 
-func (c *configsCmd) check(fs *flag.FlagSet, describe, alter bool, topic, broker string) error {
+func (c *configsCmd) check(fs *flag.FlagSet, describe, alter bool, topic, broker, user string) error {
 	if err := exactlyOne(fs, map[string]bool{"describe": describe, "alter": alter}); err != nil {
 		return err
 	}
@@ -64,6 +71,8 @@ func (c *configsCmd) check(fs *flag.FlagSet, describe, alter bool, topic, broker
 		c.entityType, c.name = "topics", topic
 	case broker != "":
 		c.entityType, c.name = "brokers", broker
+	case user != "":
+		c.entityType, c.name = "users", user
 	}
 	switch c.entityType {
 	case "topics", "topic":
@@ -76,10 +85,15 @@ func (c *configsCmd) check(fs *flag.FlagSet, describe, alter bool, topic, broker
 		if _, err := strconv.ParseInt(c.name, 10, 32); c.name != "" && err != nil {
 			return badUsage(fs, "broker --entity-name must be a broker id, got %q", c.name)
 		}
+	case "users", "user":
+		c.entityType = "users"
+		if alter && (c.name == "" || c.entityDefault) {
+			return badUsage(fs, "--alter of a user's SCRAM credentials needs --entity-name (not --entity-default)")
+		}
 	case "":
 		return badUsage(fs, "missing required argument --entity-type")
 	default:
-		return badUsage(fs, "unsupported --entity-type %q: caudal supports topics and brokers", c.entityType)
+		return badUsage(fs, "unsupported --entity-type %q: caudal supports topics, brokers and users", c.entityType)
 	}
 	if alter && c.add == "" && c.remove == "" {
 		return badUsage(fs, "--alter needs --add-config or --delete-config")
