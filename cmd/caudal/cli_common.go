@@ -39,6 +39,7 @@ var tools = map[string]tool{
 	"console-consumer": runConsoleConsumer,
 	"consumer-groups":  runConsumerGroups,
 	"configs":          runConfigs,
+	"acls":             runACLs,
 }
 
 // kafkaToolName maps argv[0] (kafka-topics, kafka-topics.sh, …) to a tool.

@@ -23,7 +23,12 @@ kafka-console-producer, … through a symlink to this binary):
   console-producer   produce lines read from stdin
   console-consumer   print records to stdout
   consumer-groups    list, describe, reset offsets of and delete consumer groups
-  configs            describe and alter topic and broker configs
+  configs            describe and alter topic and broker configs, and users' SCRAM credentials
+  acls               add, remove and list ACLs
+
+Each takes --command-config FILE, Kafka's client properties (security.protocol,
+sasl.mechanism, sasl.jaas.config, ssl.truststore.location, …), to reach
+TLS and SASL listeners.
 
 Every flag can also be set through CAUDAL_<FLAG>, e.g. CAUDAL_KAFKA_LISTEN.
 Run 'caudal <command> -h' for the command's flags.
@@ -45,7 +50,7 @@ func main() {
 		err = runGateway(args)
 	case "worker":
 		err = runWorker(args)
-	case "topics", "console-producer", "console-consumer", "consumer-groups", "configs":
+	case "topics", "console-producer", "console-consumer", "consumer-groups", "configs", "acls":
 		os.Exit(runTool(cmd, "caudal "+cmd, args))
 	case "-h", "--help", "help":
 		fmt.Print(usage)
