@@ -19,6 +19,7 @@ func TestCannotConnect(t *testing.T) {
 		{"console-consumer", "--topic", "x"},
 		{"consumer-groups", "--list"},
 		{"configs", "--entity-type", "topics", "--entity-name", "x", "--describe"},
+		{"acls", "--list"},
 	} {
 		r := s.tool(t, "line\n", args[0], args[1:]...)
 		wantFail(t, r, 1, "could not connect to bootstrap server "+s.bootstrap+": ")
@@ -42,6 +43,8 @@ func TestBadFlags(t *testing.T) {
 		{[]string{"console-consumer"}, "missing required argument --topic"},
 		{[]string{"consumer-groups", "--describe"}, "missing required argument --group"},
 		{[]string{"configs", "--describe"}, "missing required argument --entity-type"},
+		{[]string{"acls", "--topic", "t"}, "Command must include exactly one action: --list, --add, --remove."},
+		{[]string{"acls", "--list", "--producer"}, `Option "--list" can't be used with option "--producer"`},
 	} {
 		r := runBin(t, bin, "", c.args...)
 		wantFail(t, r, 2, c.stderr)

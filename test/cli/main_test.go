@@ -1,6 +1,7 @@
 // Package cli tests the Kafka command-line tools built into the caudal
 // binary (topics, console-producer, console-consumer, consumer-groups,
-// configs) as real subprocesses against `caudal dev`.
+// configs, acls) as real subprocesses against `caudal dev`, some with TLS,
+// SASL and ACLs on.
 package cli
 
 import (
