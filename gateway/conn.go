@@ -75,6 +75,9 @@ type conn struct {
 	sasl          auth.Session
 	saslMechanism string
 	authExpiry    time.Time
+	// rawSASL: after SaslHandshake v0, the client's frames are SASL
+	// tokens without a request header until the exchange ends.
+	rawSASL bool
 	// closing, set by a handler, ends the connection once its reply is
 	// written.
 	closing *errCloseAfterReply
@@ -96,6 +99,9 @@ type reply struct {
 	resp    kmsg.Response
 	header  bool   // flexible response header
 	release func() // see conn.release
+	// raw, when not nil, is sent as it is in place of a response: a SASL
+	// token of SaslHandshake v0's exchange (sasl.go).
+	raw []byte
 	// held is the request's body bytes, given back to the gateway's
 	// budget once the response is written: a produce request's batches
 	// live in its body until they are committed.
@@ -169,7 +175,11 @@ func (c *conn) closeAfterReply(delay time.Duration, reason error) {
 // cannot be served.
 func (c *conn) handleFrames(frames <-chan requestFrame) error {
 	for f := range frames {
-		r, err := c.handle(f.body)
+		handle := c.handle
+		if c.rawSASL {
+			handle = c.handleRawSASL
+		}
+		r, err := handle(f.body)
 		if err != nil {
 			c.g.budget.give(f.held)
 			return err
@@ -199,9 +209,11 @@ func (c *conn) readFrames(frames chan<- requestFrame) error {
 			return err
 		}
 		size := int32(binary.BigEndian.Uint32(sizeBuf[:]))
-		// 8 bytes is the smallest possible request header.
-		if size < 8 || size > maxRequestBytes {
-			return fmt.Errorf("request frame of %d bytes is outside [8, %d]", size, maxRequestBytes)
+		// Checked before anything is read or allocated. A frame too short
+		// for a request header may still be a raw SASL token (sasl.go);
+		// handle refuses it otherwise.
+		if size < 0 || size > maxRequestBytes {
+			return fmt.Errorf("request frame of %d bytes is outside [0, %d]", size, maxRequestBytes)
 		}
 		deadline := time.Now().Add(c.g.bodyTimeout)
 		c.nc.SetReadDeadline(deadline)
@@ -321,7 +333,7 @@ func (c *conn) writeLoop() {
 		if !r.start.IsZero() {
 			c.g.metrics.replied(r.key, r.start, r.resp)
 		}
-		if r.resp == nil {
+		if r.resp == nil && r.raw == nil {
 			continue
 		}
 		var err error
@@ -353,6 +365,14 @@ const maxKeptBuffer = 1 << 20
 // (see fetchwrite.go), writes it to bw, releases the buffers r's records
 // were in, and returns buf to keep for the next response.
 func writeResponse(nc net.Conn, timeout time.Duration, bw *bufio.Writer, buf []byte, r *reply) ([]byte, error) {
+	if r.raw != nil {
+		nc.SetWriteDeadline(time.Now().Add(timeout))
+		_, err := bw.Write(binary.BigEndian.AppendUint32(buf[:0], uint32(len(r.raw))))
+		if err == nil {
+			_, err = bw.Write(r.raw)
+		}
+		return buf, err
+	}
 	var pieces [][]byte
 	if f, ok := r.resp.(*kmsg.FetchResponse); ok {
 		buf, pieces = fetchPieces(buf, r, f)

@@ -87,3 +87,41 @@ func (c *conn) authenticatedAs(s auth.Session) (time.Duration, error) {
 	c.principal, c.authenticated, c.sasl = principal, true, nil
 	return lifetime, nil
 }
+
+// maxRawSASLToken bounds a token of SaslHandshake v0's exchange; the
+// mechanisms bound their messages far below it.
+const maxRawSASLToken = 1 << 20
+
+// handleRawSASL serves one token of SaslHandshake v0's exchange: the
+// answer is the server's token, framed the same way. There is no way to
+// answer a refusal in this exchange, so a refused or failed step closes
+// the connection, after authFailureDelay for a refusal, as Kafka does.
+func (c *conn) handleRawSASL(token []byte) (*reply, error) {
+	if len(token) > maxRawSASLToken {
+		return nil, fmt.Errorf("SASL token of %d bytes", len(token))
+	}
+	answer, done, err := c.sasl.Step(c.ctx, token)
+	if err == nil && done {
+		_, err = c.authenticatedAs(c.sasl)
+		if err != nil {
+			err = fmt.Errorf("%w: %v", auth.ErrAuthenticationFailed, err)
+		}
+	}
+	if errors.Is(err, auth.ErrAuthenticationFailed) || errors.Is(err, auth.ErrIllegalSaslState) {
+		c.g.metrics.authFailures.WithLabelValues(c.saslMechanism).Inc()
+		time.Sleep(authFailureDelay)
+		return nil, err
+	}
+	if err != nil {
+		return nil, fmt.Errorf("authenticate %s: %w", c.saslMechanism, err)
+	}
+	if done {
+		c.rawSASL = false
+	}
+	r := &reply{done: make(chan struct{}), raw: answer}
+	if r.raw == nil {
+		r.raw = []byte{}
+	}
+	close(r.done)
+	return r, nil
+}

@@ -13,8 +13,9 @@ import (
 // saslMechanisms are the mechanisms FuzzSASLExchange picks from.
 var saslMechanisms = []string{auth.MechanismPlain, auth.MechanismScramSHA256, auth.MechanismScramSHA512, auth.MechanismOAuthBearer}
 
-// FuzzSASLExchange sends a handshake for one of the mechanisms and then
-// the fuzzer's bytes as two SaslAuthenticate messages, on a connection of
+// FuzzSASLExchange sends a handshake (v1, or v0 when mech's high bit is
+// set) for one of the mechanisms and then the fuzzer's bytes as two
+// SaslAuthenticate messages (v0: raw tokens), on a connection of
 // a SASL listener that has not authenticated; and then a Metadata request,
 // which must be refused unless the exchange authenticated. Nothing may
 // panic.
@@ -34,6 +35,8 @@ func FuzzSASLExchange(f *testing.F) {
 	}
 	f.Add(byte(0), []byte("\x00alice\x00alice-secret"), []byte{})
 	f.Add(byte(0), []byte("alice\x00alice\x00x"), []byte("\x00"))
+	f.Add(byte(0x80), []byte("\x00alice\x00alice-secret"), []byte("x"))
+	f.Add(byte(0x81), []byte("n,,n=alice,r=abcdefghijklmnop"), []byte("c=biws,r=abcdefghijklmnop,p=AAAA"))
 	f.Add(byte(1), []byte("n,,n=alice,r=abcdefghijklmnop"), []byte("c=biws,r=abcdefghijklmnop,p=AAAA"))
 	f.Add(byte(2), []byte("n,a=alice,n=alice,r=xyz"), []byte("c=biws,r=xyz,p="))
 	f.Add(byte(2), []byte("p=tls-unique,,n=alice,r=xyz"), []byte{})
@@ -49,15 +52,24 @@ func FuzzSASLExchange(f *testing.F) {
 		defer c.cancel()
 		hs := kmsg.NewPtrSASLHandshakeRequest()
 		hs.SetVersion(1)
-		hs.Mechanism = saslMechanisms[int(mech)%len(saslMechanisms)]
+		if mech&0x80 != 0 { // v0: the tokens go without request headers
+			hs.SetVersion(0)
+		}
+		hs.Mechanism = saslMechanisms[int(mech&0x7f)%len(saslMechanisms)]
 		if _, err := c.handle(requestBody(hs, 1)); err != nil || c.closing != nil {
 			t.Fatalf("handshake for %s refused: %v %v", hs.Mechanism, err, c.closing)
 		}
 		for i, msg := range [][]byte{first, second} {
-			au := kmsg.NewPtrSASLAuthenticateRequest()
-			au.SetVersion(2)
-			au.SASLAuthBytes = msg
-			r, err := c.handle(requestBody(au, int32(2+i)))
+			var r *reply
+			var err error
+			if c.rawSASL {
+				r, err = c.handleRawSASL(msg)
+			} else {
+				au := kmsg.NewPtrSASLAuthenticateRequest()
+				au.SetVersion(2)
+				au.SASLAuthBytes = msg
+				r, err = c.handle(requestBody(au, int32(2+i)))
+			}
 			if err != nil || c.closing != nil {
 				return // refused: the connection closes
 			}

@@ -1,7 +1,13 @@
 package gateway
 
-// SaslHandshake, version 1 (KIP-152: the exchange then goes in
-// SaslAuthenticate requests; version 0's raw frames went with Kafka 4.0).
+// SaslHandshake, versions 0–1.
+//
+// After version 1 the exchange goes in SaslAuthenticate requests
+// (KIP-152); after version 0 the client sends the SASL tokens as frames
+// of their own, without a request header, and gets the server's back the
+// same way (sasl.go). Kafka 4.0 dropped version 0, but librdkafka up to
+// at least 2.0 takes a broker that does not list it for one without SASL,
+// and older sarama and kafka-python send it.
 //
 // Starts an exchange in the asked mechanism on a SASL listener, listing
 // the enabled ones. A mechanism that is not enabled gets
@@ -19,7 +25,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
-func init() { register(kmsg.SASLHandshake, 1, 1, serveSASLHandshake) }
+func init() { register(kmsg.SASLHandshake, 0, 1, serveSASLHandshake) }
 
 func serveSASLHandshake(c *conn, kreq kmsg.Request) kmsg.Response {
 	req := kreq.(*kmsg.SASLHandshakeRequest)
@@ -42,5 +48,6 @@ func serveSASLHandshake(c *conn, kreq kmsg.Request) kmsg.Response {
 		return resp
 	}
 	c.sasl, c.saslMechanism = s, req.Mechanism
+	c.rawSASL = req.Version == 0
 	return resp
 }

@@ -302,3 +302,53 @@ func TestReauthentication(t *testing.T) {
 		t.Fatal("metadata after the session ended was answered")
 	}
 }
+
+// rawToken sends one SASL token of SaslHandshake v0's exchange and reads
+// the server's, both framed without a request header.
+func (r *rawConn) rawToken(token []byte) ([]byte, error) {
+	if _, err := r.nc.Write(append(binary.BigEndian.AppendUint32(nil, uint32(len(token))), token...)); err != nil {
+		return nil, err
+	}
+	var size [4]byte
+	if _, err := io.ReadFull(r.nc, size[:]); err != nil {
+		return nil, err
+	}
+	buf := make([]byte, binary.BigEndian.Uint32(size[:]))
+	_, err := io.ReadFull(r.nc, buf)
+	return buf, err
+}
+
+// SaslHandshake v0, which librdkafka needs listed and older clients send:
+// the tokens then go without request headers. A good password
+// authenticates the connection; a bad one closes it.
+func TestSASLHandshakeV0(t *testing.T) {
+	addr := saslGateway(t, 0)
+	for _, tc := range []struct {
+		password string
+		ok       bool
+	}{{"alice-secret", true}, {"guess", false}} {
+		r := dialRaw(t, addr)
+		hs := kmsg.NewPtrSASLHandshakeRequest()
+		hs.SetVersion(0)
+		hs.Mechanism = "PLAIN"
+		hsResp := kmsg.NewPtrSASLHandshakeResponse()
+		if err := r.ask(hs, hsResp); err != nil || hsResp.ErrorCode != 0 {
+			t.Fatalf("handshake v0: %v %v", err, kerr.ErrorForCode(hsResp.ErrorCode))
+		}
+		answer, err := r.rawToken([]byte("\x00alice\x00" + tc.password))
+		if !tc.ok {
+			if err == nil || !r.closed() {
+				t.Errorf("wrong password over v0: answered %q, %v; want the connection closed", answer, err)
+			}
+			continue
+		}
+		if err != nil || len(answer) != 0 {
+			t.Fatalf("PLAIN over v0: %q, %v", answer, err)
+		}
+		md := kmsg.NewPtrMetadataRequest()
+		md.SetVersion(12)
+		if err := r.ask(md, kmsg.NewPtrMetadataResponse()); err != nil {
+			t.Fatalf("metadata after authenticating over v0: %v", err)
+		}
+	}
+}
