@@ -134,7 +134,10 @@ func (s *scramSession) serverFinal(msg []byte) ([]byte, error) {
 	if cf.channelBinding != base64.StdEncoding.EncodeToString([]byte(s.gs2Header)) {
 		return nil, refused("channel binding data differs from the GS2 header")
 	}
-	if cf.nonce != s.nonce {
+	// Kafka's ScramSaslServer checks only that the nonce ends with the
+	// agreed one: librdkafka before 2.1 sends its own nonce in front of
+	// it again, and the proof still covers exactly what was sent.
+	if !strings.HasSuffix(cf.nonce, s.nonce) {
 		return nil, refused("nonce differs from the one this exchange agreed")
 	}
 	authMessage := s.authPrefix + cf.withoutProof

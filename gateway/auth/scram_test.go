@@ -201,8 +201,15 @@ func TestScramUnknownUserLooksReal(t *testing.T) {
 // client-final message it sent.
 func validFinal(t testing.TB, h *scramHash, serverFirst, clientFirstBare, password string, cred metadata.ScramCredential) string {
 	t.Helper()
+	return proveFinal(t, h, serverFirst, clientFirstBare, password, cred, "")
+}
+
+// proveFinal is validFinal with noncePrefix sent in front of the agreed
+// nonce, as librdkafka before 2.1 does.
+func proveFinal(t testing.TB, h *scramHash, serverFirst, clientFirstBare, password string, cred metadata.ScramCredential, noncePrefix string) string {
+	t.Helper()
 	nonce := strings.TrimPrefix(strings.Split(serverFirst, ",")[0], "r=")
-	withoutProof := "c=biws,r=" + nonce
+	withoutProof := "c=biws,r=" + noncePrefix + nonce
 	authMessage := clientFirstBare + "," + serverFirst + "," + withoutProof
 	salted, err := pbkdf2.Key(h.new, password, cred.Salt, cred.Iterations, h.size)
 	if err != nil {
@@ -239,6 +246,17 @@ func TestScramRefusesBadFinals(t *testing.T) {
 	_, _, err := s.Step(ctx, []byte(good))
 	if !errors.Is(err, ErrIllegalSaslState) {
 		t.Fatalf("step after the end: %v", err)
+	}
+
+	// librdkafka before 2.1 repeats its nonce in front of the agreed one;
+	// Kafka accepts that, and so do we.
+	s, first = start()
+	repeated := proveFinal(t, scramSHA256, first, bare, "pencil", cred, "abc")
+	if !strings.Contains(repeated, ",r=abcabc") {
+		t.Fatalf("final %q does not repeat the client nonce", repeated)
+	}
+	if _, done, err := s.Step(ctx, []byte(repeated)); err != nil || !done {
+		t.Fatalf("final with the client nonce repeated: %v, %v", done, err)
 	}
 
 	// Replayed on a new session, whose server nonce is fresh.
