@@ -26,7 +26,7 @@ func (f *listenerFlags) register(fs flagSet) {
 	fs.StringVar(&f.certFile, "ssl-certificate-location", "", "PEM certificate (chain) of SSL and SASL_SSL listeners; reloaded when it changes")
 	fs.StringVar(&f.keyFile, "ssl-key-location", "", "PEM private key of SSL and SASL_SSL listeners")
 	fs.StringVar(&f.truststore, "ssl-truststore-location", "", "PEM CA certificates that client certificates must chain to (mTLS)")
-	fs.StringVar(&f.clientAuth, "ssl-client-auth", "none", "client certificates: none, requested or required (Kafka's ssl.client.auth)")
+	fs.StringVar(&f.clientAuth, "ssl-client-auth", "none", "client certificates on SSL listeners: none, requested or required (Kafka's ssl.client.auth; SASL_SSL listeners never ask)")
 }
 
 // flagSet is the part of flag.FlagSet the flag groups register with.
@@ -77,7 +77,7 @@ func (f *listenerFlags) bind(kafkaListen, advertise string, log *slog.Logger) ([
 			}
 		}
 		if l.Protocol == gateway.SSL || l.Protocol == gateway.SASLSSL {
-			if l.TLS, err = f.tlsConfig(log); err != nil {
+			if l.TLS, err = f.tlsConfig(l.Protocol, log); err != nil {
 				return fail(fmt.Errorf("listener %s: %w", b.name, err))
 			}
 		}
@@ -110,7 +110,7 @@ func hasListener(ls []boundListener, name string) bool {
 	return false
 }
 
-func (f *listenerFlags) tlsConfig(log *slog.Logger) (*tls.Config, error) {
+func (f *listenerFlags) tlsConfig(p gateway.Protocol, log *slog.Logger) (*tls.Config, error) {
 	if f.certFile == "" || f.keyFile == "" {
 		return nil, fmt.Errorf("a TLS listener needs --ssl-certificate-location and --ssl-key-location")
 	}
@@ -118,6 +118,12 @@ func (f *listenerFlags) tlsConfig(log *slog.Logger) (*tls.Config, error) {
 	ca, ok := auth[f.clientAuth]
 	if !ok {
 		return nil, fmt.Errorf("--ssl-client-auth %q: want none, requested or required", f.clientAuth)
+	}
+	if p == gateway.SASLSSL {
+		// As in Kafka since KIP-684, the broker-wide ssl.client.auth is
+		// for SSL listeners: a SASL_SSL client proves who it is with
+		// SASL and is not asked for a certificate as well.
+		ca = tls.NoClientCert
 	}
 	return gateway.NewTLSConfig(gateway.TLSFiles{CertFile: f.certFile, KeyFile: f.keyFile, ClientCAFile: f.truststore, ClientAuth: ca}, log)
 }

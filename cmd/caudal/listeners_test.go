@@ -1,8 +1,11 @@
 package main
 
 import (
+	"crypto/tls"
 	"reflect"
 	"testing"
+
+	"github.com/caudal/caudal/test/testenv"
 
 	"github.com/caudal/caudal/gateway"
 )
@@ -38,5 +41,33 @@ func TestParseProtocolMap(t *testing.T) {
 		if _, err := parseProtocolMap(bad); err == nil {
 			t.Errorf("parseProtocolMap(%q) accepted", bad)
 		}
+	}
+}
+
+// --ssl-client-auth asks SSL listeners for certificates and leaves SASL_SSL
+// ones alone, as Kafka does since KIP-684.
+func TestClientAuthOnlyOnSSL(t *testing.T) {
+	ca := testenv.NewCA(t)
+	cert, key := ca.Issue(t, "127.0.0.1")
+	f := listenerFlags{
+		listeners:  "SSL://127.0.0.1:0,SASL_SSL://127.0.0.1:0",
+		certFile:   cert,
+		keyFile:    key,
+		truststore: ca.File,
+		clientAuth: "required",
+	}
+	bound, err := f.bind("", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[gateway.Protocol]tls.ClientAuthType{gateway.SSL: tls.RequireAndVerifyClientCert, gateway.SASLSSL: tls.NoClientCert}
+	for _, b := range bound {
+		b.ln.Close()
+		if b.TLS.ClientAuth != want[b.Protocol] {
+			t.Errorf("listener %s: client auth %v, want %v", b.Name, b.TLS.ClientAuth, want[b.Protocol])
+		}
+	}
+	if len(bound) != 2 {
+		t.Fatalf("bound %d listeners, want 2", len(bound))
 	}
 }

@@ -27,11 +27,8 @@ import (
 // ACLs; and confluent_kafka shows that an authorization failure reaches a
 // non-Go client with Kafka's error code.
 //
-// Two processes, not one: Kafka ignores a broker-wide ssl.client.auth on
-// SASL_SSL listeners (KIP-684), so SASL clients need no certificate
-// beside an mTLS listener, but caudal's --ssl-client-auth applies to
-// every TLS listener. One process with both would make every SASL_SSL
-// client present a certificate, which is not how they are deployed.
+// One process per listener: each has its own super user and ACLs, so a
+// run on one listener cannot pass on grants made for the other.
 
 // security is how a client connects to a TLS listener: the CA it trusts,
 // and either SCRAM-SHA-512 credentials (SASL_SSL) or a certificate of
