@@ -3,14 +3,15 @@ package gateway
 import (
 	"context"
 	"net"
-	"path/filepath"
 	"reflect"
 	"slices"
 	"testing"
 	"time"
 
+	"github.com/caudal/caudal/metadata/metadatatest"
+	"github.com/caudal/caudal/objstore/objstoretest"
+
 	"github.com/caudal/caudal/metadata"
-	"github.com/caudal/caudal/objstore"
 	"github.com/caudal/caudal/segments/segmentstest"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -29,15 +30,8 @@ func newTestGateway(t testing.TB) *Gateway {
 func newTestGatewayWith(t testing.TB, cfg Config, wrap func(metadata.Store) metadata.Store) *Gateway {
 	t.Helper()
 	ctx := context.Background()
-	dir := t.TempDir()
-	bucket, err := objstore.Open(ctx, "file://"+filepath.Join(dir, "objects"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	store, err := metadata.Open(ctx, "sqlite://"+filepath.Join(dir, "metadata.db"), metadata.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	bucket := objstoretest.OpenFile(t)
+	store := metadatatest.OpenSQLite(t, metadata.Options{})
 	cfg.FlushInterval, cfg.Advertise = 5*time.Millisecond, "127.0.0.1:9092"
 	served := store
 	if wrap != nil {
@@ -54,8 +48,6 @@ func newTestGatewayWith(t testing.TB, cfg Config, wrap func(metadata.Store) meta
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		g.Close(ctx)
-		store.Close()
-		bucket.Close()
 	})
 	return g
 }

@@ -8,15 +8,16 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/caudal/caudal/metadata/metadatatest"
+	"github.com/caudal/caudal/objstore/objstoretest"
+
 	"github.com/caudal/caudal/gateway"
 	"github.com/caudal/caudal/gateway/auth"
 	"github.com/caudal/caudal/metadata"
-	"github.com/caudal/caudal/objstore"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -32,15 +33,8 @@ import (
 func saslGateway(t *testing.T, reauth time.Duration) string {
 	t.Helper()
 	ctx := context.Background()
-	dir := t.TempDir()
-	bucket, err := objstore.Open(ctx, "file://"+filepath.Join(dir, "objects"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	store, err := metadata.Open(ctx, "sqlite://"+filepath.Join(dir, "metadata.db"), metadata.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	bucket := objstoretest.OpenFile(t)
+	store := metadatatest.OpenSQLite(t, metadata.Options{})
 	for _, mech := range []string{auth.MechanismScramSHA256, auth.MechanismScramSHA512} {
 		cred, err := auth.NewScramCredential("alice", mech, "alice-secret", 4096)
 		if err != nil {
@@ -73,8 +67,6 @@ func saslGateway(t *testing.T, reauth time.Duration) string {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		g.Close(ctx)
-		store.Close()
-		bucket.Close()
 	})
 	return addr
 }

@@ -8,14 +8,15 @@ import (
 	"io"
 	"net"
 	"os"
-	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
 
+	"github.com/caudal/caudal/metadata/metadatatest"
+	"github.com/caudal/caudal/objstore/objstoretest"
+
 	"github.com/caudal/caudal/gateway"
 	"github.com/caudal/caudal/metadata"
-	"github.com/caudal/caudal/objstore"
 	"github.com/caudal/caudal/test/testenv"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -26,16 +27,8 @@ import (
 // addresses.
 func tlsGateway(t *testing.T, ca *testenv.CA, clientAuth tls.ClientAuthType) (plain, ssl string, certFile, keyFile string) {
 	t.Helper()
-	ctx := context.Background()
-	dir := t.TempDir()
-	bucket, err := objstore.Open(ctx, "file://"+filepath.Join(dir, "objects"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	store, err := metadata.Open(ctx, "sqlite://"+filepath.Join(dir, "metadata.db"), metadata.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	bucket := objstoretest.OpenFile(t)
+	store := metadatatest.OpenSQLite(t, metadata.Options{})
 	certFile, keyFile = ca.Issue(t, "server")
 	files := gateway.TLSFiles{CertFile: certFile, KeyFile: keyFile, ClientAuth: clientAuth}
 	if clientAuth != tls.NoClientCert {
@@ -64,8 +57,6 @@ func tlsGateway(t *testing.T, ca *testenv.CA, clientAuth tls.ClientAuthType) (pl
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		g.Close(ctx)
-		store.Close()
-		bucket.Close()
 	})
 	return pln.Addr().String(), sln.Addr().String(), certFile, keyFile
 }

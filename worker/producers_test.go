@@ -3,9 +3,10 @@ package worker
 import (
 	"context"
 	"log/slog"
-	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/caudal/caudal/metadata/metadatatest"
 
 	"github.com/caudal/caudal/metadata"
 	"github.com/caudal/caudal/metadata/topicconfig"
@@ -26,12 +27,7 @@ func TestExpireProducers(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()
 			now := time.UnixMilli(1_700_000_000_000)
-			store, err := metadata.Open(ctx, "sqlite://"+filepath.Join(t.TempDir(), "metadata.db"),
-				metadata.Options{Now: func() time.Time { return now }})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer store.Close()
+			store := metadatatest.OpenSQLite(t, metadata.Options{Now: func() time.Time { return now }})
 			broker, err := topicconfig.NewBroker(tc.broker)
 			if err != nil {
 				t.Fatal(err)

@@ -2,13 +2,14 @@ package worker
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/caudal/caudal/metadata/metadatatest"
+	"github.com/caudal/caudal/objstore/objstoretest"
+
 	"github.com/caudal/caudal/metadata"
 	"github.com/caudal/caudal/metadata/topicconfig"
-	"github.com/caudal/caudal/objstore"
 	"github.com/caudal/caudal/segments"
 )
 
@@ -16,17 +17,8 @@ import (
 // still commit an object orphan GC would delete.
 func TestRunRefusesShortGrace(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	bucket, err := objstore.Open(ctx, "file://"+filepath.Join(dir, "objects"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { bucket.Close() })
-	store, err := metadata.Open(ctx, "sqlite://"+filepath.Join(dir, "metadata.db"), metadata.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
+	bucket := objstoretest.OpenFile(t)
+	store := metadatatest.OpenSQLite(t, metadata.Options{})
 	broker, err := topicconfig.NewBroker(nil)
 	if err != nil {
 		t.Fatal(err)

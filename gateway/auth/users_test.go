@@ -3,9 +3,10 @@ package auth
 import (
 	"crypto/pbkdf2"
 	"errors"
-	"path/filepath"
 	"slices"
 	"testing"
+
+	"github.com/caudal/caudal/metadata/metadatatest"
 
 	"github.com/twmb/franz-go/pkg/sasl/scram"
 
@@ -16,12 +17,7 @@ import (
 // the store's own ErrNotFound and ordering.
 func sqliteStore(t *testing.T) metadata.Store {
 	t.Helper()
-	s, err := metadata.Open(ctx, "sqlite://"+filepath.Join(t.TempDir(), "metadata.db"), metadata.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
+	return metadatatest.OpenSQLite(t, metadata.Options{})
 }
 
 // upsertion is what a client such as kadm sends for a password.

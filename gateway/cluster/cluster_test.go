@@ -5,9 +5,10 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/caudal/caudal/metadata/metadatatest"
 
 	"github.com/caudal/caudal/metadata"
 )
@@ -18,11 +19,7 @@ import (
 // row was taken over says so.
 func TestRegistryListsOneGatewayPerAddress(t *testing.T) {
 	ctx := context.Background()
-	store, err := metadata.Open(ctx, "sqlite://"+filepath.Join(t.TempDir(), "metadata.db"), metadata.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
+	store := metadatatest.OpenSQLite(t, metadata.Options{})
 	var logged bytes.Buffer
 	start := func(addr string, log *slog.Logger) *Registry {
 		t.Helper()

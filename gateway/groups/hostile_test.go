@@ -4,10 +4,11 @@ import (
 	"context"
 	"errors"
 	"math"
-	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/caudal/caudal/metadata/metadatatest"
 
 	"github.com/caudal/caudal/metadata"
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -130,11 +131,7 @@ func TestFailedSaveRetried(t *testing.T) {
 func TestEmptyGroupsEvicted(t *testing.T) {
 	co, clk := testCoordinator(t)
 	ctx := context.Background()
-	store, err := metadata.Open(ctx, "sqlite://"+filepath.Join(t.TempDir(), "metadata.db"), metadata.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
+	store := metadatatest.OpenSQLite(t, metadata.Options{})
 	co.store = store
 	for _, name := range []string{"with-offsets", "without"} {
 		_, aw := joinNew(t, co, name, "range")

@@ -3,8 +3,9 @@ package groups
 import (
 	"context"
 	"errors"
-	"github.com/caudal/caudal/metadata"
 	"time"
+
+	"github.com/caudal/caudal/metadata"
 )
 
 // persistLoop saves dirty groups when kicked, and retries failed saves

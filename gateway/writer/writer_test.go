@@ -4,12 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/caudal/caudal/metadata/metadatatest"
 
 	"github.com/caudal/caudal/metadata"
 	"github.com/caudal/caudal/objstore"
@@ -27,19 +28,8 @@ type testEnv struct {
 func newTestEnv(t *testing.T) *testEnv {
 	t.Helper()
 	ctx := context.Background()
-	dir := t.TempDir()
-	bucket, err := objstore.Open(ctx, "file://"+filepath.Join(dir, "objects"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	store, err := metadata.Open(ctx, "sqlite://"+filepath.Join(dir, "metadata.db"), metadata.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		store.Close()
-		bucket.Close()
-	})
+	bucket := objstoretest.OpenFile(t)
+	store := metadatatest.OpenSQLite(t, metadata.Options{})
 	topic, err := store.CreateTopic(ctx, metadata.TopicSpec{Name: "t", Partitions: 2, ReplicationFactor: 1})
 	if err != nil {
 		t.Fatal(err)

@@ -1,5 +1,5 @@
 // Package objstoretest holds test scaffolding for code that uses an
-// objstore.Bucket: a wrapper that injects faults.
+// objstore.Bucket: a wrapper that injects faults, and a file bucket of its own.
 package objstoretest
 
 import (
