@@ -27,7 +27,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -234,7 +233,7 @@ func BenchmarkProduceCompressed(b *testing.B) {
 	}{{"none", kgo.NoCompression()}, {"lz4", kgo.Lz4Compression()}, {"zstd", kgo.ZstdCompression()}}
 	testenv.CreateTopics(b, p.Addr, benchPartitions, "warm", "none", "lz4", "zstd")
 	values := jsonValues(16384)
-	produceValues(b, p.Addr, "warm", kgo.NoCompression(), values, throughputBytes, clients)
+	produceRecords(b, []string{p.Addr}, "warm", values, throughputBytes, clients)
 	stored := map[string]bool{}
 	for _, a := range listObjects(b, bucketURL) {
 		stored[a.Key] = true
@@ -243,7 +242,7 @@ func BenchmarkProduceCompressed(b *testing.B) {
 	b.ResetTimer()
 	for _, r := range runs {
 		cpu0 := sampleCPU(pid)
-		elapsed, records := produceValues(b, p.Addr, r.name, r.codec, values, throughputBytes, clients)
+		elapsed, records := produceRecords(b, []string{p.Addr}, r.name, values, throughputBytes, clients, kgo.ProducerBatchCompression(r.codec))
 		cpu := sampleCPU(pid).sub(cpu0)
 		b.StopTimer()
 		gb := float64(records*recordSize) / 1e9
@@ -283,49 +282,6 @@ func jsonValues(n int) [][]byte {
 		values[i] = append(v, bytes.Repeat([]byte(" "), recordSize-len(v))...)
 	}
 	return values
-}
-
-// produceValues produces total bytes of records with the given values,
-// round-robin over the topic's partitions, from `clients` producers that
-// compress with codec, and returns the time from the first record to the
-// last acknowledgement, after a warm-up, and the number of records. Any
-// failed record fails b.
-func produceValues(b *testing.B, addr, topic string, codec kgo.CompressionCodec, values [][]byte, total, clients int) (time.Duration, int) {
-	b.Helper()
-	records := total / recordSize
-	cls := make([]*kgo.Client, clients)
-	for i := range cls {
-		cls[i] = newProducer(b, addr, topic, kgo.MaxBufferedRecords(16384), kgo.ProducerBatchMaxBytes(1<<20),
-			kgo.ProducerBatchCompression(codec))
-		warmUp(b, cls[i], topic)
-	}
-	var (
-		failed atomic.Pointer[error]
-		acked  sync.WaitGroup
-		wg     sync.WaitGroup
-	)
-	start := time.Now()
-	for c, cl := range cls {
-		wg.Go(func() {
-			for i := c; i < records; i += clients {
-				acked.Add(1)
-				r := &kgo.Record{Partition: int32(i % benchPartitions), Value: values[i%len(values)]}
-				cl.Produce(context.Background(), r, func(_ *kgo.Record, err error) {
-					if err != nil {
-						failed.CompareAndSwap(nil, &err)
-					}
-					acked.Done()
-				})
-			}
-		})
-	}
-	wg.Wait()
-	acked.Wait()
-	elapsed := time.Since(start)
-	if err := failed.Load(); err != nil {
-		b.Fatalf("produce %s: %v", topic, *err)
-	}
-	return elapsed, records
 }
 
 // storedBatches reads the objects under bucketURL that are not in seen,

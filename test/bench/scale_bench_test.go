@@ -67,12 +67,27 @@ func gatewaysCPU(pids []int) float64 {
 	return s
 }
 
-// produceSpread produces total bytes of 1 KiB records round-robin over the
-// topic's partitions from `clients` producers, producer c seeded with
-// gateway c % len(addrs), as fast as they accept them, and returns the time
-// from the first record to the last acknowledgement, after a warm-up. Any
-// failed record fails b.
+// produceSpread produces total bytes of distinct random 1 KiB records
+// (nothing on the way can shrink them) with produceRecords.
 func produceSpread(b *testing.B, addrs []string, topic string, total, clients int, opts ...kgo.Opt) (time.Duration, int) {
+	b.Helper()
+	const distinct = 16384
+	buf := make([]byte, distinct*recordSize)
+	rand.Read(buf)
+	values := make([][]byte, distinct)
+	for i := range values {
+		values[i] = buf[i*recordSize:][:recordSize]
+	}
+	return produceRecords(b, addrs, topic, values, total, clients, opts...)
+}
+
+// produceRecords produces total bytes of records with the given values
+// round-robin over the topic's partitions from `clients` producers,
+// producer c seeded with gateway c % len(addrs), as fast as they accept
+// them, and returns the time from the first record to the last
+// acknowledgement, after a warm-up, and the number of records. Any
+// failed record fails b.
+func produceRecords(b *testing.B, addrs []string, topic string, values [][]byte, total, clients int, opts ...kgo.Opt) (time.Duration, int) {
 	b.Helper()
 	records := total / recordSize
 	cls := make([]*kgo.Client, clients)
@@ -83,23 +98,18 @@ func produceSpread(b *testing.B, addrs []string, topic string, total, clients in
 		}, opts...)...)
 		warmUp(b, cls[i], topic)
 	}
-	// Distinct random values, so that nothing on the way can shrink them.
-	const distinct = 16384
-	values := make([]byte, distinct*recordSize)
-	rand.Read(values)
 	var (
 		failed atomic.Pointer[error]
 		acked  sync.WaitGroup
 		wg     sync.WaitGroup
 	)
-	ctx := context.Background()
 	start := time.Now()
 	for c, cl := range cls {
 		wg.Go(func() {
 			for i := c; i < records; i += clients {
 				acked.Add(1)
-				v := values[(i%distinct)*recordSize:][:recordSize]
-				cl.Produce(ctx, &kgo.Record{Partition: int32(i % benchPartitions), Value: v}, func(_ *kgo.Record, err error) {
+				r := &kgo.Record{Partition: int32(i % benchPartitions), Value: values[i%len(values)]}
+				cl.Produce(context.Background(), r, func(_ *kgo.Record, err error) {
 					if err != nil {
 						failed.CompareAndSwap(nil, &err)
 					}
@@ -112,7 +122,7 @@ func produceSpread(b *testing.B, addrs []string, topic string, total, clients in
 	acked.Wait()
 	elapsed := time.Since(start)
 	if err := failed.Load(); err != nil {
-		b.Fatalf("produce: %v", *err)
+		b.Fatalf("produce %s: %v", topic, *err)
 	}
 	return elapsed, records
 }
