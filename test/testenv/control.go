@@ -11,9 +11,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/minio/minio-go/v7"
-	"github.com/minio/minio-go/v7/pkg/credentials"
 )
 
 // Fault tests need servers they can take away and bring back. MinIO and
@@ -45,11 +42,7 @@ func StartStoppableMinIO(t testing.TB) *StoppableMinIO {
 	m := &StoppableMinIO{MinIOServer: &MinIOServer{addr: FreeAddr(t), dir: dir}, bin: bin, console: FreeAddr(t)}
 	t.Cleanup(m.Stop)
 	m.Start(t)
-	m.client, err = minio.New(m.addr, &minio.Options{
-		Creds:  credentials.NewStaticV4(MinIOUser, MinIOPassword, ""),
-		Region: MinIORegion,
-	})
-	if err != nil {
+	if err := m.connect(); err != nil {
 		t.Fatal(err)
 	}
 	t.Setenv("AWS_ACCESS_KEY_ID", MinIOUser)
@@ -67,21 +60,9 @@ func (m *StoppableMinIO) Start(t testing.TB) {
 		t.Fatal(err)
 	}
 	defer logFile.Close() // the child has its own descriptor
-	cmd := exec.Command(m.bin, "server", filepath.Join(m.dir, "data"),
-		"--address", m.addr, "--console-address", m.console, "--quiet")
-	cmd.Env = append(os.Environ(),
-		"MINIO_ROOT_USER="+MinIOUser,
-		"MINIO_ROOT_PASSWORD="+MinIOPassword,
-		"MINIO_BROWSER=off",
-		"MINIO_UPDATE=off",
-	)
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("testenv: start %s: %v", m.bin, err)
+	if err := m.start(m.bin, m.console, logFile); err != nil {
+		t.Fatalf("testenv: %v", err)
 	}
-	exited := make(chan struct{})
-	go func() { cmd.Wait(); close(exited) }()
-	m.cmd, m.exited = cmd, exited
 	if err := m.waitReady(60 * time.Second); err != nil {
 		t.Fatalf("testenv: MinIO: %v\n%s", err, logTail(m.LogPath()))
 	}

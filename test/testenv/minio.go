@@ -116,32 +116,19 @@ func launchMinIO(bin string) (*MinIOServer, error) {
 		os.RemoveAll(dir)
 		return nil, err
 	}
-	defer logFile.Close() // the child has its own descriptor
-	cmd := exec.Command(bin, "server", filepath.Join(dir, "data"),
-		"--address", addr, "--console-address", console, "--quiet")
-	cmd.Env = append(os.Environ(),
-		"MINIO_ROOT_USER="+MinIOUser,
-		"MINIO_ROOT_PASSWORD="+MinIOPassword,
-		"MINIO_BROWSER=off",
-		"MINIO_UPDATE=off",
-	)
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	if err := cmd.Start(); err != nil {
+	s := &MinIOServer{addr: addr, dir: dir}
+	err = s.start(bin, console, logFile)
+	logFile.Close() // the child has its own descriptor
+	if err != nil {
 		os.RemoveAll(dir)
-		return nil, fmt.Errorf("start %s: %w", bin, err)
+		return nil, err
 	}
-	s := &MinIOServer{addr: addr, dir: dir, cmd: cmd, exited: make(chan struct{})}
-	go func() { cmd.Wait(); close(s.exited) }()
 	if err := s.waitReady(60 * time.Second); err != nil {
 		out, _ := os.ReadFile(logPath)
 		s.stop()
 		return nil, fmt.Errorf("%w; server output:\n%s", err, lastBytes(string(out), 2000))
 	}
-	s.client, err = minio.New(addr, &minio.Options{
-		Creds:  credentials.NewStaticV4(MinIOUser, MinIOPassword, ""),
-		Region: MinIORegion,
-	})
-	if err != nil {
+	if err := s.connect(); err != nil {
 		s.stop()
 		return nil, err
 	}
@@ -161,6 +148,36 @@ func launchMinIO(bin string) (*MinIOServer, error) {
 	}
 	atExit(s.stop)
 	return s, nil
+}
+
+// start starts the server on s's address and data directory, its output
+// going to log.
+func (s *MinIOServer) start(bin, console string, log *os.File) error {
+	cmd := exec.Command(bin, "server", filepath.Join(s.dir, "data"),
+		"--address", s.addr, "--console-address", console, "--quiet")
+	cmd.Env = append(os.Environ(),
+		"MINIO_ROOT_USER="+MinIOUser,
+		"MINIO_ROOT_PASSWORD="+MinIOPassword,
+		"MINIO_BROWSER=off",
+		"MINIO_UPDATE=off",
+	)
+	cmd.Stdout, cmd.Stderr = log, log
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start %s: %w", bin, err)
+	}
+	exited := make(chan struct{})
+	go func() { cmd.Wait(); close(exited) }()
+	s.cmd, s.exited = cmd, exited
+	return nil
+}
+
+// connect makes s's admin client.
+func (s *MinIOServer) connect() (err error) {
+	s.client, err = minio.New(s.addr, &minio.Options{
+		Creds:  credentials.NewStaticV4(MinIOUser, MinIOPassword, ""),
+		Region: MinIORegion,
+	})
+	return err
 }
 
 // waitReady polls MinIO's readiness endpoint until it answers 200.
