@@ -39,7 +39,9 @@ func BenchmarkProduceSecurity(b *testing.B) {
 	bucketURL, metadataURL := testenv.StoreURLs(b, testenv.Cloud)
 	ca := testenv.NewCA(b)
 	httpAddr := testenv.FreeAddr(b)
-	p, secure := testenv.StartSecureProcess(b, bucketURL, metadataURL, ca, "--http-listen", httpAddr, "--pprof")
+	p, addrs := testenv.StartProcessListeners(b, bucketURL, metadataURL, []string{"SASL_SSL"},
+		append(testenv.SecureFlags(b, ca), "--http-listen", httpAddr, "--pprof")...)
+	secure := addrs["SASL_SSL"]
 	pid := processPid(b, p)
 	grantProducers(b, secure, ca, "sec")
 	listeners := []struct {

@@ -21,8 +21,9 @@ const (
 
 // secureServer is a caudal dev with Kafka's security on: SCRAM on a
 // SASL_SSL listener (bootstrap), PLAIN and unsecured OAUTHBEARER also
-// offered, on a SASL_PLAINTEXT one too; ACLs enforced; and admin, created
-// at start-up from CAUDAL_SASL_ADMIN_PASSWORD, the super user.
+// offered, on a SASL_PLAINTEXT one too (the PLAINTEXT listener every
+// testenv process has goes unused); ACLs enforced; and admin, created at
+// start-up from CAUDAL_SASL_ADMIN_PASSWORD, the super user.
 type secureServer struct {
 	server
 	saslPlaintext string
@@ -34,15 +35,15 @@ func startSecureServer(t *testing.T) secureServer {
 	t.Helper()
 	ca := testenv.NewCA(t)
 	cert, key := ca.Issue(t, "gateway")
-	saslPlaintext := testenv.FreeAddr(t)
-	p := testenv.StartDevWith(t, []string{"CAUDAL_SASL_ADMIN_PASSWORD=" + adminPassword}, func(addr string) []string {
-		return []string{"--listeners", "SASL_SSL://" + addr + ",SASL_PLAINTEXT://" + saslPlaintext,
-			"--ssl-certificate-location", cert, "--ssl-key-location", key,
-			"--sasl-enabled-mechanisms", "SCRAM-SHA-512,SCRAM-SHA-256,PLAIN,OAUTHBEARER", "--sasl-oauthbearer-unsecured",
-			"--authorizer", "acl", "--super-users", "User:admin", "--sasl-admin-user", "admin"}
-	})
-	return secureServer{server: server{bin: testenv.CaudalBinary(t), bootstrap: p.Addr},
-		saslPlaintext: saslPlaintext, ca: ca, dir: t.TempDir()}
+	// env(1) passes the password as the variable; it execs caudal in its
+	// own place, so the process the test kills is caudal itself.
+	_, addrs := testenv.StartDevUnder(t, []string{"env", "CAUDAL_SASL_ADMIN_PASSWORD=" + adminPassword},
+		[]string{"SASL_SSL", "SASL_PLAINTEXT"},
+		"--ssl-certificate-location", cert, "--ssl-key-location", key,
+		"--sasl-enabled-mechanisms", "SCRAM-SHA-512,SCRAM-SHA-256,PLAIN,OAUTHBEARER", "--sasl-oauthbearer-unsecured",
+		"--authorizer", "acl", "--super-users", "User:admin", "--sasl-admin-user", "admin")
+	return secureServer{server: server{bin: testenv.CaudalBinary(t), bootstrap: addrs["SASL_SSL"]},
+		saslPlaintext: addrs["SASL_PLAINTEXT"], ca: ca, dir: t.TempDir()}
 }
 
 // properties writes a client properties file of lines and returns its path.

@@ -61,15 +61,16 @@ func TestFranzGo(t *testing.T) {
 		t.Run(string(b), func(t *testing.T) {
 			// A second listener, SASL_PLAINTEXT, serves the suite's
 			// SCRAM and OAUTHBEARER tests.
-			var p *testenv.Process
-			var sasl string
+			flags := append(testenv.SASLFlags(t), caudalFlags...)
+			listeners := []string{"SASL_PLAINTEXT"}
+			var addrs map[string]string
 			if b == testenv.Dev {
-				p, sasl = testenv.StartSASLDev(t, caudalFlags...)
+				_, addrs = testenv.StartDevListeners(t, listeners, flags...)
 			} else {
 				bucketURL, metadataURL := testenv.StoreURLs(t, b)
-				p, sasl = testenv.StartSASLProcess(t, bucketURL, metadataURL, caudalFlags...)
+				_, addrs = testenv.StartProcessListeners(t, bucketURL, metadataURL, listeners, flags...)
 			}
-			runSuite(t, suite, version, p.Addr, sasl, excluded)
+			runSuite(t, suite, version, addrs["PLAINTEXT"], addrs["SASL_PLAINTEXT"], excluded)
 		})
 	}
 }

@@ -111,7 +111,7 @@ func TestClaimedSizesCostNoMemory(t *testing.T) {
 // gateway may take: it refuses the excess and goes on. Before, Serve
 // returned "accept4: too many open files" and caudal exited.
 func TestDescriptorLimitDoesNotStopTheGateway(t *testing.T) {
-	p := testenv.StartDevUnder(t, []string{"prlimit", "--nofile=256:256"})
+	p, _ := testenv.StartDevUnder(t, []string{"prlimit", "--nofile=256:256"}, nil)
 	produceOne(t, p.Addr, "fds")
 	var conns []net.Conn
 	for range 300 {

@@ -176,20 +176,10 @@ type Process struct {
 	args []string
 	// wrap runs the binary, e.g. under prlimit; empty runs it directly.
 	wrap []string
-	cmd  *exec.Cmd
-	log  string
-}
-
-// StartProcess runs `caudal gateway` (or dev when the URLs are empty) on
-// the given stores at a free loopback address, plus extra flags.
-func StartProcess(t testing.TB, bucketURL, metadataURL string, extra ...string) *Process {
-	t.Helper()
-	p := &Process{Addr: FreeAddr(t), log: filepath.Join(t.TempDir(), "caudal.log")}
-	p.args = append([]string{"gateway", "--bucket-url", bucketURL, "--metadata-url", metadataURL,
-		"--kafka-listen", p.Addr, "--http-listen", ""}, extra...)
-	p.Start(t)
-	t.Cleanup(p.Kill)
-	return p
+	// listeners are the addresses, beside Addr, that Start waits for.
+	listeners []string
+	cmd       *exec.Cmd
+	log       string
 }
 
 // Start (re)starts the process with the same flags and address.
@@ -206,9 +196,12 @@ func (p *Process) Start(t testing.TB) {
 	if err := p.cmd.Start(); err != nil {
 		t.Fatalf("start caudal: %v", err)
 	}
-	if err := waitTCP(p.Addr, 20*time.Second); err != nil {
-		log, _ := os.ReadFile(p.log)
-		t.Fatalf("caudal did not start: %v\n%s", err, lastBytes(string(log), 2000))
+	// The other listeners are bound just after Addr's: wait for them too,
+	// so that a client's first dial is not refused.
+	for _, addr := range append([]string{p.Addr}, p.listeners...) {
+		if err := waitTCP(addr, 20*time.Second); err != nil {
+			t.Fatalf("caudal did not start listening on %s: %v\n%s", addr, err, lastBytes(p.Log(), 2000))
+		}
 	}
 }
 
