@@ -149,7 +149,7 @@ const handshakeTimeout = 10 * time.Second
 // the connection, when that fails.
 func (g *Gateway) openConn(nc net.Conn, l Listener) *conn {
 	principal := anonymous
-	if l.Protocol.usesTLS() {
+	if l.Protocol.UsesTLS() {
 		tc := tls.Server(nc, l.TLS)
 		tc.SetDeadline(time.Now().Add(handshakeTimeout))
 		if err := tc.Handshake(); err != nil {
@@ -167,6 +167,6 @@ func (g *Gateway) openConn(nc net.Conn, l Listener) *conn {
 	}
 	c := newConn(g, nc)
 	c.listener, c.principal = l, principal
-	c.authenticated = !l.Protocol.usesSASL()
+	c.authenticated = !l.Protocol.UsesSASL()
 	return c
 }

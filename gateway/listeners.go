@@ -30,8 +30,8 @@ func ParseProtocol(s string) (Protocol, error) {
 	return "", fmt.Errorf("unknown security protocol %q: want PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL", s)
 }
 
-func (p Protocol) usesTLS() bool  { return p == SSL || p == SASLSSL }
-func (p Protocol) usesSASL() bool { return p == SASLPlaintext || p == SASLSSL }
+func (p Protocol) UsesTLS() bool  { return p == SSL || p == SASLSSL }
+func (p Protocol) UsesSASL() bool { return p == SASLPlaintext || p == SASLSSL }
 
 // Listener is one of the gateway's Kafka listeners.
 type Listener struct {
@@ -78,10 +78,10 @@ func checkListeners(ls []Listener, mechanisms []string) error {
 		if _, err := ParseProtocol(string(l.Protocol)); err != nil {
 			return fmt.Errorf("listener %s: %w", l.Name, err)
 		}
-		if l.Protocol.usesTLS() && l.TLS == nil {
+		if l.Protocol.UsesTLS() && l.TLS == nil {
 			return fmt.Errorf("listener %s is %s but has no certificate", l.Name, l.Protocol)
 		}
-		if l.Protocol.usesSASL() && len(mechanisms) == 0 {
+		if l.Protocol.UsesSASL() && len(mechanisms) == 0 {
 			return fmt.Errorf("listener %s is %s but no SASL mechanism is enabled", l.Name, l.Protocol)
 		}
 	}

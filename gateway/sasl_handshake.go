@@ -30,7 +30,7 @@ func init() { register(kmsg.SASLHandshake, 0, 1, serveSASLHandshake) }
 func serveSASLHandshake(c *conn, kreq kmsg.Request) kmsg.Response {
 	req := kreq.(*kmsg.SASLHandshakeRequest)
 	resp := req.ResponseKind().(*kmsg.SASLHandshakeResponse)
-	if !c.listener.Protocol.usesSASL() || c.g.auth == nil || c.sasl != nil {
+	if !c.listener.Protocol.UsesSASL() || c.g.auth == nil || c.sasl != nil {
 		resp.ErrorCode = kerr.IllegalSaslState.Code
 		c.closeAfterReply(0, fmt.Errorf("SaslHandshake out of place on listener %s", c.listener.Name))
 		return resp
