@@ -71,10 +71,7 @@ func (c *conn) authenticatedAs(s auth.Session) (time.Duration, error) {
 	if c.authenticated && c.principal != principal {
 		return 0, fmt.Errorf("re-authentication as %s on a connection of %s", principal, c.principal)
 	}
-	var lifetime time.Duration
-	if max := c.g.cfg.SASL.ReauthMax; max > 0 {
-		lifetime = max
-	}
+	lifetime := max(c.g.cfg.SASL.ReauthMax, 0)
 	if exp := s.Expiry(); !exp.IsZero() {
 		if left := time.Until(exp); lifetime == 0 || left < lifetime {
 			lifetime = max(left, time.Millisecond)
@@ -86,6 +83,29 @@ func (c *conn) authenticatedAs(s auth.Session) (time.Duration, error) {
 	}
 	c.principal, c.authenticated, c.sasl = principal, true, nil
 	return lifetime, nil
+}
+
+// saslStep runs one step of the exchange under way and, when it
+// completes, records the authentication. It returns the server's token,
+// whether the exchange is done and the session lifetime then (0: none).
+// A refusal (refused, err the reason) is counted in authFailures; any
+// other error means the step could not be judged, such as a store out of
+// reach, and is not the client's fault.
+func (c *conn) saslStep(token []byte) (answer []byte, done bool, lifetime time.Duration, refused bool, err error) {
+	answer, done, err = c.sasl.Step(c.ctx, token)
+	if err == nil && done {
+		if lifetime, err = c.authenticatedAs(c.sasl); err != nil {
+			err = fmt.Errorf("%w: %v", auth.ErrAuthenticationFailed, err)
+		}
+	}
+	switch {
+	case errors.Is(err, auth.ErrAuthenticationFailed) || errors.Is(err, auth.ErrIllegalSaslState):
+		c.g.metrics.authFailures.WithLabelValues(c.saslMechanism).Inc()
+		return nil, false, 0, true, err
+	case err != nil:
+		return nil, false, 0, false, fmt.Errorf("authenticate %s: %w", c.saslMechanism, err)
+	}
+	return answer, done, lifetime, false, nil
 }
 
 // maxRawSASLToken bounds a token of SaslHandshake v0's exchange; the
@@ -100,20 +120,13 @@ func (c *conn) handleRawSASL(token []byte) (*reply, error) {
 	if len(token) > maxRawSASLToken {
 		return nil, fmt.Errorf("SASL token of %d bytes", len(token))
 	}
-	answer, done, err := c.sasl.Step(c.ctx, token)
-	if err == nil && done {
-		_, err = c.authenticatedAs(c.sasl)
-		if err != nil {
-			err = fmt.Errorf("%w: %v", auth.ErrAuthenticationFailed, err)
-		}
-	}
-	if errors.Is(err, auth.ErrAuthenticationFailed) || errors.Is(err, auth.ErrIllegalSaslState) {
-		c.g.metrics.authFailures.WithLabelValues(c.saslMechanism).Inc()
+	answer, done, _, refused, err := c.saslStep(token)
+	if refused {
 		time.Sleep(authFailureDelay)
 		return nil, err
 	}
 	if err != nil {
-		return nil, fmt.Errorf("authenticate %s: %w", c.saslMechanism, err)
+		return nil, err
 	}
 	if done {
 		c.rawSASL = false

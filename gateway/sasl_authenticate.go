@@ -13,10 +13,7 @@ package gateway
 
 import (
 	"errors"
-	"fmt"
-	"time"
 
-	"github.com/caudal/caudal/gateway/auth"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -31,31 +28,21 @@ func serveSASLAuthenticate(c *conn, kreq kmsg.Request) kmsg.Response {
 		c.closeAfterReply(0, errors.New("SaslAuthenticate without SaslHandshake"))
 		return resp
 	}
-	reply, done, err := c.sasl.Step(c.ctx, req.SASLAuthBytes)
-	var lifetime int64
-	if err == nil && done {
-		var d time.Duration
-		d, err = c.authenticatedAs(c.sasl)
-		if err != nil {
-			err = fmt.Errorf("%w: %v", auth.ErrAuthenticationFailed, err)
-		}
-		lifetime = d.Milliseconds()
-	}
+	reply, _, lifetime, refused, err := c.saslStep(req.SASLAuthBytes)
 	switch {
-	case errors.Is(err, auth.ErrAuthenticationFailed) || errors.Is(err, auth.ErrIllegalSaslState):
-		c.g.metrics.authFailures.WithLabelValues(c.saslMechanism).Inc()
+	case refused:
 		resp.ErrorCode = kerr.SaslAuthenticationFailed.Code
 		msg := err.Error()
 		resp.ErrorMessage = &msg
 		c.closeAfterReply(authFailureDelay, err)
 		return resp
 	case err != nil:
-		c.closeAfterReply(-1, fmt.Errorf("authenticate %s: %w", c.saslMechanism, err))
+		c.closeAfterReply(-1, err)
 		return nil
 	}
 	resp.SASLAuthBytes = reply
 	if req.Version >= 1 {
-		resp.SessionLifetimeMillis = lifetime
+		resp.SessionLifetimeMillis = lifetime.Milliseconds()
 	}
 	return resp
 }
