@@ -432,8 +432,12 @@ func (co *Coordinator) record(gr *group) groupRecord {
 }
 
 // markDirty queues the group for the persister. Called with co.mu held.
-func (co *Coordinator) markDirty(gr *group) {
-	co.dirty[gr.name] = true
+func (co *Coordinator) markDirty(gr *group) { co.markDirtyName(gr.name) }
+
+// markDirtyName is markDirty by name, for a group that may not be in
+// memory. Called with co.mu held.
+func (co *Coordinator) markDirtyName(name string) {
+	co.dirty[name] = true
 	select {
 	case co.kick <- struct{}{}:
 	default:
@@ -453,10 +457,16 @@ func (co *Coordinator) expireOffsets(ctx context.Context, now time.Time) error {
 		return err
 	}
 	for _, name := range names {
+		// Another gateway's group may have members there that this
+		// gateway knows nothing of.
+		if !co.coordinates(name) {
+			continue
+		}
 		co.mu.Lock()
 		var emptySince time.Time
-		active := false
+		active, inMemory := false, false
 		if gr := co.groups.get(name); gr != nil {
+			inMemory = true
 			active = gr.memberCount() > 0
 			emptySince = gr.emptySince
 		}
@@ -470,15 +480,26 @@ func (co *Coordinator) expireOffsets(ctx context.Context, now time.Time) error {
 		}
 		var expired []metadata.TopicPartition
 		for _, o := range offs {
-			base := o.CommitTime
-			if emptySince.After(base) {
-				base = emptySince
-			}
-			if now.Sub(base) >= co.set.offsetsRetention {
+			if now.Sub(o.CommitTime) >= co.set.offsetsRetention {
 				expired = append(expired, metadata.TopicPartition{Topic: o.Topic, Partition: o.Partition})
 			}
 		}
 		if len(expired) == 0 {
+			continue
+		}
+		if !inMemory {
+			// An evicted group was saved last when it became empty, as
+			// restore takes it too. A group never saved has only
+			// offsets: its commits are as old as its emptiness.
+			rec, err := co.gs.LoadGroup(ctx, name)
+			switch {
+			case err == nil:
+				emptySince = rec.UpdatedAt
+			case !errors.Is(err, metadata.ErrNotFound):
+				return err
+			}
+		}
+		if now.Sub(emptySince) < co.set.offsetsRetention {
 			continue
 		}
 		if err := co.store.DeleteOffsets(ctx, name, expired); err != nil {
@@ -487,10 +508,15 @@ func (co *Coordinator) expireOffsets(ctx context.Context, now time.Time) error {
 		co.log.Info("expired group offsets", "group", name, "partitions", len(expired))
 		if len(expired) == len(offs) {
 			co.mu.Lock()
-			if gr := co.groups.get(name); gr != nil && gr.memberCount() == 0 {
-				gr.state = groupDead
-				co.groups.remove(name)
-				co.markDirty(gr)
+			gr := co.groups.get(name)
+			if gr == nil || gr.memberCount() == 0 {
+				if gr != nil {
+					gr.state = groupDead
+					co.groups.remove(name)
+				}
+				// The persister deletes the stored state of a dirty
+				// group missing from memory, evicted ones included.
+				co.markDirtyName(name)
 			}
 			co.mu.Unlock()
 		}

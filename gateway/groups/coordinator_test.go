@@ -50,7 +50,8 @@ func testCoordinator(t *testing.T) (*Coordinator, *fakeClock) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	co := New(Config{Broker: bc, Now: clk.now, Registerer: prometheus.NewRegistry()})
+	co := New(Config{Broker: bc, Now: clk.now, Registerer: prometheus.NewRegistry(),
+		Coordinates: func(string) bool { return true }})
 	co.gs = newMemGroupStore()
 	return co, clk
 }

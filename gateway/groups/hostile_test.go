@@ -179,3 +179,64 @@ func inMemory(co *Coordinator) int {
 	defer co.mu.Unlock()
 	return len(co.groups.all())
 }
+
+// An evicted empty group keeps its offsets for offsets.retention.minutes
+// counted from when it became empty, not from their commit (KIP-211), and
+// its stored state goes with its last offset. A group another gateway
+// coordinates is left to that gateway, which knows whether it has members.
+func TestEvictedGroupOffsetsExpire(t *testing.T) {
+	co, clk := testCoordinator(t)
+	ctx := context.Background()
+	store := metadatatest.OpenSQLite(t, metadata.Options{})
+	co.store = store
+	co.coordinates = func(name string) bool { return name != "elsewhere" }
+	committed := clk.now()
+	for _, name := range []string{"g", "elsewhere"} {
+		if err := store.CommitOffsets(ctx, name, []metadata.GroupOffset{{Topic: "t", Partition: 0, Offset: 5, CommitTime: committed}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, aw := joinNew(t, co, "g", "range")
+	recv(t, aw)
+	clk.add(time.Hour) // consuming for an hour after the commit
+	if code, _ := co.leave(ctx, "g", []kmsg.LeaveGroupRequestMember{{MemberID: memberOf(co, "g")}}); code != 0 {
+		t.Fatalf("leave: %v", kerr.ErrorForCode(code))
+	}
+	emptied := clk.now()
+	co.persist(ctx)
+	clk.add(co.set.evictAfter)
+	co.evictEmpty(ctx, clk.now())
+	if n := inMemory(co); n != 0 {
+		t.Fatalf("%d groups in memory after evictAfter, want 0", n)
+	}
+
+	offsets := func(name string) int {
+		t.Helper()
+		offs, err := store.FetchOffsets(ctx, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(offs)
+	}
+	clk.t = committed.Add(co.set.offsetsRetention + time.Minute)
+	if err := co.expireOffsets(ctx, clk.now()); err != nil {
+		t.Fatal(err)
+	}
+	if offsets("g") != 1 {
+		t.Fatal("offsets expired counting from their commit, not from when the group became empty")
+	}
+	clk.t = emptied.Add(co.set.offsetsRetention)
+	if err := co.expireOffsets(ctx, clk.now()); err != nil {
+		t.Fatal(err)
+	}
+	if offsets("g") != 0 {
+		t.Fatal("offsets kept past retention counted from when the group became empty")
+	}
+	co.persist(ctx)
+	if _, err := co.gs.LoadGroup(ctx, "g"); !errors.Is(err, metadata.ErrNotFound) {
+		t.Errorf("state of a group whose offsets all expired: %v, want deleted", err)
+	}
+	if offsets("elsewhere") != 1 {
+		t.Error("offsets of a group another gateway coordinates expired here")
+	}
+}
