@@ -83,8 +83,8 @@ func (c *conn) authorizedOperations(typ kmsg.ACLResourceType, name string) int32
 
 // checker is the connection's decision cache, for its current principal.
 func (c *conn) checker() *acl.Checker {
-	if c.acls == nil || c.aclsFor != c.principal {
-		c.acls, c.aclsFor = c.g.acl.For(c.principal, remoteIP(c.nc)), c.principal
+	if c.acls == nil {
+		c.acls = c.g.acl.For(c.principal, remoteIP(c.nc))
 	}
 	return c.acls
 }

@@ -81,9 +81,9 @@ type conn struct {
 	// closing, set by a handler, ends the connection once its reply is
 	// written.
 	closing *errCloseAfterReply
-	// acls caches authorization decisions for aclsFor (authorize.go).
-	acls    *acl.Checker
-	aclsFor string
+	// acls caches authorization decisions for principal (authorize.go);
+	// nil until the first check, and again whenever principal changes.
+	acls *acl.Checker
 	// release recycles the buffers the response being built refers to,
 	// once it is written (gateway/reader). Set by handlers in the read loop.
 	release func()

@@ -81,6 +81,9 @@ func (c *conn) authenticatedAs(s auth.Session) (time.Duration, error) {
 	if lifetime > 0 {
 		c.authExpiry = time.Now().Add(lifetime)
 	}
+	if principal != c.principal {
+		c.acls = nil // its decisions were for the principal before
+	}
 	c.principal, c.authenticated, c.sasl = principal, true, nil
 	return lifetime, nil
 }
