@@ -38,9 +38,6 @@ type ACL struct {
 
 const aclCols = "resource_type, resource_name, pattern_type, principal, host, operation, permission"
 
-// aclInsertChunk bounds the rows of one INSERT (7 arguments each).
-const aclInsertChunk = 500
-
 func (a ACL) args() []any {
 	return []any{a.ResourceType, a.ResourceName, a.PatternType, a.Principal, a.Host, a.Operation, a.Permission}
 }
@@ -70,8 +67,8 @@ func (s *sqlStore) CreateACLs(ctx context.Context, acls []ACL) error {
 			return err
 		}
 		created := int64(0)
-		for lo := 0; lo < len(acls); lo += aclInsertChunk {
-			chunk := acls[lo:min(lo+aclInsertChunk, len(acls))]
+		for lo := 0; lo < len(acls); lo += maxStmtRows {
+			chunk := acls[lo:min(lo+maxStmtRows, len(acls))]
 			args := make([]any, 0, 7*len(chunk))
 			for _, a := range chunk {
 				args = append(args, a.args()...)

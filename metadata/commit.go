@@ -282,10 +282,9 @@ func (s *sqlStore) assign(c ObjectCommit, keys []tp, pkeys []prodKey, parts map[
 		stmts = append(stmts, stmt{"UPDATE partitions SET next_offset = v.column3 FROM " + from +
 			" WHERE partitions.topic_id = v.column1 AND partitions.part = v.column2", args})
 	}
-	const chunk = 500 // SQLite's limit on parameters is 32766
-	for lo := 0; lo < len(index); lo += chunk {
-		src := make([][]any, 0, chunk)
-		for _, e := range index[lo:min(lo+chunk, len(index))] {
+	for lo := 0; lo < len(index); lo += maxStmtRows {
+		src := make([][]any, 0, maxStmtRows)
+		for _, e := range index[lo:min(lo+maxStmtRows, len(index))] {
 			src = append(src, []any{e.Topic, e.Partition, e.BaseOffset, e.LastOffset, e.ObjectKey, e.ByteOffset, e.ByteLength, e.MaxTimestamp})
 		}
 		from, args := s.rowSource(src, "uuid", "integer", "bigint", "bigint", "text", "bigint", "bigint", "bigint")

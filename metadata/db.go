@@ -483,6 +483,11 @@ func rebind(q string) string {
 	return out
 }
 
+// maxStmtRows bounds the rows, or IN-list items, of one generated
+// statement. At the widest row (9 arguments) that is 4500 bound
+// parameters, well under SQLite's limit of 32766 (and PostgreSQL's 65535).
+const maxStmtRows = 500
+
 // placeholders returns "(?,?,…),(?,?,…)…" for rows tuples of width cols.
 func placeholders(rows, cols int) string {
 	tuple := "(" + strings.TrimSuffix(strings.Repeat("?,", cols), ",") + ")"

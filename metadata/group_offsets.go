@@ -8,9 +8,8 @@ func (s *sqlStore) CommitOffsets(ctx context.Context, group string, offsets []Gr
 	}
 	now := s.nowMillis()
 	return s.tx(ctx, "commit offsets of group "+group, func(q execer) error {
-		const chunk = 500
-		for lo := 0; lo < len(offsets); lo += chunk {
-			part := offsets[lo:min(lo+chunk, len(offsets))]
+		for lo := 0; lo < len(offsets); lo += maxStmtRows {
+			part := offsets[lo:min(lo+maxStmtRows, len(offsets))]
 			args := make([]any, 0, 7*len(part))
 			for _, o := range part {
 				t := toMillis(o.CommitTime)

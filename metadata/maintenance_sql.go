@@ -160,9 +160,8 @@ func (s *sqlStore) ReplaceIndex(ctx context.Context, r IndexReplacement, deleteA
 				return err
 			}
 		}
-		const chunk = 500
-		for c := 0; c < len(r.New); c += chunk {
-			part := r.New[c:min(c+chunk, len(r.New))]
+		for c := 0; c < len(r.New); c += maxStmtRows {
+			part := r.New[c:min(c+maxStmtRows, len(r.New))]
 			args := make([]any, 0, 9*len(part))
 			for _, e := range part {
 				abs := 0

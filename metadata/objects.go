@@ -56,10 +56,9 @@ func (s *sqlStore) Objects(ctx context.Context, fn func(Object) error) error {
 
 // keyChunks runs stmtFor over keys in chunks of IN lists.
 func keyChunks(keys []string, stmtFor func(in string, args []any) stmt, lead ...any) []stmt {
-	const chunk = 500
 	var out []stmt
-	for lo := 0; lo < len(keys); lo += chunk {
-		part := keys[lo:min(lo+chunk, len(keys))]
+	for lo := 0; lo < len(keys); lo += maxStmtRows {
+		part := keys[lo:min(lo+maxStmtRows, len(keys))]
 		args := append([]any{}, lead...)
 		for _, k := range part {
 			args = append(args, k)

@@ -74,9 +74,8 @@ func (s *sqlStore) CreateTopic(ctx context.Context, spec TopicSpec) (Topic, erro
 
 // insertPartitions creates the empty partitions [from, to) of a topic.
 func insertPartitions(ctx context.Context, q execer, topic uuid.UUID, from, to int32) error {
-	const chunk = 500
-	for lo := from; lo < to; lo += chunk {
-		hi := min(lo+chunk, to)
+	for lo := from; lo < to; lo += maxStmtRows {
+		hi := min(lo+maxStmtRows, to)
 		args := make([]any, 0, 2*(hi-lo))
 		for p := lo; p < hi; p++ {
 			args = append(args, topic, p)
