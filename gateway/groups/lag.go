@@ -13,6 +13,8 @@ import (
 	"slices"
 	"strconv"
 	"time"
+
+	"github.com/caudal/caudal/metadata"
 )
 
 func (co *Coordinator) lagLoop() {
@@ -45,6 +47,27 @@ func (co *Coordinator) refreshLag(ctx context.Context) error {
 		return err
 	}
 	lags := map[lagKey]int64{}
+	// Many groups read the same partitions: one store read each per pass.
+	// A partition that could not be read is remembered too (ok false).
+	type watermark struct {
+		next int64
+		ok   bool
+	}
+	watermarks := map[metadata.TopicPartition]watermark{}
+	highWatermark := func(topic string, partition int32) watermark {
+		tp := metadata.TopicPartition{Topic: topic, Partition: partition}
+		if w, seen := watermarks[tp]; seen {
+			return w
+		}
+		var w watermark
+		if t, err := co.topics.ByName(ctx, topic); err == nil { // a deleted topic has no lag
+			if ps, err := co.store.Partition(ctx, t.ID, partition); err == nil {
+				w = watermark{next: ps.NextOffset, ok: true}
+			}
+		}
+		watermarks[tp] = w
+		return w
+	}
 	for _, name := range names {
 		if !co.coordinates(name) {
 			continue
@@ -54,15 +77,9 @@ func (co *Coordinator) refreshLag(ctx context.Context) error {
 			return err
 		}
 		for _, o := range offs {
-			t, err := co.topics.ByName(ctx, o.Topic)
-			if err != nil {
-				continue // topic deleted
+			if w := highWatermark(o.Topic, o.Partition); w.ok {
+				lags[lagKey{name, o.Topic, o.Partition}] = max(0, w.next-o.Offset)
 			}
-			ps, err := co.store.Partition(ctx, t.ID, o.Partition)
-			if err != nil {
-				continue
-			}
-			lags[lagKey{name, o.Topic, o.Partition}] = max(0, ps.NextOffset-o.Offset)
 		}
 	}
 	keys := slices.SortedFunc(maps.Keys(lags), func(a, b lagKey) int {
