@@ -62,7 +62,7 @@ func serveFetch(c *conn, kreq kmsg.Request) kmsg.Response {
 			c.release = release
 			return resp
 		}
-		if c.g.closing.Load() {
+		if c.g.isClosed() {
 			// Every wait returns at once now: answer instead of
 			// re-reading until the deadline.
 			c.release = release

@@ -15,7 +15,6 @@ import (
 	"log/slog"
 	"net"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/caudal/caudal/gateway/acl"
@@ -125,9 +124,8 @@ type Gateway struct {
 	conns  map[net.Conn]struct{}
 	perIP  map[string]int
 	connWG sync.WaitGroup
+	// closed is set once Close starts: long polls answer at once.
 	closed bool
-	// closing is set once Close starts: long polls answer at once.
-	closing atomic.Bool
 }
 
 // New builds a gateway; Serve starts answering clients.
@@ -265,7 +263,6 @@ func (g *Gateway) Close(ctx context.Context) error {
 		return nil
 	}
 	g.closed = true
-	g.closing.Store(true)
 	g.stopBackground()
 	for _, ln := range g.lns {
 		ln.Close()
