@@ -565,7 +565,7 @@ func (co *Coordinator) heartbeat(ctx context.Context, req *kmsg.HeartbeatRequest
 	switch gr.state {
 	case groupPreparingRebalance:
 		return errCodeRebalancing
-	case groupEmpty, groupDead:
+	case groupEmpty:
 		return errCodeUnknownMember
 	}
 	return 0

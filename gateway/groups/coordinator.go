@@ -36,6 +36,8 @@ const (
 	groupPreparingRebalance
 	groupCompletingRebalance
 	groupStable
+	// groupDead is only what DescribeGroups reports for a group it does
+	// not know: a group that dies leaves memory at once, under co.mu.
 	groupDead
 	// KIP-848 states.
 	groupAssigning
@@ -336,7 +338,7 @@ func (co *Coordinator) lookup(ctx context.Context, name string, create bool) (*g
 			co.mu.Unlock()
 			return nil, ErrStopped
 		}
-		if gr := co.groups.get(name); gr != nil && gr.state != groupDead {
+		if gr := co.groups.get(name); gr != nil {
 			return gr, nil
 		}
 		co.mu.Unlock()
@@ -346,7 +348,7 @@ func (co *Coordinator) lookup(ctx context.Context, name string, create bool) (*g
 		case errors.Is(err, metadata.ErrNotFound):
 			if !create {
 				co.mu.Lock()
-				if gr := co.groups.get(name); gr != nil && gr.state != groupDead {
+				if gr := co.groups.get(name); gr != nil {
 					return gr, nil
 				}
 				return nil, nil
@@ -359,7 +361,7 @@ func (co *Coordinator) lookup(ctx context.Context, name string, create bool) (*g
 			gr = co.restore(rec)
 		}
 		co.mu.Lock()
-		if existing := co.groups.get(name); existing != nil && existing.state != groupDead {
+		if co.groups.get(name) != nil {
 			co.mu.Unlock()
 			continue
 		}
@@ -511,7 +513,6 @@ func (co *Coordinator) expireOffsets(ctx context.Context, now time.Time) error {
 			gr := co.groups.get(name)
 			if gr == nil || gr.memberCount() == 0 {
 				if gr != nil {
-					gr.state = groupDead
 					co.groups.remove(name)
 				}
 				// The persister deletes the stored state of a dirty

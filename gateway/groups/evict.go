@@ -35,8 +35,7 @@ func (co *Coordinator) evictEmpty(ctx context.Context, now time.Time) {
 			co.groups.remove(name)
 			evicted++
 			if len(offs) == 0 {
-				gr.state = groupDead
-				co.markDirty(gr) // the persister deletes a dead group's state
+				co.markDirty(gr) // the persister deletes a dirty group missing from memory
 				deleted++
 			}
 		}
@@ -51,5 +50,5 @@ func (co *Coordinator) evictEmpty(ctx context.Context, now time.Time) {
 // empty for evictAfter. Called with co.mu held.
 func (co *Coordinator) evictable(gr *group, now time.Time) bool {
 	return gr.memberCount() == 0 && len(gr.pending) == 0 && !co.dirty[gr.name] &&
-		gr.state != groupDead && now.Sub(gr.emptySince) >= co.set.evictAfter
+		now.Sub(gr.emptySince) >= co.set.evictAfter
 }

@@ -30,7 +30,7 @@ func (co *Coordinator) ReleaseMoved(ctx context.Context) {
 			co.answerJoinErr(m, errCodeNotCoordinator)
 			co.answerSync(m, syncResult{code: errCodeNotCoordinator})
 		}
-		if co.dirty[gr.name] && gr.state != groupDead {
+		if co.dirty[gr.name] {
 			save = append(save, co.record(gr))
 		}
 		// Not deleted from the store: the persister deletes only groups

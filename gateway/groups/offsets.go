@@ -131,7 +131,6 @@ func (co *Coordinator) deleteGroup(ctx context.Context, name string) error {
 			co.mu.Unlock()
 			return fmt.Errorf("delete group %s: %w", name, ErrNonEmptyGroup)
 		}
-		gr.state = groupDead
 		co.groups.remove(name)
 		delete(co.dirty, name)
 	}

@@ -31,8 +31,9 @@ func (co *Coordinator) persistLoop() {
 	}
 }
 
-// persist writes every dirty group's latest snapshot, and reports whether
-// any failed (those stay dirty).
+// persist writes every dirty group's latest snapshot, deletes the stored
+// state of dirty groups no longer in memory, and reports whether any
+// failed (those stay dirty).
 func (co *Coordinator) persist(ctx context.Context) (failed bool) {
 	type job struct {
 		name string
@@ -42,7 +43,7 @@ func (co *Coordinator) persist(ctx context.Context) (failed bool) {
 	var jobs []job
 	for name := range co.dirty {
 		gr := co.groups.get(name)
-		if gr == nil || gr.state == groupDead {
+		if gr == nil {
 			jobs = append(jobs, job{name: name})
 			continue
 		}
