@@ -45,33 +45,28 @@ func NewTopics(store metadata.Store, now func() time.Time) *Topics {
 
 // ByName returns the named topic, from the store when not cached.
 func (tc *Topics) ByName(ctx context.Context, name string) (metadata.Topic, error) {
-	tc.mu.Lock()
-	e, ok := tc.byName[name]
-	tc.mu.Unlock()
-	if ok && tc.now().Sub(e.at) < TopicTTL {
-		return e.t, nil
-	}
-	t, err := tc.store.Topic(ctx, name)
-	if ok && errors.Is(err, metadata.ErrUnavailable) {
-		return e.t, nil
-	}
+	t, err := cached(tc, tc.byName, name, func() (metadata.Topic, error) { return tc.store.Topic(ctx, name) })
 	if err != nil {
 		tc.Forget(name)
-		return metadata.Topic{}, err
 	}
-	tc.Put(t)
-	return t, nil
+	return t, err
 }
 
 // ByID returns the topic with that id, from the store when not cached.
 func (tc *Topics) ByID(ctx context.Context, id uuid.UUID) (metadata.Topic, error) {
+	return cached(tc, tc.byID, id, func() (metadata.Topic, error) { return tc.store.TopicByID(ctx, id) })
+}
+
+// cached returns m[key] while it is fresh, else what load finds (then
+// cached), or the stale entry if the store cannot be reached (TopicTTL).
+func cached[K comparable](tc *Topics, m map[K]cachedTopic, key K, load func() (metadata.Topic, error)) (metadata.Topic, error) {
 	tc.mu.Lock()
-	e, ok := tc.byID[id]
+	e, ok := m[key]
 	tc.mu.Unlock()
 	if ok && tc.now().Sub(e.at) < TopicTTL {
 		return e.t, nil
 	}
-	t, err := tc.store.TopicByID(ctx, id)
+	t, err := load()
 	if ok && errors.Is(err, metadata.ErrUnavailable) {
 		return e.t, nil
 	}
