@@ -37,6 +37,8 @@ import (
 	"github.com/twmb/franz-go/pkg/sasl/oauth"
 	"github.com/twmb/franz-go/pkg/sasl/plain"
 	"github.com/twmb/franz-go/pkg/sasl/scram"
+
+	"github.com/caudal/caudal/gateway"
 )
 
 // supportedSecurityProperties are the ssl.*, sasl.* and security.*
@@ -61,26 +63,25 @@ func isSecurityProperty(k string) bool {
 // props ask for; PLAINTEXT, the default, needs none.
 func securityOpts(props map[string]string) ([]kgo.Opt, error) {
 	noteUnsupportedProperties(props)
-	protocol := strings.ToUpper(strings.TrimSpace(props["security.protocol"]))
-	switch protocol {
-	case "", "PLAINTEXT":
-		noteUnusedSASL(props, "PLAINTEXT")
-		return nil, nil
-	case "SSL":
+	protocol := gateway.Plaintext
+	if s := strings.ToUpper(strings.TrimSpace(props["security.protocol"])); s != "" {
+		var err error
+		if protocol, err = gateway.ParseProtocol(s); err != nil {
+			return nil, fmt.Errorf("security.protocol: %w", err)
+		}
+	}
+	if !protocol.UsesSASL() {
 		noteUnusedSASL(props, protocol)
-	case "SASL_PLAINTEXT", "SASL_SSL":
-	default:
-		return nil, fmt.Errorf("security.protocol %q: want PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL", protocol)
 	}
 	var opts []kgo.Opt
-	if strings.HasSuffix(protocol, "SSL") {
+	if protocol.UsesTLS() {
 		cfg, err := clientTLS(props)
 		if err != nil {
 			return nil, err
 		}
 		opts = append(opts, kgo.DialTLSConfig(cfg))
 	}
-	if strings.HasPrefix(protocol, "SASL_") {
+	if protocol.UsesSASL() {
 		m, err := saslMechanism(props, protocol)
 		if err != nil {
 			return nil, err
@@ -106,7 +107,7 @@ func noteUnsupportedProperties(props map[string]string) {
 // noteUnusedSASL says that SASL settings do nothing without a SASL
 // protocol, the usual reason a client that was given a password is
 // refused.
-func noteUnusedSASL(props map[string]string, protocol string) {
+func noteUnusedSASL(props map[string]string, protocol gateway.Protocol) {
 	if props["sasl.mechanism"] != "" || props["sasl.jaas.config"] != "" {
 		note("sasl.* properties are set but security.protocol is %s: connecting without SASL", protocol)
 	}
@@ -327,7 +328,7 @@ var loginModules = map[string]string{
 
 // saslMechanism is the SASL mechanism sasl.mechanism names, with the
 // credentials of sasl.jaas.config.
-func saslMechanism(props map[string]string, protocol string) (sasl.Mechanism, error) {
+func saslMechanism(props map[string]string, protocol gateway.Protocol) (sasl.Mechanism, error) {
 	mech := strings.ToUpper(strings.TrimSpace(props["sasl.mechanism"]))
 	module, ok := loginModules[mech]
 	switch {

@@ -76,7 +76,7 @@ func (f *listenerFlags) bind(kafkaListen, advertise string, log *slog.Logger) ([
 				return fail(fmt.Errorf("--listeners: listener %s: not a protocol's name, and not in --listener-security-protocol-map", b.name))
 			}
 		}
-		if l.Protocol == gateway.SSL || l.Protocol == gateway.SASLSSL {
+		if l.Protocol.UsesTLS() {
 			if l.TLS, err = f.tlsConfig(l.Protocol, log); err != nil {
 				return fail(fmt.Errorf("listener %s: %w", b.name, err))
 			}
