@@ -2,12 +2,8 @@ package testenv
 
 import (
 	"fmt"
-	"net"
 	"os"
-	"os/exec"
-	"os/user"
 	"path/filepath"
-	"strconv"
 	"syscall"
 	"testing"
 	"time"
@@ -93,81 +89,28 @@ type StoppablePostgres struct {
 	// URL is the server's postgres database.
 	URL string
 
-	bin, data, logf, opts string
-	addr                  string
-	asUser                []string // runuser prefix when running as root
+	*pgServer
 }
 
 // StartStoppablePostgres initialises and starts a PostgreSQL server for t.
 func StartStoppablePostgres(t testing.TB) *StoppablePostgres {
 	t.Helper()
-	bin, err := pgBinDir()
+	s, err := newPGServer()
 	if err != nil {
 		t.Fatalf("testenv: %v", err)
 	}
-	dir, err := os.MkdirTemp("", "caudal-pg-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	sock := filepath.Join(dir, "sock")
-	if err := os.Mkdir(sock, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	p := &StoppablePostgres{bin: bin, data: filepath.Join(dir, "data"), logf: filepath.Join(dir, "server.log"), addr: FreeAddr(t)}
-	// initdb and the server refuse to run as root: run them as postgres,
-	// which must own the directory.
-	if os.Geteuid() == 0 {
-		if err := chownToPostgres(dir, sock); err != nil {
-			t.Fatalf("testenv: %v", err)
-		}
-		p.asUser = []string{"runuser", "-u", "postgres", "--"}
-	}
-	if out, err := p.run("initdb", "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync", "-D", p.data); err != nil {
-		t.Fatalf("testenv: initdb: %v\n%s", err, out)
-	}
-	_, port, _ := net.SplitHostPort(p.addr)
-	// fsync=off as in Postgres: a crash of the machine is not what the
-	// test is about, and a stop -m fast still checkpoints.
-	p.opts = fmt.Sprintf("-c listen_addresses=127.0.0.1 -p %s -k %s -c fsync=off -c max_connections=300", port, sock)
-	p.URL = "postgres://postgres@" + p.addr + "/postgres?sslmode=disable"
-	t.Cleanup(func() { p.run("pg_ctl", "stop", "-m", "immediate", "-D", p.data) })
+	t.Cleanup(func() { os.RemoveAll(s.dir) })
+	t.Cleanup(func() { s.run("pg_ctl", "stop", "-m", "immediate", "-D", s.data) })
+	p := &StoppablePostgres{URL: "postgres://postgres@" + s.addr + "/postgres?sslmode=disable", pgServer: s}
 	p.Start(t)
 	return p
-}
-
-func chownToPostgres(paths ...string) error {
-	u, err := user.Lookup("postgres")
-	if err != nil {
-		return fmt.Errorf("running as root needs a postgres user (run `make setup`): %w", err)
-	}
-	uid, _ := strconv.Atoi(u.Uid)
-	gid, _ := strconv.Atoi(u.Gid)
-	for _, p := range paths {
-		if err := os.Chown(p, uid, gid); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// run runs one of the server's programs as the server's user.
-func (p *StoppablePostgres) run(prog string, args ...string) ([]byte, error) {
-	full := append(append(append([]string{}, p.asUser...), filepath.Join(p.bin, prog)), args...)
-	cmd := exec.Command(full[0], full[1:]...)
-	cmd.Dir = filepath.Dir(p.data)
-	return cmd.CombinedOutput()
 }
 
 // Start starts the server (again) and waits until it accepts connections.
 func (p *StoppablePostgres) Start(t testing.TB) {
 	t.Helper()
-	out, err := p.run("pg_ctl", "start", "-w", "-t", "60", "-D", p.data, "-l", p.logf, "-o", p.opts)
-	if err == nil {
-		err = waitTCP(p.addr, 30*time.Second)
-	}
-	if err != nil {
-		t.Fatalf("testenv: pg_ctl start: %v\n%s\nserver log:\n%s", err, out, logTail(p.logf))
+	if err := p.start(); err != nil {
+		t.Fatalf("testenv: %v", err)
 	}
 }
 

@@ -75,72 +75,108 @@ func pgBinDir() (string, error) {
 }
 
 func startPostgres() (string, error) {
-	bin, err := pgBinDir()
+	s, err := newPGServer()
 	if err != nil {
 		return "", err
+	}
+	stop := func() {
+		s.run("pg_ctl", "stop", "-m", "immediate", "-D", s.data)
+		os.RemoveAll(s.dir)
+	}
+	if err := s.start(); err != nil {
+		stop()
+		return "", err
+	}
+	atExit(stop)
+	return "postgres://postgres@" + s.addr, nil
+}
+
+// pgServer is a PostgreSQL cluster made with initdb in a temporary
+// directory, listening on a free loopback port once started.
+type pgServer struct {
+	bin, dir, data, logf, opts, addr string
+	asUser                           []string // runuser prefix when running as root
+}
+
+func newPGServer() (*pgServer, error) {
+	bin, err := pgBinDir()
+	if err != nil {
+		return nil, err
 	}
 	dir, err := os.MkdirTemp("", "caudal-pg-")
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	data, sock, logf := filepath.Join(dir, "data"), filepath.Join(dir, "sock"), filepath.Join(dir, "server.log")
+	s := &pgServer{bin: bin, dir: dir, data: filepath.Join(dir, "data"), logf: filepath.Join(dir, "server.log")}
+	if err := s.init(); err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *pgServer) init() error {
+	sock := filepath.Join(s.dir, "sock")
 	if err := os.Mkdir(sock, 0o700); err != nil {
-		return "", err
+		return err
 	}
 	// initdb and the server refuse to run as root: run them as postgres,
 	// which must own the directory.
-	var asUser []string
 	if os.Geteuid() == 0 {
-		u, err := user.Lookup("postgres")
-		if err != nil {
-			os.RemoveAll(dir)
-			return "", fmt.Errorf("running as root needs a postgres user (run `make setup`): %w", err)
+		if err := chownToPostgres(s.dir, sock); err != nil {
+			return err
 		}
-		uid, _ := strconv.Atoi(u.Uid)
-		gid, _ := strconv.Atoi(u.Gid)
-		for _, p := range []string{dir, sock} {
-			if err := os.Chown(p, uid, gid); err != nil {
-				os.RemoveAll(dir)
-				return "", err
-			}
-		}
-		asUser = []string{"runuser", "-u", "postgres", "--"}
+		s.asUser = []string{"runuser", "-u", "postgres", "--"}
 	}
-	run := func(args ...string) ([]byte, error) {
-		full := append(append([]string{}, asUser...), args...)
-		cmd := exec.Command(full[0], full[1:]...)
-		cmd.Dir = dir
-		return cmd.CombinedOutput()
+	if out, err := s.run("initdb", "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync", "-D", s.data); err != nil {
+		return fmt.Errorf("initdb: %v\n%s", err, out)
 	}
-	if out, err := run(filepath.Join(bin, "initdb"), "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync", "-D", data); err != nil {
-		os.RemoveAll(dir)
-		return "", fmt.Errorf("initdb: %v\n%s", err, out)
-	}
-	addr, err := freeAddr() // minio.go
+	addr, err := freeAddr()
 	if err != nil {
-		os.RemoveAll(dir)
-		return "", err
+		return err
 	}
+	s.addr = addr
 	_, port, _ := net.SplitHostPort(addr)
-	// fsync=off (and friends): a test server's data may be lost in a crash;
-	// that is fine and makes tests faster. Benchmarks therefore measure
-	// commits without disk flushes.
-	opts := fmt.Sprintf("-c listen_addresses=127.0.0.1 -p %s -k %s -c fsync=off -c max_connections=300", port, sock)
-	out, err := run(filepath.Join(bin, "pg_ctl"), "start", "-w", "-t", "60", "-D", data, "-l", logf, "-o", opts)
-	stop := func() {
-		run(filepath.Join(bin, "pg_ctl"), "stop", "-m", "immediate", "-D", data)
-		os.RemoveAll(dir)
+	// fsync=off (and friends): a test server's data may be lost in a crash
+	// of the machine; that is fine and makes tests faster. Benchmarks
+	// therefore measure commits without disk flushes.
+	s.opts = fmt.Sprintf("-c listen_addresses=127.0.0.1 -p %s -k %s -c fsync=off -c max_connections=300", port, sock)
+	return nil
+}
+
+func chownToPostgres(paths ...string) error {
+	u, err := user.Lookup("postgres")
+	if err != nil {
+		return fmt.Errorf("running as root needs a postgres user (run `make setup`): %w", err)
 	}
+	uid, _ := strconv.Atoi(u.Uid)
+	gid, _ := strconv.Atoi(u.Gid)
+	for _, p := range paths {
+		if err := os.Chown(p, uid, gid); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// run runs one of the server's programs as the server's user.
+func (s *pgServer) run(prog string, args ...string) ([]byte, error) {
+	full := append(append(append([]string{}, s.asUser...), filepath.Join(s.bin, prog)), args...)
+	cmd := exec.Command(full[0], full[1:]...)
+	cmd.Dir = s.dir
+	return cmd.CombinedOutput()
+}
+
+// start starts the server and waits until it accepts connections.
+func (s *pgServer) start() error {
+	out, err := s.run("pg_ctl", "start", "-w", "-t", "60", "-D", s.data, "-l", s.logf, "-o", s.opts)
 	if err == nil {
-		err = waitTCP(addr, 30*time.Second)
+		err = waitTCP(s.addr, 30*time.Second)
 	}
 	if err != nil {
-		tail := logTail(logf)
-		stop()
-		return "", fmt.Errorf("pg_ctl start: %v\n%s\nserver log:\n%s", err, out, tail)
+		return fmt.Errorf("pg_ctl start: %v\n%s\nserver log:\n%s", err, out, logTail(s.logf))
 	}
-	atExit(stop)
-	return "postgres://postgres@" + addr, nil
+	return nil
 }
 
 func logTail(path string) string {
