@@ -22,11 +22,15 @@ type fault struct {
 	settled func(s *soak) bool
 }
 
+// faults are taken in this order, so the 2 cycles of `make test` stop
+// PostgreSQL (the outage that once failed deliveries) and kill the worker
+// mid-compaction, which needs a cycle of records before it to merge;
+// killed gateways are covered by test/e2e as well.
 var faults = []fault{
-	{kind: "kill -9 gateway", inject: killGateway},
+	{kind: "stop PostgreSQL 10s", inject: stopPostgres},
 	{kind: "kill -9 worker mid-compaction", inject: killWorker, settled: workerMerged},
 	{kind: "stop MinIO 10s", inject: stopMinIO},
-	{kind: "stop PostgreSQL 10s", inject: stopPostgres},
+	{kind: "kill -9 gateway", inject: killGateway},
 	{kind: "SIGSTOP gateway 20s", inject: pauseGateway},
 }
 

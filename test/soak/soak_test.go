@@ -2,8 +2,8 @@
 // processes on MinIO and PostgreSQL while idempotent acks=all producers
 // (confluent_kafka and kgo) write and a consumer group (one member of
 // each) reads and commits by hand. Each cycle injects one fault, in turn:
-// kill -9 a gateway, kill -9 the worker mid-compaction, stop MinIO for
-// 10 s, stop PostgreSQL for 10 s, SIGSTOP a gateway for 20 s. A killed
+// stop PostgreSQL for 10 s, kill -9 the worker mid-compaction, stop MinIO
+// for 10 s, kill -9 a gateway, SIGSTOP a gateway for 20 s. A killed
 // process is restarted as a supervisor would; nothing else is.
 //
 // At the end the soak checks every acknowledged record against what the
