@@ -39,7 +39,8 @@ type Config struct {
 	Rack   string
 	// HeartbeatInterval is how often the gateway refreshes its registry
 	// row and its list of live gateways; GatewayTimeout is how old a
-	// heartbeat may be for its gateway to count as live (gateway/cluster).
+	// heartbeat may be for its gateway to count as live. Both go to
+	// gateway/cluster as they are; it applies their defaults.
 	HeartbeatInterval time.Duration
 	GatewayTimeout    time.Duration
 	// ClusterID is reported in Metadata and DescribeCluster.
@@ -238,12 +239,6 @@ func withDefaults(cfg Config) Config {
 	}
 	if cfg.ClusterID == "" {
 		cfg.ClusterID = "caudal"
-	}
-	if cfg.HeartbeatInterval <= 0 {
-		cfg.HeartbeatInterval = cluster.DefaultHeartbeatInterval
-	}
-	if cfg.GatewayTimeout <= 0 {
-		cfg.GatewayTimeout = 3 * cfg.HeartbeatInterval
 	}
 	if cfg.MaxConnections <= 0 {
 		cfg.MaxConnections = defaultMaxConnections()

@@ -24,9 +24,9 @@ import (
 	"github.com/caudal/caudal/metadata"
 )
 
-// DefaultHeartbeatInterval is Config.HeartbeatInterval's default;
+// defaultHeartbeatInterval is Config.HeartbeatInterval's default;
 // Config.GatewayTimeout's is three intervals.
-const DefaultHeartbeatInterval = 3 * time.Second
+const defaultHeartbeatInterval = 3 * time.Second
 
 // Config is what a Registry needs.
 type Config struct {
@@ -59,7 +59,7 @@ type Registry struct {
 // negative, and loads the live list once.
 func New(c Config) (*Registry, error) {
 	if c.HeartbeatInterval <= 0 {
-		c.HeartbeatInterval = DefaultHeartbeatInterval
+		c.HeartbeatInterval = defaultHeartbeatInterval
 	}
 	if c.GatewayTimeout <= 0 {
 		c.GatewayTimeout = 3 * c.HeartbeatInterval
