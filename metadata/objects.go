@@ -84,16 +84,17 @@ func (s *sqlStore) ForgetObjects(ctx context.Context, keys []string) error {
 
 func (s *sqlStore) ClaimOrphans(ctx context.Context, keys []string) ([]string, error) {
 	now := s.nowMillis()
-	err := s.tx(ctx, "claim orphan objects", func(q execer) error {
-		for _, k := range keys {
-			if _, err := q.exec(ctx, "INSERT INTO objects ("+objectCols+") VALUES (?, 0, ?, ?, 0) ON CONFLICT (object_key) DO NOTHING",
-				k, string(ObjectOrphan), now); err != nil {
-				return err
-			}
+	var stmts []stmt
+	for lo := 0; lo < len(keys); lo += maxStmtRows {
+		part := keys[lo:min(lo+maxStmtRows, len(keys))]
+		args := make([]any, 0, 5*len(part))
+		for _, k := range part {
+			args = append(args, k, 0, string(ObjectOrphan), now, 0)
 		}
-		return nil
-	})
-	if err != nil {
+		stmts = append(stmts, stmt{"INSERT INTO objects (" + objectCols + ") VALUES " + placeholders(len(part), 5) +
+			" ON CONFLICT (object_key) DO NOTHING", args})
+	}
+	if err := s.wrap(ctx, "claim orphan objects", s.b.execAll(ctx, stmts)); err != nil {
 		return nil, err
 	}
 	rows, err := s.ObjectsByKey(ctx, keys)

@@ -1080,6 +1080,32 @@ func TestClaimOrphans(t *testing.T) {
 	})
 }
 
+// Claims of more keys than one statement takes fence every uncommitted
+// key, also one listed twice in the same statement.
+func TestClaimOrphansMany(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e *env) {
+		s := e.s
+		a := mustTopic(t, s, "a", 1)
+		mustCommit(t, s, metadata.ObjectCommit{Key: "segments/committed", Size: 10,
+			Runs: []metadata.PartitionRun{{Topic: a.ID, Partition: 0, Batches: []metadata.BatchAppend{{ByteLength: 10, Records: 1, ProducerID: -1}}}}})
+		var keys, want []string
+		for i := range 1200 {
+			k := fmt.Sprintf("segments/orphan-%04d", i)
+			keys = append(keys, k)
+			want = append(want, k)
+		}
+		keys = append(keys, "segments/committed", "segments/orphan-1199", "segments/orphan-0000")
+		want = append(want, "segments/orphan-1199", "segments/orphan-0000")
+		fenced, err := s.ClaimOrphans(ctx, keys)
+		if err != nil || !slices.Equal(fenced, want) {
+			t.Fatalf("ClaimOrphans fenced %d keys, %v; want %d", len(fenced), err, len(want))
+		}
+		if o, err := s.Object(ctx, "segments/committed"); err != nil || o.State != metadata.ObjectLive {
+			t.Errorf("the committed object is %+v, %v after a claim", o, err)
+		}
+	})
+}
+
 // A metadata URL that cannot be used is named in the error without its
 // password.
 func TestOpenErrorsHidePasswords(t *testing.T) {
