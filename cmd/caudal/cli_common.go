@@ -146,7 +146,7 @@ func parseToolFlags(fs *flag.FlagSet, args []string) error {
 // client seeded with them, secured as the security properties among
 // props say.
 func (cf *connFlags) connect(props map[string]string, opts ...kgo.Opt) (*kgo.Client, error) {
-	seeds := splitList(cf.bootstrap)
+	seeds := splitList(cf.bootstrap, ",")
 	if len(seeds) == 0 {
 		return nil, errors.New("--bootstrap-server is empty")
 	}
@@ -196,10 +196,11 @@ func opContext() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.Background(), requestTimeout)
 }
 
-// splitList splits a comma-separated list, dropping empty items.
-func splitList(s string) []string {
+// splitList splits a list separated by sep, trimming items and dropping
+// empty ones.
+func splitList(s, sep string) []string {
 	var out []string
-	for _, part := range strings.Split(s, ",") {
+	for _, part := range strings.Split(s, sep) {
 		if part = strings.TrimSpace(part); part != "" {
 			out = append(out, part)
 		}

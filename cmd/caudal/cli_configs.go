@@ -135,7 +135,7 @@ func (c *configsCmd) alterations() ([]kadm.AlterConfig, error) {
 		v = strings.TrimSuffix(strings.TrimPrefix(v, "["), "]")
 		out = append(out, kadm.AlterConfig{Op: kadm.SetConfig, Name: k, Value: &v})
 	}
-	for _, k := range splitList(c.remove) {
+	for _, k := range splitList(c.remove, ",") {
 		out = append(out, kadm.AlterConfig{Op: kadm.DeleteConfig, Name: k})
 	}
 	return out, nil

@@ -78,7 +78,7 @@ func (c *configsCmd) scramChanges() ([]scramChange, error) {
 		}
 		changes = append(changes, scramChange{upsert: []kadm.UpsertSCRAM{{User: c.name, Mechanism: mech, Iterations: iterations, Password: password}}})
 	}
-	for _, name := range splitList(c.remove) {
+	for _, name := range splitList(c.remove, ",") {
 		mech, ok := scramMechanisms[strings.ToUpper(name)]
 		if !ok {
 			unexpected = append(unexpected, name)

@@ -124,7 +124,7 @@ func (c *groupsCmd) resetScope(ctx context.Context, committed kadm.OffsetRespons
 func (c *groupsCmd) addTopicSpec(ctx context.Context, scope kadm.TopicsSet, spec string) error {
 	topic, parts, hasParts := strings.Cut(spec, ":")
 	if hasParts {
-		for _, p := range splitList(parts) {
+		for _, p := range splitList(parts, ",") {
 			n, err := strconv.ParseInt(p, 10, 32)
 			if err != nil {
 				return fmt.Errorf("Error: bad partition %q in --topic %s", p, spec)

@@ -134,10 +134,7 @@ type listenerAddr struct{ name, addr string }
 func parseListenerList(s, flag string) ([]listenerAddr, error) {
 	var out []listenerAddr
 	seen := map[string]bool{}
-	for _, part := range strings.Split(s, ",") {
-		if part = strings.TrimSpace(part); part == "" {
-			continue
-		}
+	for _, part := range splitList(s, ",") {
 		scheme, host, ok := strings.Cut(part, "://")
 		if _, _, err := net.SplitHostPort(host); !ok || scheme == "" || err != nil {
 			return nil, fmt.Errorf("%s: %q is not NAME://host:port", flag, part)
@@ -155,10 +152,7 @@ func parseListenerList(s, flag string) ([]listenerAddr, error) {
 // parseProtocolMap reads "NAME:PROTOCOL,...".
 func parseProtocolMap(s string) (map[string]gateway.Protocol, error) {
 	out := map[string]gateway.Protocol{}
-	for _, part := range strings.Split(s, ",") {
-		if part = strings.TrimSpace(part); part == "" {
-			continue
-		}
+	for _, part := range splitList(s, ",") {
 		name, proto, ok := strings.Cut(part, ":")
 		if !ok {
 			return nil, fmt.Errorf("--listener-security-protocol-map: %q is not NAME:PROTOCOL", part)

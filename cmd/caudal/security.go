@@ -57,10 +57,8 @@ func (f *securityFlags) register(fs *flag.FlagSet) {
 // config is the gateway's SASL and authorizer configuration.
 func (f *securityFlags) config() (gateway.SASLConfig, gateway.AuthorizerConfig, error) {
 	var sasl gateway.SASLConfig
-	for _, m := range strings.Split(f.mechanisms, ",") {
-		if m = strings.ToUpper(strings.TrimSpace(m)); m != "" {
-			sasl.Mechanisms = append(sasl.Mechanisms, m)
-		}
+	for _, m := range splitList(f.mechanisms, ",") {
+		sasl.Mechanisms = append(sasl.Mechanisms, strings.ToUpper(m))
 	}
 	sasl.ReauthMax = time.Duration(f.reauthMs) * time.Millisecond
 	sasl.OAuth = auth.OAuthConfig{
@@ -71,11 +69,7 @@ func (f *securityFlags) config() (gateway.SASLConfig, gateway.AuthorizerConfig, 
 		ClockSkew:      time.Duration(f.oauthSkewSecs) * time.Second,
 		Unsecured:      f.oauthUnsecured,
 	}
-	for _, a := range strings.Split(f.oauthAudience, ",") {
-		if a = strings.TrimSpace(a); a != "" {
-			sasl.OAuth.ExpectedAudience = append(sasl.OAuth.ExpectedAudience, a)
-		}
-	}
+	sasl.OAuth.ExpectedAudience = splitList(f.oauthAudience, ",")
 	var authz gateway.AuthorizerConfig
 	switch f.authorizer {
 	case "none", "":
@@ -84,11 +78,7 @@ func (f *securityFlags) config() (gateway.SASLConfig, gateway.AuthorizerConfig, 
 	default:
 		return sasl, authz, fmt.Errorf("--authorizer %q: want acl or none", f.authorizer)
 	}
-	for _, p := range strings.Split(f.superUsers, ";") {
-		if p = strings.TrimSpace(p); p != "" {
-			authz.SuperUsers = append(authz.SuperUsers, p)
-		}
-	}
+	authz.SuperUsers = splitList(f.superUsers, ";")
 	authz.AllowEveryoneIfNoACLFound = f.allowIfNoACL
 	return sasl, authz, nil
 }
