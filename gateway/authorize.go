@@ -89,10 +89,6 @@ func (c *conn) checker() *acl.Checker {
 	return c.acls
 }
 
-// unrequestedOperations is what authorized-operations fields hold when
-// the client did not ask for them (Kafka's Int.MinValue).
-const unrequestedOperations = -2147483648
-
 // allowedGroups splits names into those the principal may do op on, in
 // order, and whether each name is among them.
 func (c *conn) allowedGroups(op kmsg.ACLOperation, names []string) ([]string, []bool) {

@@ -24,7 +24,6 @@ func serveDescribeCluster(c *conn, kreq kmsg.Request) kmsg.Response {
 	}
 	resp.ClusterID = c.g.cfg.ClusterID
 	resp.ControllerID = c.g.cfg.NodeID
-	resp.ClusterAuthorizedOperations = unrequestedOperations
 	if req.IncludeClusterAuthorizedOperations {
 		resp.ClusterAuthorizedOperations = c.authorizedOperations(clusterResource, acl.ClusterName)
 	}
