@@ -52,8 +52,7 @@ func scanACL(r row) (ACL, error) {
 // that changes run one at a time (SQLite's write transaction already
 // does) and a delete's read of the bindings stays true until it commits.
 func (s *sqlStore) lockACLs(ctx context.Context, q execer) error {
-	var v int64
-	return q.queryRow(ctx, "SELECT version FROM acl_version WHERE id = 1"+s.forUpdate("")).Scan(&v)
+	return s.lockRows(ctx, q, "SELECT version FROM acl_version WHERE id = 1")
 }
 
 const bumpACLVersion = "UPDATE acl_version SET version = version + 1 WHERE id = 1"

@@ -58,8 +58,7 @@ func (s *sqlStore) expireProducerChunk(ctx context.Context, cutoff int64) (found
 		// Lock the rows in CommitObject's order (commit.go) before deleting
 		// them, so that this transaction and commits cannot deadlock; the
 		// age is checked again under the lock.
-		if err := scanAll(ctx, q, func(rows) error { return nil },
-			"SELECT producer_id FROM producers WHERE "+in+" ORDER BY producer_id, topic_id, part"+s.forUpdate(""), args...); err != nil {
+		if err := s.lockRows(ctx, q, "SELECT producer_id FROM producers WHERE "+in+" ORDER BY producer_id, topic_id, part", args...); err != nil {
 			return fmt.Errorf("lock expired producers: %w", err)
 		}
 		n, err := q.exec(ctx, "DELETE FROM producers WHERE "+in, args...)

@@ -44,6 +44,16 @@ func (s *sqlStore) forUpdate(of string) string {
 	return ""
 }
 
+// lockRows runs query, a SELECT, only for the row locks FOR UPDATE takes
+// on PostgreSQL. It skips SQLite, where the transaction began IMMEDIATE
+// (_txlock) and so already holds the database's write lock.
+func (s *sqlStore) lockRows(ctx context.Context, q execer, query string, args ...any) error {
+	if s.d != dialectPostgres {
+		return nil
+	}
+	return scanAll(ctx, q, func(rows) error { return nil }, query+" FOR UPDATE", args...)
+}
+
 // nowMillis is the injected clock, truncated to what the store keeps.
 func (s *sqlStore) nowMillis() int64 { return s.now().UnixMilli() }
 

@@ -97,8 +97,7 @@ func (s *sqlStore) DeleteTopic(ctx context.Context, name string) error {
 			return err
 		}
 		// Lock the partitions in the same global order CommitObject uses.
-		if err := scanAll(ctx, q, func(rows) error { return nil },
-			"SELECT part FROM partitions WHERE topic_id = ? ORDER BY topic_id, part"+s.forUpdate(""), id); err != nil {
+		if err := s.lockRows(ctx, q, "SELECT part FROM partitions WHERE topic_id = ? ORDER BY topic_id, part", id); err != nil {
 			return err
 		}
 		// Committed offsets are keyed by topic name: left behind, they
