@@ -2,6 +2,7 @@ package main
 
 import (
 	"crypto/tls"
+	"flag"
 	"fmt"
 	"log/slog"
 	"net"
@@ -19,7 +20,7 @@ type listenerFlags struct {
 	clientAuth                         string
 }
 
-func (f *listenerFlags) register(fs flagSet) {
+func (f *listenerFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.listeners, "listeners", "", "Kafka listeners as `NAME://host:port,...` (e.g. PLAINTEXT://127.0.0.1:9092,SASL_SSL://:9093); empty: PLAINTEXT on --kafka-listen")
 	fs.StringVar(&f.advertised, "advertised-listeners", "", "addresses given to clients per listener, `NAME://host:port,...` (default: each listener's own; PLAINTEXT's is --advertise)")
 	fs.StringVar(&f.protocolMap, "listener-security-protocol-map", "", "security protocol of listeners not named after theirs, `NAME:PROTOCOL,...` (e.g. INTERNAL:PLAINTEXT,EXTERNAL:SASL_SSL)")
@@ -27,11 +28,6 @@ func (f *listenerFlags) register(fs flagSet) {
 	fs.StringVar(&f.keyFile, "ssl-key-location", "", "PEM private key of SSL and SASL_SSL listeners")
 	fs.StringVar(&f.truststore, "ssl-truststore-location", "", "PEM CA certificates that client certificates must chain to (mTLS)")
 	fs.StringVar(&f.clientAuth, "ssl-client-auth", "none", "client certificates on SSL listeners: none, requested or required (Kafka's ssl.client.auth; SASL_SSL listeners never ask)")
-}
-
-// flagSet is the part of flag.FlagSet the flag groups register with.
-type flagSet interface {
-	StringVar(p *string, name, value, usage string)
 }
 
 // boundListener is a listener and its socket.
