@@ -128,6 +128,16 @@ func (cf *connFlags) properties(toolFile string, overrides map[string]string) (m
 	return props, nil
 }
 
+// clientProperties is properties for the console tools, whose overrides
+// are key=value flags: a malformed one is a usage error of fs.
+func (cf *connFlags) clientProperties(fs *flag.FlagSet, toolFile string, overrides []string) (map[string]string, error) {
+	m, err := keyValueMap(overrides)
+	if err != nil {
+		return nil, badUsage(fs, "%v", err)
+	}
+	return cf.properties(toolFile, m)
+}
+
 // parseToolFlags parses args; positional arguments are a usage error.
 func parseToolFlags(fs *flag.FlagSet, args []string) error {
 	if err := fs.Parse(args); err != nil {

@@ -53,11 +53,7 @@ func runConsoleConsumer(prog string, args []string) error {
 	if err := parseToolFlags(fs, args); err != nil {
 		return err
 	}
-	overrides, err := keyValueMap(f.cprops)
-	if err != nil {
-		return badUsage(fs, "%v", err)
-	}
-	props, err := conn.properties(f.config, overrides)
+	props, err := conn.clientProperties(fs, f.config, f.cprops)
 	if err != nil {
 		return err
 	}

@@ -38,11 +38,7 @@ func runConsoleProducer(prog string, args []string) error {
 	if err != nil {
 		return badUsage(fs, "%v", err)
 	}
-	overrides, err := keyValueMap(pprops)
-	if err != nil {
-		return badUsage(fs, "%v", err)
-	}
-	pm, err := conn.properties(*config, overrides)
+	pm, err := conn.clientProperties(fs, *config, pprops)
 	if err != nil {
 		return err
 	}
