@@ -306,7 +306,7 @@ func (s *sqlStore) assign(c ObjectCommit, keys []tp, pkeys []prodKey, parts map[
 			" last_write = excluded.last_write", prodArgs})
 	}
 	stmts = append(stmts, stmt{"INSERT INTO objects (" + objectCols + ") VALUES (?, ?, ?, ?, 0)",
-		[]any{c.Key, c.Size, string(ObjectLive), s.nowMillis()}})
+		[]any{c.Key, c.Size, string(ObjectLive), now}})
 	stmts = append(stmts, s.commitNotify()...) // notify.go
 	return res, stmts
 }
