@@ -315,7 +315,7 @@ func (c *conn) ready(corr int32, key int16, resp kmsg.Response) *reply {
 }
 
 func (c *conn) writeLoop() {
-	bw := bufio.NewWriterSize(c.nc, 64<<10)
+	bw := bufio.NewWriterSize(deadlineWriter{c.nc, c.g.writeTimeout}, 64<<10)
 	var buf []byte
 	for r := range c.out {
 		select {
@@ -323,7 +323,6 @@ func (c *conn) writeLoop() {
 		default:
 			// r waits for a flush: send what is already written first,
 			// or earlier answers would wait a whole flush cycle with it.
-			c.nc.SetWriteDeadline(time.Now().Add(c.g.writeTimeout))
 			if err := bw.Flush(); err != nil {
 				c.fail()
 			}
@@ -337,7 +336,7 @@ func (c *conn) writeLoop() {
 			continue
 		}
 		var err error
-		buf, err = writeResponse(c.nc, c.g.writeTimeout, bw, buf, r)
+		buf, err = writeResponse(bw, buf, r)
 		if err != nil {
 			c.fail()
 			continue
@@ -345,12 +344,24 @@ func (c *conn) writeLoop() {
 		// Flush when nothing else is ready, so pipelined responses share
 		// a write.
 		if len(c.out) == 0 {
-			c.nc.SetWriteDeadline(time.Now().Add(c.g.writeTimeout))
 			if err := bw.Flush(); err != nil {
 				c.fail()
 			}
 		}
 	}
+}
+
+// deadlineWriter is the connection under the response writer: every
+// write to the socket gets its own deadline, however the bufio.Writer
+// splits or merges responses, so no write can block past the timeout.
+type deadlineWriter struct {
+	nc      net.Conn
+	timeout time.Duration
+}
+
+func (w deadlineWriter) Write(p []byte) (int, error) {
+	w.nc.SetWriteDeadline(time.Now().Add(w.timeout))
+	return w.nc.Write(p)
 }
 
 func (c *conn) fail() {
@@ -364,9 +375,8 @@ const maxKeptBuffer = 1 << 20
 // writeResponse encodes r into buf, or around the records of a fetch
 // (see fetchwrite.go), writes it to bw, releases the buffers r's records
 // were in, and returns buf to keep for the next response.
-func writeResponse(nc net.Conn, timeout time.Duration, bw *bufio.Writer, buf []byte, r *reply) ([]byte, error) {
+func writeResponse(bw *bufio.Writer, buf []byte, r *reply) ([]byte, error) {
 	if r.raw != nil {
-		nc.SetWriteDeadline(time.Now().Add(timeout))
 		_, err := bw.Write(binary.BigEndian.AppendUint32(buf[:0], uint32(len(r.raw))))
 		if err == nil {
 			_, err = bw.Write(r.raw)
@@ -386,7 +396,6 @@ func writeResponse(nc net.Conn, timeout time.Duration, bw *bufio.Writer, buf []b
 	}
 	var err error
 	for _, p := range pieces {
-		nc.SetWriteDeadline(time.Now().Add(timeout))
 		if _, err = bw.Write(p); err != nil {
 			break
 		}
