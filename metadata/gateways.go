@@ -3,7 +3,6 @@ package metadata
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -60,7 +59,8 @@ func (s *sqlStore) Gateways(ctx context.Context, since time.Time) ([]Gateway, er
 			return err
 		}
 		g.HeartbeatAt = fromMillis(hb)
-		if err := json.Unmarshal([]byte(listeners), &g.Listeners); err != nil {
+		var err error
+		if g.Listeners, err = decodeStringMap(listeners); err != nil {
 			return fmt.Errorf("gateway %d listeners: %w", g.NodeID, err)
 		}
 		gs = append(gs, g)

@@ -21,11 +21,9 @@ func scanTopic(r row) (Topic, error) {
 	if err := r.Scan(&t.ID, &t.Name, &t.Partitions, &t.ReplicationFactor, &configs, &created); err != nil {
 		return Topic{}, err
 	}
-	if err := json.Unmarshal([]byte(configs), &t.Configs); err != nil {
+	var err error
+	if t.Configs, err = decodeStringMap(configs); err != nil {
 		return Topic{}, fmt.Errorf("topic %s configs: %w", t.Name, err)
-	}
-	if t.Configs == nil {
-		t.Configs = map[string]string{}
 	}
 	t.CreatedAt = fromMillis(created)
 	return t, nil
@@ -37,6 +35,19 @@ func encodeStringMap(c map[string]string) string {
 	}
 	b, _ := json.Marshal(c) // map[string]string always encodes
 	return string(b)
+}
+
+// decodeStringMap reads what encodeStringMap wrote. The map is never nil,
+// so callers may add to it.
+func decodeStringMap(s string) (map[string]string, error) {
+	var m map[string]string
+	if err := json.Unmarshal([]byte(s), &m); err != nil {
+		return nil, err
+	}
+	if m == nil {
+		m = map[string]string{}
+	}
+	return m, nil
 }
 
 func (s *sqlStore) CreateTopic(ctx context.Context, spec TopicSpec) (Topic, error) {
