@@ -18,6 +18,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/caudal/caudal/gateway/acl"
 )
 
 type aclFlags struct {
@@ -165,8 +167,8 @@ type resourceACLs struct {
 	entries  []aclEntry
 }
 
-// clusterResource is the one cluster resource; Kafka names it so.
-var clusterResource = aclResource{typ: kmsg.ACLResourceTypeCluster, name: "kafka-cluster", pattern: kmsg.ACLResourcePatternTypeLiteral}
+// clusterResource is the one cluster resource.
+var clusterResource = aclResource{typ: kmsg.ACLResourceTypeCluster, name: acl.ClusterName, pattern: kmsg.ACLResourcePatternTypeLiteral}
 
 // resources are the resources the flags name, in Kafka's order.
 func (f *aclFlags) resources(pattern kmsg.ACLResourcePatternType) []aclResource {
@@ -345,24 +347,10 @@ func operationNames(ops []kmsg.ACLOperation) []string {
 	return names
 }
 
-// supportedOperations are the operations Kafka allows an ACL on each
-// resource type to name, besides ALL (AclEntry.supportedOperations).
-var supportedOperations = map[kmsg.ACLResourceType][]kmsg.ACLOperation{
-	kmsg.ACLResourceTypeTopic: {kmsg.ACLOperationRead, kmsg.ACLOperationWrite, kmsg.ACLOperationCreate,
-		kmsg.ACLOperationDescribe, kmsg.ACLOperationDelete, kmsg.ACLOperationAlter,
-		kmsg.ACLOperationDescribeConfigs, kmsg.ACLOperationAlterConfigs},
-	kmsg.ACLResourceTypeGroup: {kmsg.ACLOperationRead, kmsg.ACLOperationDescribe, kmsg.ACLOperationDelete,
-		kmsg.ACLOperationDescribeConfigs, kmsg.ACLOperationAlterConfigs},
-	kmsg.ACLResourceTypeCluster: {kmsg.ACLOperationCreate, kmsg.ACLOperationClusterAction,
-		kmsg.ACLOperationDescribeConfigs, kmsg.ACLOperationAlterConfigs, kmsg.ACLOperationIdempotentWrite,
-		kmsg.ACLOperationAlter, kmsg.ACLOperationDescribe},
-	kmsg.ACLResourceTypeTransactionalId: {kmsg.ACLOperationDescribe, kmsg.ACLOperationWrite},
-}
-
 // checkOperations refuses an operation the resource type does not have,
 // e.g. WRITE on a group, as Kafka's validateOperation does.
 func checkOperations(ra resourceACLs) error {
-	valid := append(slices.Clone(supportedOperations[ra.resource.typ]), kmsg.ACLOperationAll)
+	valid := append(acl.Operations(ra.resource.typ), kmsg.ACLOperationAll)
 	for _, e := range ra.entries {
 		if !slices.Contains(valid, e.op) {
 			names := make([]string, len(valid))

@@ -1,6 +1,10 @@
 package acl
 
-import "github.com/twmb/franz-go/pkg/kmsg"
+import (
+	"slices"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
 
 // allowPermits reports whether an ALLOW binding of granted permits op, as
 // Kafka's StandardAuthorizer decides: ALL permits every operation; READ,
@@ -47,6 +51,13 @@ func supportedOperations(t kmsg.ACLResourceType) []kmsg.ACLOperation {
 		return userOperations
 	}
 	return nil
+}
+
+// Operations are the operations of resource type t (nil for a type
+// without any), as Kafka's AclEntry.supportedOperations lists them: what
+// an ACL on t may name besides ALL. It is a copy, for the caller to append to.
+func Operations(t kmsg.ACLResourceType) []kmsg.ACLOperation {
+	return slices.Clone(supportedOperations(t))
 }
 
 var (
