@@ -72,10 +72,18 @@ func NewBroker(overrides map[string]string) (*Broker, error) {
 		return nil, err
 	}
 	b.values["log.retention.ms"] = strconv.FormatInt(ms, 10)
-	if b.policy, err = b.basePolicy(); err != nil {
-		return nil, err
-	}
+	b.policy = Policy{}.with(b.topicDefaults())
 	return b, nil
+}
+
+// topicDefaults is every topic config's broker default, by topic config
+// name.
+func (b *Broker) topicDefaults() map[string]string {
+	m := make(map[string]string, len(topicConfigs))
+	for _, tc := range topicConfigs {
+		m[tc.name] = b.values[tc.brokerKey]
+	}
+	return m
 }
 
 // checkValues refuses what the operator set that caudal would misread: a

@@ -1,7 +1,6 @@
 package topicconfig
 
 import (
-	"fmt"
 	"strconv"
 	"strings"
 )
@@ -17,32 +16,18 @@ type Policy struct {
 	MinCompactionLagMs int64 // min.compaction.lag.ms
 }
 
-// basePolicy reads the broker defaults of the policy's settings. The
-// retention time is already resolved into log.retention.ms.
-func (b *Broker) basePolicy() (Policy, error) {
-	p := Policy{}
-	for key, dst := range map[string]*int64{
-		"log.retention.ms":                  &p.RetentionMs,
-		"log.retention.bytes":               &p.RetentionBytes,
-		"log.cleaner.delete.retention.ms":   &p.DeleteRetentionMs,
-		"log.cleaner.min.compaction.lag.ms": &p.MinCompactionLagMs,
-	} {
-		v := b.values[key]
-		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
-		if err != nil {
-			return Policy{}, fmt.Errorf("broker config %s=%q: not a number", key, v)
-		}
-		*dst = n
-	}
-	p.Delete, p.Compact = parseCleanup(b.values["log.cleanup.policy"])
-	return p, nil
-}
-
 // Policy returns a topic's effective policy from its explicitly set
 // configs. A value that does not parse keeps the default (the gateway
 // validates configs when they are set).
 func (b *Broker) Policy(configs map[string]string) Policy {
-	p := b.policy
+	return b.policy.with(configs)
+}
+
+// with is p with the settings configs holds, keyed by topic config name.
+// The broker's defaults come in the same way (topicDefaults), so that
+// this is the one table from names to fields. A value that does not parse
+// keeps p's; NewBroker refuses such broker values.
+func (p Policy) with(configs map[string]string) Policy {
 	for key, dst := range map[string]*int64{
 		"retention.ms":          &p.RetentionMs,
 		"retention.bytes":       &p.RetentionBytes,
