@@ -13,7 +13,7 @@ import (
 )
 
 // brokers lists the live gateways clients of listener may connect to.
-func (g *Gateway) brokers(listener string) []kmsg.MetadataResponseBroker {
+func (g *Gateway) brokers(listener Listener) []kmsg.MetadataResponseBroker {
 	live := g.cluster.Gateways()
 	out := make([]kmsg.MetadataResponseBroker, 0, len(live))
 	for _, gw := range live {
@@ -25,8 +25,8 @@ func (g *Gateway) brokers(listener string) []kmsg.MetadataResponseBroker {
 // brokerOf is gw as a Metadata broker for clients of listener: its
 // address on that listener where it has one. This gateway is described
 // by its current configuration (tests set Advertise once they listen).
-func (g *Gateway) brokerOf(gw metadata.Gateway, listener string) kmsg.MetadataResponseBroker {
-	switch addr := gw.Listeners[listener]; {
+func (g *Gateway) brokerOf(gw metadata.Gateway, listener Listener) kmsg.MetadataResponseBroker {
+	switch addr := gw.Listeners[listener.Name]; {
 	case gw.NodeID == g.cfg.NodeID:
 		gw.Addr, gw.Rack = g.advertised(listener), g.cfg.Rack
 	case addr != "":
@@ -47,7 +47,7 @@ func (g *Gateway) brokerOf(gw metadata.Gateway, listener string) kmsg.MetadataRe
 
 // coordinatorFor names the gateway that coordinates group (or
 // transactional id), for clients of listener.
-func (g *Gateway) coordinatorFor(group, listener string) kmsg.MetadataResponseBroker {
+func (g *Gateway) coordinatorFor(group string, listener Listener) kmsg.MetadataResponseBroker {
 	return g.brokerOf(g.cluster.CoordinatorFor(group), listener)
 }
 

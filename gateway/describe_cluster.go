@@ -27,7 +27,7 @@ func serveDescribeCluster(c *conn, kreq kmsg.Request) kmsg.Response {
 	if req.IncludeClusterAuthorizedOperations {
 		resp.ClusterAuthorizedOperations = c.authorizedOperations(clusterResource, acl.ClusterName)
 	}
-	for _, b := range c.g.brokers(c.listener.Name) {
+	for _, b := range c.g.brokers(c.listener) {
 		db := kmsg.NewDescribeClusterResponseBroker()
 		db.NodeID, db.Host, db.Port, db.Rack = b.NodeID, b.Host, b.Port, b.Rack
 		resp.Brokers = append(resp.Brokers, db)

@@ -37,7 +37,7 @@ func serveFindCoordinator(c *conn, kreq kmsg.Request) kmsg.Response {
 			rc.ErrorCode, rc.NodeID = kerr.TransactionalIDAuthorizationFailed.Code, -1
 			return rc
 		}
-		b := c.g.coordinatorFor(key, c.listener.Name)
+		b := c.g.coordinatorFor(key, c.listener)
 		rc.NodeID, rc.Host, rc.Port = b.NodeID, b.Host, b.Port
 		return rc
 	}

@@ -59,9 +59,9 @@ func (g *Gateway) listener(name string) (Listener, bool) {
 	return Listener{}, false
 }
 
-// advertised is this gateway's address on listener name.
-func (g *Gateway) advertised(name string) string {
-	if l, ok := g.listener(name); ok && l.Advertise != "" {
+// advertised is this gateway's address on listener l.
+func (g *Gateway) advertised(l Listener) string {
+	if l.Advertise != "" {
 		return l.Advertise
 	}
 	return g.cfg.Advertise

@@ -32,7 +32,7 @@ func serveMetadata(c *conn, kreq kmsg.Request) kmsg.Response {
 	resp := req.ResponseKind().(*kmsg.MetadataResponse)
 	g := c.g
 	rack := c.clientRack() // leaders in the client's zone (brokers.go)
-	resp.Brokers = g.brokers(c.listener.Name)
+	resp.Brokers = g.brokers(c.listener)
 	resp.ClusterID = &g.cfg.ClusterID
 	resp.ControllerID = g.cfg.NodeID
 	if req.IncludeClusterAuthorizedOperations {
