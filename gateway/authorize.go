@@ -9,7 +9,6 @@ package gateway
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/caudal/caudal/gateway/acl"
@@ -36,7 +35,7 @@ func startAuthorizer(cfg Config, store metadata.Store) (*acl.Authorizer, error) 
 	ctx, cancel := context.WithTimeout(context.Background(), authorizerStart)
 	defer cancel()
 	if err := a.Start(ctx); err != nil {
-		return nil, fmt.Errorf("load ACLs: %w", err)
+		return nil, err
 	}
 	return a, nil
 }
