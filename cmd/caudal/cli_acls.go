@@ -212,41 +212,50 @@ func (f *aclFlags) plan(fs *flag.FlagSet, action string, pattern kmsg.ACLResourc
 // expand gives each resource its entries: --operation's on every resource,
 // or the --producer and --consumer roles' on the resources they concern.
 func (f *aclFlags) expand(resources []aclResource) ([]resourceACLs, error) {
-	var plan []resourceACLs
-	add := func(typ kmsg.ACLResourceType, ops ...kmsg.ACLOperation) error {
-		entries, err := f.entries(ops)
-		if err != nil {
-			return err
+	roles := f.producer || f.consumer
+	var ops []kmsg.ACLOperation
+	if !roles {
+		// Before the principals, as Kafka reads them.
+		var err error
+		if ops, err = f.parsedOperations(); err != nil {
+			return nil, err
 		}
+	}
+	// Once here, so a bad principal is one error however many
+	// operations it would be given.
+	allow, err := parsePrincipals(f.allowPrincipals)
+	if err != nil {
+		return nil, err
+	}
+	deny, err := parsePrincipals(f.denyPrincipals)
+	if err != nil {
+		return nil, err
+	}
+	var plan []resourceACLs
+	add := func(typ kmsg.ACLResourceType, ops ...kmsg.ACLOperation) {
+		entries := f.entries(allow, deny, ops)
 		for _, r := range resources {
 			if typ == kmsg.ACLResourceTypeAny || r.typ == typ {
 				plan = mergeEntries(plan, r, entries)
 			}
 		}
-		return nil
 	}
-	if !f.producer && !f.consumer {
-		ops, err := f.parsedOperations()
-		if err != nil {
-			return nil, err
-		}
-		return plan, add(kmsg.ACLResourceTypeAny, ops...)
+	if !roles {
+		add(kmsg.ACLResourceTypeAny, ops...)
+		return plan, nil
 	}
-	var err error
 	if f.producer {
-		err = errors.Join(err,
-			add(kmsg.ACLResourceTypeTopic, kmsg.ACLOperationWrite, kmsg.ACLOperationDescribe, kmsg.ACLOperationCreate),
-			add(kmsg.ACLResourceTypeTransactionalId, kmsg.ACLOperationWrite, kmsg.ACLOperationDescribe))
+		add(kmsg.ACLResourceTypeTopic, kmsg.ACLOperationWrite, kmsg.ACLOperationDescribe, kmsg.ACLOperationCreate)
+		add(kmsg.ACLResourceTypeTransactionalId, kmsg.ACLOperationWrite, kmsg.ACLOperationDescribe)
 		if f.idempotent {
-			err = errors.Join(err, add(kmsg.ACLResourceTypeCluster, kmsg.ACLOperationIdempotentWrite))
+			add(kmsg.ACLResourceTypeCluster, kmsg.ACLOperationIdempotentWrite)
 		}
 	}
 	if f.consumer {
-		err = errors.Join(err,
-			add(kmsg.ACLResourceTypeTopic, kmsg.ACLOperationRead, kmsg.ACLOperationDescribe),
-			add(kmsg.ACLResourceTypeGroup, kmsg.ACLOperationRead))
+		add(kmsg.ACLResourceTypeTopic, kmsg.ACLOperationRead, kmsg.ACLOperationDescribe)
+		add(kmsg.ACLResourceTypeGroup, kmsg.ACLOperationRead)
 	}
-	return plan, err
+	return plan, nil
 }
 
 // mergeEntries adds entries to r's in plan, once each.
@@ -263,35 +272,40 @@ func mergeEntries(plan []resourceACLs, r aclResource, entries []aclEntry) []reso
 	return plan
 }
 
-// entries are the ALLOW entries of every allowed principal, operation and
-// allowed host, then the DENY ones likewise. A host list defaults to *
-// when there are principals.
-func (f *aclFlags) entries(ops []kmsg.ACLOperation) ([]aclEntry, error) {
+// entries are the ALLOW entries of every allowed principal (parsed),
+// operation and allowed host, then the DENY ones likewise; mergeEntries
+// drops repeats. A host list defaults to * when there are principals.
+func (f *aclFlags) entries(allow, deny []string, ops []kmsg.ACLOperation) []aclEntry {
 	var out []aclEntry
 	for _, side := range []struct {
 		principals, hosts []string
 		perm              kmsg.ACLPermissionType
 	}{
-		{f.allowPrincipals, f.allowHosts, kmsg.ACLPermissionTypeAllow},
-		{f.denyPrincipals, f.denyHosts, kmsg.ACLPermissionTypeDeny},
+		{allow, f.allowHosts, kmsg.ACLPermissionTypeAllow},
+		{deny, f.denyHosts, kmsg.ACLPermissionTypeDeny},
 	} {
 		hosts := side.hosts
 		if len(hosts) == 0 {
 			hosts = []string{"*"}
 		}
-		for _, p := range side.principals {
-			principal, err := parsePrincipal(p)
-			if err != nil {
-				return nil, err
-			}
+		for _, principal := range side.principals {
 			for _, op := range ops {
 				for _, h := range hosts {
-					e := aclEntry{principal: principal, host: strings.TrimSpace(h), op: op, perm: side.perm}
-					if !slices.Contains(out, e) {
-						out = append(out, e)
-					}
+					out = append(out, aclEntry{principal: principal, host: strings.TrimSpace(h), op: op, perm: side.perm})
 				}
 			}
+		}
+	}
+	return out
+}
+
+// parsePrincipals is parsePrincipal of each.
+func parsePrincipals(ps []string) ([]string, error) {
+	out := make([]string, len(ps))
+	for i, p := range ps {
+		var err error
+		if out[i], err = parsePrincipal(p); err != nil {
+			return nil, err
 		}
 	}
 	return out, nil

@@ -120,6 +120,16 @@ func TestACLChecks(t *testing.T) {
 	}
 }
 
+// A bad principal is one mistake, however many roles and resources it
+// would be given operations on.
+func TestACLBadPrincipalOnce(t *testing.T) {
+	_, err := aclPlan(t, "--add", "--producer", "--consumer", "--idempotent", "--topic", "t", "--group", "g", "--allow-principal", "bad")
+	const want = "format principalType:principalName but got bad"
+	if err == nil || strings.Count(err.Error(), want) != 1 {
+		t.Fatalf("error %v; want %q once", err, want)
+	}
+}
+
 func TestOperationNames(t *testing.T) {
 	got := strings.Join(operationNames(aclOperations), ",")
 	want := "Read,Write,Create,Delete,Alter,Describe,ClusterAction,DescribeConfigs,AlterConfigs,IdempotentWrite,All"
