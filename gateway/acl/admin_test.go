@@ -132,7 +132,7 @@ func TestDelete(t *testing.T) {
 
 	left, _ := a.Describe(anyFilter())
 	sameBindings(t, "left", left, []acl.Binding{bWildcard, bPrefix})
-	if a.Authorize(alice, any4, read, topic, "orders") {
+	if a.For(alice, any4).Allowed(read, topic, "orders") {
 		t.Error("a deleted binding still allows")
 	}
 

@@ -16,8 +16,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kmsg"
-
 	"github.com/caudal/caudal/metadata"
 )
 
@@ -169,65 +167,6 @@ func (a *Authorizer) reloadAfterChange(ctx context.Context) {
 	if err := a.reload(ctx); err != nil {
 		a.log.Warn("reload ACLs after a change; the next poll applies it", "err", err)
 	}
-}
-
-// Authorize reports whether principal, connected from host (an IP
-// address), may do op to the named resource. Super users may do
-// anything; before Start has loaded the bindings nobody else may.
-func (a *Authorizer) Authorize(principal, host string, op kmsg.ACLOperation, typ kmsg.ACLResourceType, name string) bool {
-	if a.superUsers[principal] {
-		return true
-	}
-	who := newSubject(principal, host)
-	return a.decide(a.snap.Load(), &who, op, typ, name)
-}
-
-func (a *Authorizer) decide(s *snapshot, who *subject, op kmsg.ACLOperation, typ kmsg.ACLResourceType, name string) bool {
-	if s == nil || !concreteOperation(op) || !concreteResourceType(typ) {
-		return false
-	}
-	switch s.decide(who, op, typ, name) {
-	case allowed:
-		return true
-	case noBindings:
-		return a.allowIfNoACL
-	}
-	return false
-}
-
-// AuthorizedOperations is Kafka's authorized-operations bit field for
-// the resource: bit i is set when the operation whose code is i (READ
-// is 3, so 1<<3) is allowed, over the operations Kafka reports for the
-// resource type (SupportedOperations).
-func (a *Authorizer) AuthorizedOperations(principal, host string, typ kmsg.ACLResourceType, name string) int32 {
-	return operationBits(typ, func(op kmsg.ACLOperation) bool { return a.Authorize(principal, host, op, typ, name) })
-}
-
-// AuthorizeByResourceType reports whether principal may do op to at
-// least one resource of the type, as Kafka's
-// Authorizer.authorizeByResourceType. InitProducerId without a
-// transactional id needs IDEMPOTENT_WRITE on the cluster or, since
-// Kafka 3.0 (KIP-679), WRITE on any topic: the edge asks
-// AuthorizeByResourceType(…, WRITE, TOPIC) for the latter.
-func (a *Authorizer) AuthorizeByResourceType(principal, host string, op kmsg.ACLOperation, typ kmsg.ACLResourceType) bool {
-	who := newSubject(principal, host)
-	return a.authorizeByResourceType(&who, op, typ)
-}
-
-// hardcodedName is the resource name Kafka's authorizeByResourceType
-// first authorizes, so that super users, the "*" bindings and
-// allow.everyone.if.no.acl.found answer before the bindings are scanned.
-const hardcodedName = "hardcode"
-
-func (a *Authorizer) authorizeByResourceType(who *subject, op kmsg.ACLOperation, typ kmsg.ACLResourceType) bool {
-	if a.superUsers[who.principal] {
-		return true
-	}
-	s := a.snap.Load()
-	if a.decide(s, who, op, typ, hardcodedName) {
-		return true
-	}
-	return s != nil && concreteOperation(op) && s.allowedOnAny(who, op, typ)
 }
 
 // Create stores the bindings and applies them here at once, and on other

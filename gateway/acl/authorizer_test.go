@@ -258,8 +258,10 @@ func TestDecisions(t *testing.T) {
 			a := started(t, acl.Config{SuperUsers: tc.superUsers, AllowIfNoACLFound: tc.allowNoACL}, tc.bindings...)
 			checkers := map[string]*acl.Checker{}
 			for _, c := range tc.checks {
-				if got := a.Authorize(c.principal, c.host, c.op, c.typ, c.name); got != c.want {
-					t.Errorf("Authorize %s = %v, want %v", c, got, c.want)
+				// A fresh Checker decides on the bindings; the shared one
+				// below answers again from its cache.
+				if got := a.For(c.principal, c.host).Allowed(c.op, c.typ, c.name); got != c.want {
+					t.Errorf("fresh Checker.Allowed %s = %v, want %v", c, got, c.want)
 				}
 				ch := checkers[c.principal+"@"+c.host]
 				if ch == nil {
@@ -308,10 +310,10 @@ func TestNotStarted(t *testing.T) {
 		t.Fatalf("Start on a failing store = %v", err)
 	}
 	defer a.Close()
-	if a.Authorize(alice, any4, read, topic, "t") || a.For(alice, any4).Allowed(read, topic, "t") {
+	if a.For(alice, any4).Allowed(read, topic, "t") {
 		t.Fatal("allowed before the bindings were loaded")
 	}
-	if !a.Authorize("User:admin", any4, read, topic, "t") || !a.For("User:admin", any4).Allowed(read, topic, "t") {
+	if !a.For("User:admin", any4).Allowed(read, topic, "t") {
 		t.Fatal("super user refused before the bindings were loaded")
 	}
 	if _, err := a.Describe(acl.Filter{ResourceType: kmsg.ACLResourceTypeAny, PatternType: kmsg.ACLResourcePatternTypeAny,
@@ -351,11 +353,11 @@ func TestAuthorizedOperations(t *testing.T) {
 		{"User:admin", topic, "t", acl.SupportedOperations(topic)},
 	}
 	for _, c := range cases {
-		if got := a.AuthorizedOperations(c.principal, any4, c.typ, c.name); got != c.want {
-			t.Errorf("AuthorizedOperations(%s, %v:%s) = %#b, want %#b", c.principal, c.typ, c.name, got, c.want)
-		}
-		if got := a.For(c.principal, any4).AuthorizedOperations(c.typ, c.name); got != c.want {
-			t.Errorf("Checker.AuthorizedOperations(%s, %v:%s) = %#b, want %#b", c.principal, c.typ, c.name, got, c.want)
+		ch := a.For(c.principal, any4)
+		for range 2 { // decided, then from the cache
+			if got := ch.AuthorizedOperations(c.typ, c.name); got != c.want {
+				t.Errorf("Checker.AuthorizedOperations(%s, %v:%s) = %#b, want %#b", c.principal, c.typ, c.name, got, c.want)
+			}
 		}
 	}
 	// READ, WRITE, CREATE, DELETE, ALTER, DESCRIBE, DESCRIBE_CONFIGS,
@@ -365,9 +367,9 @@ func TestAuthorizedOperations(t *testing.T) {
 	}
 }
 
-// TestAuthorizeByResourceType: Kafka's "on at least one resource of the
+// TestAllowedByResourceType: Kafka's "on at least one resource of the
 // type", which InitProducerId asks about WRITE on topics.
-func TestAuthorizeByResourceType(t *testing.T) {
+func TestAllowedByResourceType(t *testing.T) {
 	cases := []struct {
 		name       string
 		allowNoACL bool
@@ -399,13 +401,10 @@ func TestAuthorizeByResourceType(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			a := started(t, acl.Config{AllowIfNoACLFound: tc.allowNoACL, SuperUsers: []string{"User:admin"}}, tc.bindings...)
-			if got := a.AuthorizeByResourceType(alice, any4, write, topic); got != tc.want {
-				t.Errorf("AuthorizeByResourceType = %v, want %v", got, tc.want)
-			}
 			if got := a.For(alice, any4).AllowedByResourceType(write, topic); got != tc.want {
 				t.Errorf("Checker.AllowedByResourceType = %v, want %v", got, tc.want)
 			}
-			if !a.AuthorizeByResourceType("User:admin", any4, write, topic) {
+			if !a.For("User:admin", any4).AllowedByResourceType(write, topic) {
 				t.Error("super user refused")
 			}
 		})

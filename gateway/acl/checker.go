@@ -40,7 +40,9 @@ func (a *Authorizer) For(principal, host string) *Checker {
 	}
 }
 
-// Allowed is Authorize for the Checker's principal and host.
+// Allowed reports whether the Checker's principal, from its host, may do
+// op to the named resource. Super users may do anything; before Start
+// has loaded the bindings nobody else may.
 func (c *Checker) Allowed(op kmsg.ACLOperation, typ kmsg.ACLResourceType, name string) bool {
 	if c.super {
 		return true
@@ -63,12 +65,24 @@ func (c *Checker) Allowed(op kmsg.ACLOperation, typ kmsg.ACLResourceType, name s
 		decisions = map[string]bool{}
 		c.cache[typ][op] = decisions
 	}
-	ok := c.a.decide(s, &c.who, op, typ, name)
+	ok := c.decide(s, op, typ, name)
 	// The name may share memory with a request buffer that is reused
 	// after the request; the cache outlives it.
 	decisions[strings.Clone(name)] = ok
 	c.cached++
 	return ok
+}
+
+// decide is Allowed without the cache, for the principal who is not a
+// super user; s is loaded, and op and typ are concrete.
+func (c *Checker) decide(s *snapshot, op kmsg.ACLOperation, typ kmsg.ACLResourceType, name string) bool {
+	switch s.decide(&c.who, op, typ, name) {
+	case allowed:
+		return true
+	case noBindings:
+		return c.a.allowIfNoACL
+	}
+	return false
 }
 
 func (c *Checker) forget() {
@@ -80,15 +94,37 @@ func (c *Checker) forget() {
 	c.cached = 0
 }
 
-// AuthorizedOperations is Authorizer.AuthorizedOperations for the
-// Checker's principal and host, from its cache.
+// AuthorizedOperations is Kafka's authorized-operations bit field for
+// the resource, from the cache: bit i is set when the operation whose
+// code is i (READ is 3, so 1<<3) is Allowed, over the operations Kafka
+// reports for the resource type (SupportedOperations).
 func (c *Checker) AuthorizedOperations(typ kmsg.ACLResourceType, name string) int32 {
 	return operationBits(typ, func(op kmsg.ACLOperation) bool { return c.Allowed(op, typ, name) })
 }
 
-// AllowedByResourceType is Authorizer.AuthorizeByResourceType for the
-// Checker's principal and host. It is not cached: it scans every binding
-// of the type, and only InitProducerId asks it.
+// hardcodedName is the resource name Kafka's authorizeByResourceType
+// first authorizes, so that super users, the "*" bindings and
+// allow.everyone.if.no.acl.found answer before the bindings are scanned.
+const hardcodedName = "hardcode"
+
+// AllowedByResourceType reports whether the Checker's principal may do
+// op to at least one resource of the type, as Kafka's
+// Authorizer.authorizeByResourceType. InitProducerId without a
+// transactional id needs IDEMPOTENT_WRITE on the cluster or, since
+// Kafka 3.0 (KIP-679), WRITE on any topic: the edge asks
+// AllowedByResourceType(WRITE, TOPIC) for the latter. It is not cached:
+// it scans every binding of the type, and only InitProducerId asks it.
 func (c *Checker) AllowedByResourceType(op kmsg.ACLOperation, typ kmsg.ACLResourceType) bool {
-	return c.a.authorizeByResourceType(&c.who, op, typ)
+	if c.super {
+		return true
+	}
+	s := c.a.snap.Load()
+	if s == nil || !concreteOperation(op) {
+		return false
+	}
+	// decide indexes the snapshot by type; allowedOnAny compares it.
+	if concreteResourceType(typ) && c.decide(s, op, typ, hardcodedName) {
+		return true
+	}
+	return s.allowedOnAny(&c.who, op, typ)
 }

@@ -37,7 +37,7 @@ func TestChangeSeenByOtherGateway(t *testing.T) {
 			if errs := gw1.Create(ctx, []acl.Binding{b}); errs[0] != nil {
 				t.Fatal(errs[0])
 			}
-			if !gw1.Authorize(alice, any4, read, topic, "t") {
+			if !gw1.For(alice, any4).Allowed(read, topic, "t") {
 				t.Fatal("the creating gateway does not apply its change at once")
 			}
 			waitFor(t, "creation on gateway 1 seen by gateway 2", func() bool { return on2.Allowed(read, topic, "t") })
