@@ -14,12 +14,8 @@ import (
 	"strings"
 
 	"github.com/twmb/franz-go/pkg/kadm"
-)
 
-// Kafka's bounds on SCRAM iterations; the minimum is also its default.
-const (
-	minScramIterations = 4096
-	maxScramIterations = 16384
+	"github.com/caudal/caudal/gateway/auth"
 )
 
 // scramCredentialPattern is Kafka's form of a credential to add:
@@ -27,8 +23,8 @@ const (
 var scramCredentialPattern = regexp.MustCompile(`^(?:iterations=(-?[0-9]*),)?password=(.*)$`)
 
 var scramMechanisms = map[string]kadm.ScramMechanism{
-	"SCRAM-SHA-256": kadm.ScramSha256,
-	"SCRAM-SHA-512": kadm.ScramSha512,
+	auth.MechanismScramSHA256: kadm.ScramSha256,
+	auth.MechanismScramSHA512: kadm.ScramSha512,
 }
 
 // scramChange is one credential to set or to delete.
@@ -99,7 +95,7 @@ func parseScramCredential(mech kadm.ScramMechanism, value string) (int32, string
 	if m == nil || m[2] == "" {
 		return 0, "", fmt.Errorf("Error: invalid credential property %s: want %s=[iterations=N,password=P] or %s=[password=P]", mech, mech, mech)
 	}
-	iterations := int64(minScramIterations)
+	iterations := int64(auth.DefaultIterations)
 	if m[1] != "" && m[1] != "-1" {
 		n, err := strconv.ParseInt(m[1], 10, 32)
 		if err != nil {
@@ -108,10 +104,10 @@ func parseScramCredential(mech kadm.ScramMechanism, value string) (int32, string
 		iterations = n
 	}
 	switch {
-	case iterations < minScramIterations:
-		return 0, "", fmt.Errorf("Error: Iterations %d is less than the minimum %d required for %s", iterations, minScramIterations, mech)
-	case iterations > maxScramIterations:
-		return 0, "", fmt.Errorf("Error: Iterations %d is more than the maximum %d allowed for %s", iterations, maxScramIterations, mech)
+	case iterations < auth.MinIterations:
+		return 0, "", fmt.Errorf("Error: Iterations %d is less than the minimum %d required for %s", iterations, auth.MinIterations, mech)
+	case iterations > auth.MaxIterations:
+		return 0, "", fmt.Errorf("Error: Iterations %d is more than the maximum %d allowed for %s", iterations, auth.MaxIterations, mech)
 	}
 	return int32(iterations), m[2], nil
 }

@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+
+	"github.com/caudal/caudal/gateway/auth"
 )
 
 func TestScramChanges(t *testing.T) {
@@ -19,7 +21,7 @@ func TestScramChanges(t *testing.T) {
 	if u := changes[0].upsert; len(u) != 1 || u[0].User != "alice" || u[0].Mechanism != kadm.ScramSha256 || u[0].Iterations != 8192 || u[0].Password != "a,b=c" {
 		t.Errorf("first change %+v", changes[0])
 	}
-	if u := changes[1].upsert; len(u) != 1 || u[0].Mechanism != kadm.ScramSha512 || u[0].Iterations != minScramIterations || u[0].Password != "x" {
+	if u := changes[1].upsert; len(u) != 1 || u[0].Mechanism != kadm.ScramSha512 || u[0].Iterations != auth.DefaultIterations || u[0].Password != "x" {
 		t.Errorf("second change %+v", changes[1])
 	}
 	if d := changes[2].delete; len(d) != 1 || d[0] != (kadm.DeleteSCRAM{User: "alice", Mechanism: kadm.ScramSha512}) {

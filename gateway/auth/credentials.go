@@ -12,8 +12,8 @@ import (
 // mechanisms' minimum of 4096 and its controller's maximum of 16384.
 const (
 	DefaultIterations = 4096
-	minIterations     = 4096
-	maxIterations     = 16384
+	MinIterations     = 4096
+	MaxIterations     = 16384
 )
 
 // saltSize is the length of the salts NewScramCredential draws.
@@ -75,9 +75,9 @@ func checkCredential(user, mechanism string, iterations int) (*scramHash, error)
 	switch {
 	case err != nil:
 		return nil, err
-	case iterations < minIterations:
+	case iterations < MinIterations:
 		return nil, &kafkaError{ErrUnacceptableCredential, "Too few iterations"}
-	case iterations > maxIterations:
+	case iterations > MaxIterations:
 		return nil, &kafkaError{ErrUnacceptableCredential, "Too many iterations"}
 	}
 	return h, nil
