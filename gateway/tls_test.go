@@ -3,7 +3,6 @@ package gateway_test
 import (
 	"context"
 	"crypto/tls"
-	"encoding/binary"
 	"errors"
 	"io"
 	"net"
@@ -149,8 +148,7 @@ func TestPlaintextToTLSPort(t *testing.T) {
 	}
 	defer nc.Close()
 	// An ApiVersions v0 request, in plaintext.
-	body := []byte{0, 18, 0, 0, 0, 0, 0, 1, 0xff, 0xff}
-	nc.Write(append(binary.BigEndian.AppendUint32(nil, uint32(len(body))), body...))
+	nc.Write(kmsg.NewRequestFormatter().AppendRequest(nil, kmsg.NewPtrApiVersionsRequest(), 1))
 	nc.SetReadDeadline(time.Now().Add(15 * time.Second))
 	_, err = io.ReadAll(nc)
 	var ne net.Error
