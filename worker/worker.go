@@ -15,9 +15,6 @@ import (
 	"time"
 
 	"github.com/caudal/caudal/compaction"
-	"github.com/caudal/caudal/metadata"
-	"github.com/caudal/caudal/metadata/topicconfig"
-	"github.com/caudal/caudal/objstore"
 	"github.com/caudal/caudal/retention"
 	"github.com/caudal/caudal/segments"
 	"github.com/caudal/caudal/worker/job"
@@ -26,30 +23,25 @@ import (
 // LeaseName is the metadata-store lease the active worker holds.
 const LeaseName = "worker"
 
-// Config is the worker's; Store, Bucket and Broker are required.
+// Config is the worker's. Of the jobs' Config, Store, Bucket and Broker
+// are required, and Grace (default 5m) must be at least
+// segments.MinDeleteGrace (see CheckGrace).
 type Config struct {
-	Store  metadata.Store
-	Bucket objstore.Bucket
-	// Broker holds the broker-level settings topic configs fall back to.
-	Broker *topicconfig.Broker
+	job.Config
 	// RetentionInterval: how often retention, object deletion and orphan
 	// GC run (5m). CompactionInterval: merge and key compaction (1m).
 	RetentionInterval  time.Duration
 	CompactionInterval time.Duration
-	// Grace before unreferenced objects are deleted (5m); at least
-	// segments.MinDeleteGrace (see CheckGrace).
-	Grace time.Duration
-	Merge compaction.MergeOptions
+	Merge              compaction.MergeOptions
 	// LeaseTTL: a worker that stops renewing loses the lease after this
 	// long (30s); it renews every third of it.
 	LeaseTTL time.Duration
 	// Holder names this worker in the lease (default host-pid-random).
 	Holder string
-	Now    func() time.Time
-	Log    *slog.Logger
 }
 
 func (c *Config) defaults() {
+	c.Config = c.Config.WithDefaults()
 	if c.RetentionInterval <= 0 {
 		c.RetentionInterval = 5 * time.Minute
 	}
@@ -61,12 +53,6 @@ func (c *Config) defaults() {
 	}
 	if c.LeaseTTL <= 0 {
 		c.LeaseTTL = 30 * time.Second
-	}
-	if c.Now == nil {
-		c.Now = time.Now
-	}
-	if c.Log == nil {
-		c.Log = slog.New(slog.DiscardHandler)
 	}
 	if c.Holder == "" {
 		host, _ := os.Hostname()
@@ -166,7 +152,8 @@ func startJobs(ctx context.Context, c Config, log *slog.Logger) (cancel context.
 // deletion, orphan GC and producer expiry every RetentionInterval,
 // compaction every CompactionInterval, each once at the start.
 func runJobs(ctx context.Context, c Config, log *slog.Logger) {
-	jc := job.Config{Store: c.Store, Bucket: c.Bucket, Broker: c.Broker, Grace: c.Grace, Now: c.Now, Log: log}
+	jc := c.Config
+	jc.Log = log
 	ret := retention.New(jc)
 	comp := compaction.New(compaction.Config{Config: jc, Merge: c.Merge})
 	nextRet, nextComp := time.Now(), time.Now()

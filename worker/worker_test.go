@@ -11,6 +11,7 @@ import (
 	"github.com/caudal/caudal/metadata"
 	"github.com/caudal/caudal/metadata/topicconfig"
 	"github.com/caudal/caudal/segments"
+	"github.com/caudal/caudal/worker/job"
 )
 
 // The worker refuses to start with a grace period in which a gateway may
@@ -37,7 +38,7 @@ func TestRunRefusesShortGrace(t *testing.T) {
 			// Cancelled: a worker that starts returns at once.
 			ctx, cancel := context.WithCancel(ctx)
 			cancel()
-			err := Run(ctx, Config{Store: store, Bucket: bucket, Broker: broker, Grace: tc.grace})
+			err := Run(ctx, Config{Config: job.Config{Store: store, Bucket: bucket, Broker: broker, Grace: tc.grace}})
 			if refused := err != nil; refused != tc.refused {
 				t.Fatalf("Run with grace %v: %v; want refused %v", tc.grace, err, tc.refused)
 			}

@@ -15,6 +15,7 @@ import (
 	"github.com/caudal/caudal/objstore"
 	"github.com/caudal/caudal/segments"
 	"github.com/caudal/caudal/worker"
+	"github.com/caudal/caudal/worker/job"
 )
 
 // workerFlags are `caudal worker`'s flags.
@@ -89,13 +90,15 @@ func (f *workerFlags) config(store metadata.Store, bucket objstore.Bucket, broke
 		return worker.Config{}, fmt.Errorf("--broker-config: %w", err)
 	}
 	return worker.Config{
-		Store:              store,
-		Bucket:             bucket,
-		Broker:             bc,
+		Config: job.Config{
+			Store:  store,
+			Bucket: bucket,
+			Broker: bc,
+			Grace:  f.deleteGrace,
+			Log:    log.With("component", "worker"),
+		},
 		RetentionInterval:  f.retentionInterval,
 		CompactionInterval: f.compactionInterval,
-		Grace:              f.deleteGrace,
-		Log:                log.With("component", "worker"),
 	}, nil
 }
 
