@@ -68,10 +68,11 @@ func (c *Compactor) Run(ctx context.Context) error {
 }
 
 // skippable errors mean another change won the race; the next pass
-// replans.
+// replans. Run drops them before joining its two jobs' errors, although
+// EachPartition drops gone ones too: a gone error in the join would make
+// EachPartition drop the other job's error with it.
 func skippable(err error) bool {
-	return errors.Is(err, metadata.ErrUnknownTopic) || errors.Is(err, metadata.ErrUnknownPartition) ||
-		errors.Is(err, metadata.ErrConflict)
+	return job.Gone(err) || errors.Is(err, metadata.ErrConflict)
 }
 
 // partitionRows reads all index rows of a partition.

@@ -56,7 +56,7 @@ func (c Config) EachPartition(ctx context.Context, topics []metadata.Topic, fn f
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			if err := fn(t, p, pol); err != nil && !gone(err) {
+			if err := fn(t, p, pol); err != nil && !Gone(err) {
 				errs = append(errs, err)
 			}
 		}
@@ -64,8 +64,9 @@ func (c Config) EachPartition(ctx context.Context, topics []metadata.Topic, fn f
 	return errors.Join(errs...)
 }
 
-// gone: the topic or partition was deleted meanwhile.
-func gone(err error) bool {
+// Gone reports whether err says the topic or partition was deleted
+// meanwhile, which leaves a job nothing to do there.
+func Gone(err error) bool {
 	return errors.Is(err, metadata.ErrUnknownTopic) || errors.Is(err, metadata.ErrUnknownPartition)
 }
 
