@@ -107,6 +107,9 @@ type Store interface {
 	// Credentials holds SASL users' SCRAM credentials (credentials.go).
 	Credentials
 
+	// ClientQuotas holds Kafka client quotas (quotas.go).
+	ClientQuotas
+
 	Close() error
 }
 
