@@ -20,13 +20,13 @@ type Policy struct {
 // configs. A value that does not parse keeps the default (the gateway
 // validates configs when they are set).
 func (b *Broker) Policy(configs map[string]string) Policy {
-	return b.policy.with(configs)
+	return b.cur.Load().policy.with(configs)
 }
 
 // with is p with the settings configs holds, keyed by topic config name.
-// The broker's defaults come in the same way (topicDefaults), so that
+// The broker's defaults come in the same way (newLayers), so that
 // this is the one table from names to fields. A value that does not parse
-// keeps p's; NewBroker refuses such broker values.
+// keeps p's; NewBroker and SetDynamic refuse such broker values.
 func (p Policy) with(configs map[string]string) Policy {
 	for key, dst := range map[string]*int64{
 		"retention.ms":          &p.RetentionMs,

@@ -1,6 +1,7 @@
 package topicconfig_test
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/caudal/caudal/metadata/topicconfig"
@@ -40,21 +41,21 @@ func TestNewBrokerRefuses(t *testing.T) {
 		err    string
 	}{
 		{map[string]string{"log.retention.days": "1"}, `unknown broker config "log.retention.days"`},
-		{map[string]string{"log.retention.hours": "x"}, `broker config log.retention.hours="x": not a number`},
-		{map[string]string{"log.retention.minutes": "1.5"}, `broker config log.retention.minutes="1.5": not a number`},
-		{map[string]string{"log.retention.ms": ""}, `broker config log.retention.ms="": not a number`},
-		{map[string]string{"log.retention.bytes": "1GiB"}, `broker config log.retention.bytes="1GiB": not a number`},
-		{map[string]string{"log.cleaner.delete.retention.ms": "1d"}, `broker config log.cleaner.delete.retention.ms="1d": not a number`},
-		{map[string]string{"log.cleaner.min.compaction.lag.ms": "soon"}, `broker config log.cleaner.min.compaction.lag.ms="soon": not a number`},
+		{map[string]string{"log.retention.hours": "x"}, `broker config log.retention.hours="x": invalid value x for configuration log.retention.hours`},
+		{map[string]string{"log.retention.minutes": "1.5"}, `broker config log.retention.minutes="1.5": invalid value 1.5 for configuration log.retention.minutes`},
+		{map[string]string{"log.retention.ms": ""}, `broker config log.retention.ms="": invalid value  for configuration log.retention.ms`},
+		{map[string]string{"log.retention.bytes": "1GiB"}, `broker config log.retention.bytes="1GiB": invalid value 1GiB for configuration log.retention.bytes`},
+		{map[string]string{"log.cleaner.delete.retention.ms": "1d"}, `broker config log.cleaner.delete.retention.ms="1d": invalid value 1d for configuration log.cleaner.delete.retention.ms`},
+		{map[string]string{"log.cleaner.min.compaction.lag.ms": "soon"}, `broker config log.cleaner.min.compaction.lag.ms="soon": invalid value soon for configuration log.cleaner.min.compaction.lag.ms`},
 		// Read as 0, these refused every batch or every member.
-		{map[string]string{"message.max.bytes": "1MB"}, `broker config message.max.bytes="1MB": not a number`},
-		{map[string]string{"group.max.session.timeout.ms": "30m"}, `broker config group.max.session.timeout.ms="30m": not a number`},
-		{map[string]string{"message.max.bytes": "-1"}, `broker config message.max.bytes="-1": invalid value -1 for configuration max.message.bytes: value must be at least 0`},
+		{map[string]string{"message.max.bytes": "1MB"}, `broker config message.max.bytes="1MB": invalid value 1MB for configuration message.max.bytes`},
+		{map[string]string{"group.max.session.timeout.ms": "30m"}, `broker config group.max.session.timeout.ms="30m": invalid value 30m for configuration group.max.session.timeout.ms`},
+		{map[string]string{"message.max.bytes": "-1"}, `broker config message.max.bytes="-1": invalid value -1 for configuration message.max.bytes: value must be at least 0`},
 		// Read as 0, this would forget every idempotent producer at once.
-		{map[string]string{"producer.id.expiration.ms": "0"}, `broker config producer.id.expiration.ms="0": must be at least 1`},
-		{map[string]string{"producer.id.expiration.ms": "1d"}, `broker config producer.id.expiration.ms="1d": not a number`},
+		{map[string]string{"producer.id.expiration.ms": "0"}, `broker config producer.id.expiration.ms="0": invalid value 0 for configuration producer.id.expiration.ms: value must be at least 1`},
+		{map[string]string{"producer.id.expiration.ms": "1d"}, `broker config producer.id.expiration.ms="1d": invalid value 1d for configuration producer.id.expiration.ms`},
 		// Kafka reads every setting, even one another overrides.
-		{map[string]string{"log.retention.ms": "5", "log.retention.hours": "x"}, `broker config log.retention.hours="x": not a number`},
+		{map[string]string{"log.retention.ms": "5", "log.retention.hours": "x"}, `broker config log.retention.hours="x": invalid value x for configuration log.retention.hours`},
 	} {
 		if _, err := topicconfig.NewBroker(tc.broker); err == nil || err.Error() != tc.err {
 			t.Errorf("NewBroker(%v) = %v, want %q", tc.broker, err, tc.err)
@@ -151,8 +152,11 @@ func TestKindOfAndIsCompacted(t *testing.T) {
 	if k, ok := topicconfig.KindOf("max.message.bytes"); !ok || k != topicconfig.KindInt {
 		t.Errorf("KindOf(max.message.bytes) = %v, %v", k, ok)
 	}
-	if _, ok := topicconfig.KindOf("log.retention.hours"); ok {
-		t.Error("a broker setting is known as a topic config")
+	if k, ok := topicconfig.KindOf("log.retention.hours"); !ok || k != topicconfig.KindInt {
+		t.Errorf("KindOf(log.retention.hours) = %v, %v", k, ok)
+	}
+	if _, ok := topicconfig.KindOf("log.retention.days"); ok {
+		t.Error("an unknown name has a kind")
 	}
 	for policy, want := range map[string]bool{"compact": true, "delete,compact": true, " compact ": true, "delete": false, "": false} {
 		if got := topicconfig.IsCompacted(policy); got != want {
@@ -170,24 +174,32 @@ func TestEntriesAndSources(t *testing.T) {
 	}
 	topic := map[string]string{"cleanup.policy": "compact"}
 	want := map[string]topicconfig.Entry{
-		"cleanup.policy":    {Name: "cleanup.policy", Value: "compact", Source: topicconfig.SourceTopic},
-		"retention.bytes":   {Name: "retention.bytes", Value: "-1", Source: topicconfig.SourceDefault},
-		"max.message.bytes": {Name: "max.message.bytes", Value: "1048588", Source: topicconfig.SourceDefault},
+		"cleanup.policy": {Name: "cleanup.policy", Value: "compact", Source: topicconfig.SourceTopic,
+			Synonyms: []topicconfig.Synonym{{"cleanup.policy", "compact", topicconfig.SourceTopic}, {"log.cleanup.policy", "delete", topicconfig.SourceDefault}}},
+		"retention.bytes":   {Name: "retention.bytes", Value: "-1", Source: topicconfig.SourceDefault, Synonyms: []topicconfig.Synonym{{"log.retention.bytes", "-1", topicconfig.SourceDefault}}},
+		"max.message.bytes": {Name: "max.message.bytes", Value: "1048588", Source: topicconfig.SourceDefault, Synonyms: []topicconfig.Synonym{{"message.max.bytes", "1048588", topicconfig.SourceDefault}}},
 		// The resolved retention time is a default: the operator set
-		// minutes, not ms.
+		// minutes, not ms, and Kafka drops synonyms before
+		// log.retention.ms's own.
 		"retention.ms": {Name: "retention.ms", Value: "120000", Source: topicconfig.SourceDefault},
 	}
 	entries := b.TopicEntries(topic)
 	for _, e := range entries {
-		if w, ok := want[e.Name]; ok && e != w {
+		if w, ok := want[e.Name]; ok && !sameEntry(e, w) {
 			t.Errorf("topic entry %+v, want %+v", e, w)
 		}
 		if v, set := b.TopicValue(topic, e.Name); v != e.Value || set != (e.Source == topicconfig.SourceTopic) {
 			t.Errorf("TopicValue(%s) = %q, %v; entry %+v", e.Name, v, set, e)
 		}
+		if e.Doc == "" {
+			t.Errorf("%s has no documentation", e.Name)
+		}
+		if e.Name == "message.format.version" {
+			t.Error("a config Kafka 4 removed is listed though the topic does not set it")
+		}
 	}
-	if len(entries) != 13 {
-		t.Errorf("%d topic entries, want 13", len(entries))
+	if len(entries) != 31 {
+		t.Errorf("%d topic entries, want 31", len(entries))
 	}
 	if v, set := b.TopicValue(topic, "no.such.config"); v != "" || set {
 		t.Errorf("TopicValue of an unknown name = %q, %v", v, set)
@@ -195,9 +207,10 @@ func TestEntriesAndSources(t *testing.T) {
 
 	brokerWant := map[string]topicconfig.Entry{
 		"log.retention.minutes": {Name: "log.retention.minutes", Value: "2", Source: topicconfig.SourceStaticBroker},
-		"log.retention.ms":      {Name: "log.retention.ms", Value: "120000", Source: topicconfig.SourceDefault},
-		"num.partitions":        {Name: "num.partitions", Value: "3", Source: topicconfig.SourceStaticBroker},
-		"delete.topic.enable":   {Name: "delete.topic.enable", Value: "true", Source: topicconfig.SourceDefault},
+		// Unset and without a default, as Kafka reports it.
+		"log.retention.ms":    {Name: "log.retention.ms", Null: true, Source: topicconfig.SourceDefault},
+		"num.partitions":      {Name: "num.partitions", Value: "3", Source: topicconfig.SourceStaticBroker},
+		"delete.topic.enable": {Name: "delete.topic.enable", Value: "true", Source: topicconfig.SourceDefault},
 		// A day, as Kafka's default.
 		"producer.id.expiration.ms": {Name: "producer.id.expiration.ms", Value: "86400000", Source: topicconfig.SourceDefault},
 	}
@@ -208,7 +221,7 @@ func TestEntriesAndSources(t *testing.T) {
 		}
 		prev = e.Name
 		if w, ok := brokerWant[e.Name]; ok {
-			if e != w {
+			if e.Value != w.Value || e.Null != w.Null || e.Source != w.Source {
 				t.Errorf("broker entry %+v, want %+v", e, w)
 			}
 			delete(brokerWant, e.Name)
@@ -220,6 +233,13 @@ func TestEntriesAndSources(t *testing.T) {
 	if !b.Bool("auto.create.topics.enable") || b.Bool("unclean.leader.election.enable") || b.Int("num.partitions") != 3 {
 		t.Error("Bool or Int misread the broker settings")
 	}
+	if b.Int("log.retention.ms") != 120000 {
+		t.Errorf("Int(log.retention.ms) = %d, want log.retention.minutes in ms", b.Int("log.retention.ms"))
+	}
+}
+
+func sameEntry(a, b topicconfig.Entry) bool {
+	return a.Name == b.Name && a.Value == b.Value && a.Source == b.Source && slices.Equal(a.Synonyms, b.Synonyms)
 }
 
 func TestTopicInt(t *testing.T) {
