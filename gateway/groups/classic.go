@@ -115,14 +115,9 @@ func (co *Coordinator) joinLocked(gr *group, ji joinInfo, session, rebalance tim
 		delete(gr.pending, req.MemberID)
 		return co.addMember(gr, req.MemberID, ji, session, rebalance), nil
 	}
-	if instance != "" {
-		if id, ok := gr.statics[instance]; ok && id != req.MemberID {
-			return nil, joinError(req, errCodeFencedInstance)
-		}
-	}
-	m := gr.members[req.MemberID]
-	if m == nil {
-		return nil, joinError(req, errCodeUnknownMember)
+	m, code := gr.validateMember(req.MemberID, req.InstanceID)
+	if code != 0 {
+		return nil, joinError(req, code)
 	}
 	changed := !sameProtocols(m.protocols, req.Protocols)
 	co.updateMember(m, ji, session, rebalance)
@@ -150,9 +145,9 @@ func (co *Coordinator) joinLocked(gr *group, ji joinInfo, session, rebalance tim
 
 // awaitJoin waits for the rebalance to answer; a stopped coordinator, a
 // client that went away (ctx) or a rebalance that outlives the member's
-// rebalance timeout answers for it.
+// rebalance timeout (or the initial delay, when longer) answers for it.
 func (co *Coordinator) awaitJoin(ctx context.Context, gr *group, req *kmsg.JoinGroupRequest, wait chan *kmsg.JoinGroupResponse, rebalance time.Duration) *kmsg.JoinGroupResponse {
-	timer := time.NewTimer(rebalance + 5*time.Second)
+	timer := time.NewTimer(max(rebalance, co.set.initialDelay) + 5*time.Second)
 	defer timer.Stop()
 	select {
 	case resp := <-wait:
@@ -198,43 +193,12 @@ func (co *Coordinator) addMember(gr *group, id string, ji joinInfo, session, reb
 	gr.members[id] = m
 	w := co.awaitRebalance(m)
 	if gr.state == groupPreparingRebalance {
+		gr.noteInitialJoiner()
 		co.maybeCompleteJoin(gr)
 	} else {
 		co.prepareRebalance(gr)
 	}
 	return w
-}
-
-// replaceStatic handles a static member rejoining without its member id:
-// it gets a new id and the old one is fenced. When nothing else changed
-// the group keeps its generation and assignment (no rebalance).
-func (co *Coordinator) replaceStatic(gr *group, old *member, ji joinInfo, session, rebalance time.Duration) (chan *kmsg.JoinGroupResponse, *kmsg.JoinGroupResponse) {
-	req := ji.req
-	changed := !sameProtocols(old.protocols, req.Protocols)
-	co.answerJoinErr(old, errCodeFencedInstance)
-	co.answerSync(old, syncResult{code: errCodeFencedInstance})
-	delete(gr.members, old.id)
-	m := &member{id: newMemberID(old.instanceID), instanceID: old.instanceID, assignment: old.assignment, joinedAt: old.joinedAt}
-	co.updateMember(m, ji, session, rebalance)
-	gr.members[m.id] = m
-	gr.statics[m.instanceID] = m.id
-	wasLeader := gr.leader == old.id
-	if wasLeader {
-		gr.leader = m.id
-	}
-	co.markDirty(gr)
-	co.log.Info("static group member replaced", "group", gr.name, "instance", m.instanceID, "old", old.id, "new", m.id)
-	switch {
-	case gr.state == groupStable && !changed && !wasLeader:
-		return nil, co.joinResponse(gr, m)
-	case gr.state == groupPreparingRebalance:
-		w := co.awaitRebalance(m)
-		co.maybeCompleteJoin(gr)
-		return w, nil
-	}
-	w := co.awaitRebalance(m)
-	co.prepareRebalance(gr)
-	return w, nil
 }
 
 func (co *Coordinator) awaitRebalance(m *member) chan *kmsg.JoinGroupResponse {
@@ -285,7 +249,8 @@ func sameProtocols(a, b []kmsg.JoinGroupRequestProtocol) bool {
 }
 
 // prepareRebalance starts a join phase: members have up to the largest
-// rebalance timeout to rejoin.
+// rebalance timeout to rejoin. The first one of an empty group waits
+// group.initial.rebalance.delay.ms for more members instead.
 func (co *Coordinator) prepareRebalance(gr *group) {
 	if gr.state == groupCompletingRebalance {
 		for _, m := range gr.members {
@@ -293,39 +258,74 @@ func (co *Coordinator) prepareRebalance(gr *group) {
 			co.answerSync(m, syncResult{code: errCodeRebalancing})
 		}
 	}
-	var maxRebalance time.Duration
-	for _, m := range gr.members {
-		maxRebalance = max(maxRebalance, m.rebalance)
-	}
+	wasEmpty := gr.state == groupEmpty
 	gr.state = groupPreparingRebalance
-	gr.joinDeadline = co.now().Add(maxRebalance)
+	if wasEmpty && co.startInitialJoin(gr, gr.maxRebalance()) {
+		return
+	}
+	gr.joinDeadline = co.now().Add(gr.maxRebalance())
 	co.maybeCompleteJoin(gr)
 }
 
-// maybeCompleteJoin ends the join phase early once every known member has
-// rejoined and no member id handed out is still expected.
-func (co *Coordinator) maybeCompleteJoin(gr *group) {
-	if gr.state != groupPreparingRebalance || len(gr.pending) > 0 {
-		return
-	}
+func (gr *group) maxRebalance() time.Duration {
+	var d time.Duration
 	for _, m := range gr.members {
-		if m.join == nil {
-			return
-		}
+		d = max(d, m.rebalance)
 	}
-	co.completeJoin(gr)
+	return d
 }
 
-// completeJoin ends the join phase: members that did not rejoin are
-// removed, the generation goes up, the protocol is chosen and every
-// waiting member is answered; the leader gets the members' metadata.
-func (co *Coordinator) completeJoin(gr *group) {
+// allJoined reports whether every known member has rejoined and no member
+// id handed out is still expected.
+func (gr *group) allJoined() bool {
+	if len(gr.pending) > 0 {
+		return false
+	}
 	for _, m := range gr.members {
 		if m.join == nil {
+			return false
+		}
+	}
+	return true
+}
+
+// maybeCompleteJoin ends the join phase early once all have joined, when
+// a member joins; a delayed first join phase waits its delay out.
+func (co *Coordinator) maybeCompleteJoin(gr *group) {
+	if gr.state == groupPreparingRebalance && !gr.initial.active && gr.allJoined() {
+		co.completeJoin(gr)
+	}
+}
+
+// completeJoinAfterRemoval ends the join phase once the members left have
+// all joined, when a member or an expected member id goes away. As in
+// Kafka, this ends a delayed first join phase too.
+func (co *Coordinator) completeJoinAfterRemoval(gr *group) {
+	if gr.state == groupPreparingRebalance && gr.allJoined() {
+		co.completeJoin(gr)
+	}
+}
+
+// completeJoin ends the join phase: dynamic members that did not rejoin
+// are removed, the generation goes up, the protocol is chosen and every
+// waiting member is answered; the leader gets the members' metadata.
+// Static members that did not rejoin stay, with their assignment, until
+// their session expires: a restarting one comes back to its place. When
+// only such members are left, the join phase waits another rebalance
+// timeout.
+func (co *Coordinator) completeJoin(gr *group) {
+	gr.initial = initialJoin{}
+	for _, m := range gr.members {
+		if m.join == nil && m.instanceID == "" {
 			co.dropMember(gr, m)
 		}
 	}
 	clear(gr.pending)
+	if !gr.electJoinedLeader() {
+		co.log.Info("no group member rejoined; waiting for the static members", "group", gr.name)
+		gr.joinDeadline = co.now().Add(gr.maxRebalance())
+		return
+	}
 	gr.generation++
 	co.markDirty(gr)
 	if len(gr.members) == 0 {
@@ -334,17 +334,36 @@ func (co *Coordinator) completeJoin(gr *group) {
 		gr.emptySince = co.now()
 		return
 	}
-	if gr.members[gr.leader] == nil {
-		gr.leader = gr.sortedMembers()[0].id
-	}
 	gr.protocol = gr.selectProtocol()
 	gr.state = groupCompletingRebalance
 	now := co.now()
 	for _, m := range gr.members {
+		if m.join == nil {
+			continue
+		}
 		m.join <- co.joinResponse(gr, m)
 		m.join = nil
 		m.expires = now.Add(m.session)
 	}
+}
+
+// electJoinedLeader keeps the leader if it rejoined and otherwise makes
+// the earliest member that rejoined the leader. It reports false when
+// members are left but none rejoined.
+func (gr *group) electJoinedLeader() bool {
+	if len(gr.members) == 0 {
+		return true
+	}
+	if l := gr.members[gr.leader]; l != nil && l.join != nil {
+		return true
+	}
+	for _, m := range gr.sortedMembers() {
+		if m.join != nil {
+			gr.leader = m.id
+			return true
+		}
+	}
+	return false
 }
 
 // selectProtocol is the first protocol in the leader's preference order
@@ -431,21 +450,36 @@ func (co *Coordinator) removeMember(gr *group, m *member) {
 	case groupStable, groupCompletingRebalance:
 		co.prepareRebalance(gr)
 	case groupPreparingRebalance:
-		co.maybeCompleteJoin(gr)
+		co.completeJoinAfterRemoval(gr)
 	}
 }
 
-// checkMember validates a member id / instance id pair and the
-// generation, as SyncGroup, Heartbeat and OffsetCommit do.
-func (gr *group) checkMember(memberID string, instanceID *string, generation int32) (*member, int16) {
+// validateMember checks a member id / instance id pair as Kafka does: an
+// instance id must be known and map to the member id, which otherwise
+// belongs to a replaced incarnation (FENCED_INSTANCE_ID).
+func (gr *group) validateMember(memberID string, instanceID *string) (*member, int16) {
 	if instanceID != nil {
-		if id, ok := gr.statics[*instanceID]; ok && id != memberID {
+		id, ok := gr.statics[*instanceID]
+		if !ok {
+			return nil, errCodeUnknownMember
+		}
+		if id != memberID {
 			return nil, errCodeFencedInstance
 		}
 	}
 	m := gr.members[memberID]
 	if m == nil {
 		return nil, errCodeUnknownMember
+	}
+	return m, 0
+}
+
+// checkMember validates a member id / instance id pair and the
+// generation, as SyncGroup, Heartbeat and OffsetCommit do.
+func (gr *group) checkMember(memberID string, instanceID *string, generation int32) (*member, int16) {
+	m, code := gr.validateMember(memberID, instanceID)
+	if code != 0 {
+		return nil, code
 	}
 	if generation != gr.generation {
 		return m, errCodeIllegalGen
@@ -604,7 +638,7 @@ func (co *Coordinator) leave(ctx context.Context, group string, members []kmsg.L
 		if m == nil {
 			if _, ok := gr.pending[id]; ok {
 				delete(gr.pending, id)
-				co.maybeCompleteJoin(gr)
+				co.completeJoinAfterRemoval(gr)
 				continue
 			}
 			codes[i] = errCodeUnknownMember

@@ -22,11 +22,12 @@ import (
 	"sync"
 	"time"
 
-	"github.com/caudal/caudal/metadata"
-	"github.com/caudal/caudal/metadata/topicconfig"
 	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/caudal/caudal/metadata"
+	"github.com/caudal/caudal/metadata/topicconfig"
 )
 
 type groupState int8
@@ -80,6 +81,9 @@ type group struct {
 	pending      map[string]time.Time // ids handed out with MEMBER_ID_REQUIRED → expiry
 	joinDeadline time.Time
 	joinSeq      int64
+	// initial is the delayed first join phase of a group that was Empty
+	// (initial_delay.go).
+	initial initialJoin
 
 	// KIP-848 protocol.
 	cons *consumerGroup
@@ -157,9 +161,14 @@ type Config struct {
 	// ErrorMessage to the text a client may see (nil for none).
 	ErrorCode    func(error) int16
 	ErrorMessage func(error) *string
-	Now          func() time.Time
-	Log          *slog.Logger
-	Registerer   prometheus.Registerer
+	// InitialRebalanceDelay is Kafka's group.initial.rebalance.delay.ms:
+	// how long the first join phase of an empty classic group waits for
+	// more members. Zero completes it as soon as every member known has
+	// joined.
+	InitialRebalanceDelay time.Duration
+	Now                   func() time.Time
+	Log                   *slog.Logger
+	Registerer            prometheus.Registerer
 }
 
 // errText is the message a client may see for err, "" for none.
@@ -218,7 +227,7 @@ func New(c Config) *Coordinator {
 		gs:          groupStoreFor(c.Store),
 		now:         c.Now,
 		log:         c.Log,
-		set:         groupSettingsFrom(c.Broker),
+		set:         groupSettingsFrom(c.Broker, c.InitialRebalanceDelay),
 		coordinates: c.Coordinates,
 		errCode:     c.ErrorCode,
 		errMessage:  c.ErrorMessage,
@@ -312,7 +321,7 @@ func (co *Coordinator) tick(now time.Time) {
 		for id, until := range gr.pending {
 			if now.After(until) {
 				delete(gr.pending, id)
-				co.maybeCompleteJoin(gr)
+				co.completeJoinAfterRemoval(gr)
 			}
 		}
 		for _, m := range gr.members {
@@ -321,7 +330,11 @@ func (co *Coordinator) tick(now time.Time) {
 				co.removeMember(gr, m)
 			}
 		}
-		if gr.state == groupPreparingRebalance && !now.Before(gr.joinDeadline) {
+		switch {
+		case gr.state != groupPreparingRebalance || now.Before(gr.joinDeadline):
+		case gr.initial.active:
+			co.initialStepDue(gr, now)
+		default:
 			co.completeJoin(gr)
 		}
 	}

@@ -17,6 +17,8 @@ type groupSettings struct {
 	offsetsRetention  time.Duration // <0: keep forever
 	retentionCheck    time.Duration
 	maxMetadata       int
+	// initialDelay is group.initial.rebalance.delay.ms (initial_delay.go).
+	initialDelay time.Duration
 	// tick is how often timers are checked (wall clock); lagRefresh how
 	// often the lag gauges are recomputed.
 	tick       time.Duration
@@ -27,7 +29,7 @@ type groupSettings struct {
 	evictAfter   time.Duration
 }
 
-func groupSettingsFrom(bc *topicconfig.Broker) groupSettings {
+func groupSettingsFrom(bc *topicconfig.Broker, initialDelay time.Duration) groupSettings {
 	ms := func(key string) time.Duration { return time.Duration(bc.Int(key)) * time.Millisecond }
 	s := groupSettings{
 		minSession:        ms("group.min.session.timeout.ms"),
@@ -37,6 +39,7 @@ func groupSettingsFrom(bc *topicconfig.Broker) groupSettings {
 		offsetsRetention:  time.Duration(bc.Int("offsets.retention.minutes")) * time.Minute,
 		retentionCheck:    ms("offsets.retention.check.interval.ms"),
 		maxMetadata:       int(bc.Int("offset.metadata.max.bytes")),
+		initialDelay:      max(initialDelay, 0),
 		tick:              50 * time.Millisecond,
 		lagRefresh:        10 * time.Second,
 		persistRetry:      time.Second,
