@@ -79,6 +79,11 @@ type Config struct {
 	// Broker holds broker-level settings and topic defaults, with Kafka's
 	// names (auto.create.topics.enable, num.partitions, log.retention.ms…).
 	Broker map[string]string
+	// GroupInitialRebalanceDelay is Kafka's
+	// group.initial.rebalance.delay.ms (gateway/groups): zero, as here
+	// by default, lets an empty group's first rebalance end as soon as
+	// its members have joined; the command line's default is Kafka's 3 s.
+	GroupInitialRebalanceDelay time.Duration
 
 	Logger *slog.Logger
 	Now    func() time.Time
@@ -206,6 +211,7 @@ func New(cfg Config, store metadata.Store, bucket objstore.Bucket) (*Gateway, er
 		Store: store, Topics: g.topics, Broker: bc,
 		Coordinates: g.cluster.Coordinates, ErrorCode: groupErrCode, ErrorMessage: errMessage,
 		Now: cfg.Now, Log: cfg.Logger, Registerer: cfg.Registerer,
+		InitialRebalanceDelay: cfg.GroupInitialRebalanceDelay,
 	})
 	g.groups.Start()
 	g.cluster.Start()

@@ -37,6 +37,9 @@ type serverFlags struct {
 	listeners             listenerFlags
 	security              securityFlags
 	pprof                 bool
+
+	// groupInitialDelay is Kafka's group.initial.rebalance.delay.ms.
+	groupInitialDelay time.Duration
 }
 
 func (f *serverFlags) register(fs *flag.FlagSet) {
@@ -56,6 +59,7 @@ func (f *serverFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.maxConnectionsPerIP, "max-connections-per-ip", 0, "client connections served at once from one IP address (0: no limit)")
 	fs.Int64Var(&f.queuedMaxRequestBytes, "queued-max-request-bytes", 100<<20, "bytes of request bodies held at once; past them, connections stop being read")
 	fs.Var(&f.brokerConfigs, "broker-config", "broker setting `key=value` with Kafka's name (e.g. log.retention.hours=72); repeatable")
+	fs.DurationVar(&f.groupInitialDelay, "group-initial-rebalance-delay", 3*time.Second, "how long the first rebalance of an empty consumer group waits for more members, extended per new member up to the rebalance timeout (Kafka's group.initial.rebalance.delay.ms)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	f.listeners.register(fs)
 	f.security.register(fs)

@@ -81,6 +81,9 @@ func serve(f serverFlags, dev *workerFlags) error {
 	if err != nil {
 		return err
 	}
+	if f.groupInitialDelay < 0 {
+		return errors.New("--group-initial-rebalance-delay must not be negative")
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 
@@ -143,6 +146,8 @@ func serve(f serverFlags, dev *workerFlags) error {
 		Broker:                f.brokerConfigs,
 		Logger:                log,
 		Registerer:            reg,
+		// Kafka's group.initial.rebalance.delay.ms.
+		GroupInitialRebalanceDelay: f.groupInitialDelay,
 	}, store, bucket)
 	if err != nil {
 		return err
