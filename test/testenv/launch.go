@@ -65,7 +65,10 @@ func launch(t testing.TB, wrap, command, names, extra []string) (*Process, map[s
 		}
 		listen = []string{"--listeners", strings.Join(spec, ",")}
 	}
-	p.args = append(append(append(command, listen...), "--http-listen", ""), extra...)
+	// Groups join at once, as before Kafka's 3 s initial rebalance delay
+	// became the default, so that the suite does not wait it per group;
+	// a test that wants the delay passes the flag in extra.
+	p.args = append(append(append(command, listen...), "--http-listen", "", "--group-initial-rebalance-delay", "0"), extra...)
 	p.Start(t)
 	t.Cleanup(p.Kill)
 	return p, addrs
