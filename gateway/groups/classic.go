@@ -320,7 +320,10 @@ func (co *Coordinator) completeJoin(gr *group) {
 			co.dropMember(gr, m)
 		}
 	}
-	clear(gr.pending)
+	// Member ids handed out with MEMBER_ID_REQUIRED stay valid until
+	// their session passes, as in Kafka: one whose second JoinGroup
+	// comes just after the phase ended still joins (another rebalance)
+	// instead of being refused and starting over.
 	if !gr.electJoinedLeader() {
 		co.log.Info("no group member rejoined; waiting for the static members", "group", gr.name)
 		gr.joinDeadline = co.now().Add(gr.maxRebalance())

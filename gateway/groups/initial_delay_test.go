@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
@@ -130,5 +131,29 @@ func TestInitialDelayOnlyFromEmpty(t *testing.T) {
 	co.tick(clk.now())
 	if r := answered(t, w); r.Generation != 4 {
 		t.Fatalf("join after the delay: generation %d, want 4", r.Generation)
+	}
+}
+
+// A member id handed out (MEMBER_ID_REQUIRED) just before a join phase
+// ends stays valid, as in Kafka: its JoinGroup after the phase joins the
+// group instead of getting UNKNOWN_MEMBER_ID and starting over.
+func TestPendingMemberOutlivesJoinPhase(t *testing.T) {
+	co, clk := testCoordinator(t)
+	co.set.initialDelay = 3 * time.Second
+	first := joinReq("g", "", "range")
+	first.Version = 3
+	w, _ := joinNow(t, co, first)
+	clk.add(2900 * time.Millisecond)
+	_, r := joinNow(t, co, joinReq("g", "", "range"))
+	if r == nil || r.ErrorCode != kerr.MemberIDRequired.Code {
+		t.Fatalf("v9 join without an id: %+v, want MEMBER_ID_REQUIRED", r)
+	}
+	clk.add(100 * time.Millisecond)
+	co.tick(clk.now())
+	if a := answered(t, w); a.Generation != 1 || len(a.Members) != 1 {
+		t.Fatalf("join phase: %+v, want generation 1 of one member", a)
+	}
+	if w2, r2 := joinNow(t, co, joinReq("g", r.MemberID, "range")); w2 == nil {
+		t.Fatalf("the handed-out id after the phase: %+v, want a place in the next rebalance", r2)
 	}
 }
