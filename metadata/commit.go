@@ -147,18 +147,15 @@ func (s *sqlStore) CommitObject(ctx context.Context, c ObjectCommit) (CommitResu
 			}
 		}
 	}
-	sort.Slice(pkeys, func(i, j int) bool {
-		if pkeys[i].pid != pkeys[j].pid {
-			return pkeys[i].pid < pkeys[j].pid
-		}
-		return tpLess(pkeys[i].tp, pkeys[j].tp)
-	})
+	sortProdKeys(pkeys)
+	tc := newTxnCommit(c)
 
 	var res CommitResult
 	err := s.b.lockAndWrite(ctx, func() ([]read, func() ([]stmt, error)) {
 		parts := map[tp]*partState{}
 		prods := map[prodKey]*prodState{}
-		var reads []read
+		tc.reset()
+		reads := tc.txnReads(s)
 		if len(keys) > 0 {
 			src := make([][]any, len(keys))
 			for i, k := range keys {
@@ -203,9 +200,10 @@ func (s *sqlStore) CommitObject(ctx context.Context, c ObjectCommit) (CommitResu
 					return nil
 				}})
 		}
+		reads = append(reads, tc.partReads(s)...)
 		return reads, func() ([]stmt, error) {
 			var ws []stmt
-			res, ws = s.assign(c, keys, pkeys, parts, prods)
+			res, ws = s.assign(c, keys, pkeys, parts, prods, tc)
 			return ws, nil
 		}
 	})
@@ -217,7 +215,7 @@ func (s *sqlStore) CommitObject(ctx context.Context, c ObjectCommit) (CommitResu
 
 // assign gives the batches their offsets from the locked rows, applying the
 // producer rules batch by batch, and returns the results and the writes.
-func (s *sqlStore) assign(c ObjectCommit, keys []tp, pkeys []prodKey, parts map[tp]*partState, prods map[prodKey]*prodState) (CommitResult, []stmt) {
+func (s *sqlStore) assign(c ObjectCommit, keys []tp, pkeys []prodKey, parts map[tp]*partState, prods map[prodKey]*prodState, tc *txnCommit) (CommitResult, []stmt) {
 	// One index row per contiguous stretch of accepted batches of a run.
 	res := CommitResult{Runs: make([][]BatchResult, len(c.Runs))}
 	var index []IndexEntry
@@ -231,9 +229,19 @@ func (s *sqlStore) assign(c ObjectCommit, keys []tp, pkeys []prodKey, parts map[
 				out[j] = BatchResult{BaseOffset: -1, LogStartOffset: -1, Err: ErrUnknownPartition}
 				continue
 			}
+			k := prodKey{b.ProducerID, tp{r.Topic, r.Partition}}
+			if err := tc.check(k, b); err != nil {
+				out[j] = BatchResult{BaseOffset: -1, LogStartOffset: -1, Err: err}
+				if cur != nil {
+					index, cur = append(index, *cur), nil
+				}
+				continue
+			}
 			var pst *prodState
-			if b.ProducerID >= 0 {
-				k := prodKey{b.ProducerID, tp{r.Topic, r.Partition}}
+			if b.Control {
+				pst = prods[k].fenceAt(b.ProducerEpoch)
+				prods[k] = pst
+			} else if b.ProducerID >= 0 {
 				pst = prods[k]
 				off, dup, err := pst.check(b)
 				if err != nil || dup {
@@ -254,7 +262,10 @@ func (s *sqlStore) assign(c ObjectCommit, keys []tp, pkeys []prodKey, parts map[
 			}
 			base := ps.next
 			ps.next += b.Records
-			pst.acceptIfAny(b, base)
+			if !b.Control {
+				pst.acceptIfAny(b, base)
+			}
+			tc.accepted(k, b, base)
 			out[j] = BatchResult{BaseOffset: base, LogStartOffset: ps.start}
 			if cur == nil {
 				cur = &IndexEntry{Topic: r.Topic, Partition: r.Partition, BaseOffset: base, ObjectKey: c.Key,
@@ -305,6 +316,7 @@ func (s *sqlStore) assign(c ObjectCommit, keys []tp, pkeys []prodKey, parts map[
 			placeholders(n, 6) + " ON CONFLICT (producer_id, topic_id, part) DO UPDATE SET epoch = excluded.epoch, batches = excluded.batches," +
 			" last_write = excluded.last_write", prodArgs})
 	}
+	stmts = append(stmts, tc.writes(s)...)
 	stmts = append(stmts, stmt{"INSERT INTO objects (" + objectCols + ") VALUES (?, ?, ?, ?, 0)",
 		[]any{c.Key, c.Size, string(ObjectLive), now}})
 	stmts = append(stmts, s.commitNotify()...) // notify.go
@@ -345,6 +357,18 @@ func (s *sqlStore) rowSource(rows [][]any, types ...string) (string, []any) {
 		}
 	}
 	return "unnest(" + strings.Join(casts, ", ") + ") AS v(" + strings.Join(names, ", ") + ")", args
+}
+
+// fenceAt is the producer's state after a marker at epoch: a newer epoch
+// fences the older one on the partition and restarts its sequences.
+func (p *prodState) fenceAt(epoch int16) *prodState {
+	if p == nil {
+		return &prodState{epoch: epoch, dirty: true}
+	}
+	if epoch > p.epoch {
+		p.epoch, p.batches, p.dirty = epoch, nil, true
+	}
+	return p
 }
 
 func (p *prodState) acceptIfAny(b BatchAppend, offset int64) {

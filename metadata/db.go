@@ -489,6 +489,9 @@ func rebind(q string) string {
 const maxStmtRows = 500
 
 // placeholders returns "(?,?,…),(?,?,…)…" for rows tuples of width cols.
+// marks is n comma-separated placeholders, for IN lists.
+func marks(n int) string { return strings.TrimSuffix(strings.Repeat("?,", n), ",") }
+
 func placeholders(rows, cols int) string {
 	tuple := "(" + strings.TrimSuffix(strings.Repeat("?,", cols), ",") + ")"
 	return strings.TrimSuffix(strings.Repeat(tuple+",", rows), ",")

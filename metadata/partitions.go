@@ -9,11 +9,14 @@ import (
 	"github.com/google/uuid"
 )
 
-const partitionCols = "topic_id, part, log_start_offset, next_offset"
+// partitionCols reads a partition's state; its last stable offset is the
+// first offset of its oldest open transaction, or its next offset.
+const partitionCols = "topic_id, part, log_start_offset, next_offset, COALESCE((SELECT MIN(t.first_offset) FROM txn_partitions t" +
+	" WHERE t.topic_id = partitions.topic_id AND t.part = partitions.part AND t.first_offset >= 0), next_offset)"
 
 func scanPartition(r row) (PartitionState, error) {
 	var p PartitionState
-	err := r.Scan(&p.Topic, &p.Partition, &p.LogStartOffset, &p.NextOffset)
+	err := r.Scan(&p.Topic, &p.Partition, &p.LogStartOffset, &p.NextOffset, &p.LastStableOffset)
 	return p, err
 }
 

@@ -107,6 +107,9 @@ type Store interface {
 	// Credentials holds SASL users' SCRAM credentials (credentials.go).
 	Credentials
 
+	// LogDirs sizes partitions for DescribeLogDirs (logdirs.go).
+	LogDirs
+
 	// BrokerConfigs holds dynamic broker configs (brokerconfigs.go).
 	BrokerConfigs
 

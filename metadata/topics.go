@@ -118,6 +118,8 @@ func (s *sqlStore) DeleteTopic(ctx context.Context, name string) error {
 		return q.execAll(ctx, []stmt{
 			{"DELETE FROM index_entries WHERE topic_id = ?", []any{id}},
 			{"DELETE FROM producers WHERE topic_id = ?", []any{id}},
+			{"DELETE FROM txn_partitions WHERE topic_id = ?", []any{id}},
+			{"DELETE FROM aborted_txns WHERE topic_id = ?", []any{id}},
 			{"DELETE FROM group_offsets WHERE topic = ?", []any{name}},
 			{"DELETE FROM partitions WHERE topic_id = ?", []any{id}},
 			{"DELETE FROM topics WHERE id = ?", []any{id}},
