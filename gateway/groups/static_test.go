@@ -324,3 +324,33 @@ func TestJoinPhaseWaitsForStaticMembers(t *testing.T) {
 		t.Fatalf("i1 alone back: generation %d leader %s; want %d and i1 as the leader", r.Generation, r.LeaderID, gen+1)
 	}
 }
+
+// A client that restarts a static member in a loop, each time without its
+// member id, replaces one member each time: the group holds three members
+// and three instance ids whatever the count, keeps its generation, and
+// only the last incarnation is not fenced.
+func TestStaticMemberFlappingBounded(t *testing.T) {
+	co, clk := testCoordinator(t)
+	ids := staticGroup(t, co, clk)
+	gen := generationOf(co)
+	var last *kmsg.JoinGroupResponse
+	for range 10000 {
+		_, last = joinNow(t, co, staticJoin("", "i1", 9, "range", "roundrobin"))
+		if last == nil || last.ErrorCode != 0 {
+			t.Fatalf("rejoin: %+v", last)
+		}
+	}
+	co.mu.Lock()
+	gr := co.groups.get("g")
+	members, statics, pending := len(gr.members), len(gr.statics), len(gr.pending)
+	co.mu.Unlock()
+	if members != 3 || statics != 3 || pending != 0 || generationOf(co) != gen {
+		t.Fatalf("after 10000 restarts: %d members, %d instance ids, %d pending, generation %d (was %d)", members, statics, pending, generationOf(co), gen)
+	}
+	if code := heartbeatCode(co, ids["i1"], "i1", gen); code != errCodeFencedInstance {
+		t.Errorf("first incarnation: %v, want FENCED_INSTANCE_ID", kerr.ErrorForCode(code))
+	}
+	if code := heartbeatCode(co, last.MemberID, "i1", gen); code != 0 {
+		t.Errorf("last incarnation: %v", kerr.ErrorForCode(code))
+	}
+}
