@@ -107,6 +107,10 @@ type Store interface {
 	// Credentials holds SASL users' SCRAM credentials (credentials.go).
 	Credentials
 
+	// Transactions holds the transaction coordinator's state
+	// (transactions.go).
+	Transactions
+
 	// LogDirs sizes partitions for DescribeLogDirs (logdirs.go).
 	LogDirs
 
@@ -141,6 +145,10 @@ type PartitionState struct {
 	Partition      int32
 	LogStartOffset int64
 	NextOffset     int64 // the high watermark
+	// LastStableOffset is the first offset of the oldest open transaction
+	// on the partition, or NextOffset when none is open: read_committed
+	// consumers read below it.
+	LastStableOffset int64
 }
 
 // IndexEntry maps the offsets [BaseOffset, LastOffset] of one partition to a
@@ -170,6 +178,9 @@ type ObjectCommit struct {
 	Key  string
 	Size int64
 	Runs []PartitionRun
+	// Completions end transactions whose markers are in Runs
+	// (TxnCompletion).
+	Completions []TxnCompletion
 }
 
 // PartitionRun is one partition's batches in an object, in object order.
@@ -189,6 +200,13 @@ type BatchAppend struct {
 	ProducerID    int64
 	ProducerEpoch int16
 	BaseSequence  int32
+	// Transactional: the batch belongs to its producer's open
+	// transaction, which must hold the partition (ErrInvalidTxnState).
+	Transactional bool
+	// Control: the batch is a transaction marker (COMMIT when Commit,
+	// else ABORT); it releases the partition from the transaction.
+	Control bool
+	Commit  bool
 }
 
 // CommitResult has one slice per run and one BatchResult per batch,
@@ -203,8 +221,8 @@ type BatchResult struct {
 	// Duplicate: the producer had already written this batch; BaseOffset
 	// is the original one and nothing new was indexed.
 	Duplicate bool
-	// Err is nil, ErrUnknownPartition, ErrOutOfOrderSequence or
-	// ErrInvalidProducerEpoch.
+	// Err is nil, ErrUnknownPartition, ErrOutOfOrderSequence,
+	// ErrInvalidProducerEpoch or ErrInvalidTxnState.
 	Err error
 }
 
