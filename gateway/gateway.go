@@ -45,6 +45,9 @@ type Config struct {
 	GatewayTimeout    time.Duration
 	// ClusterID is reported in Metadata and DescribeCluster.
 	ClusterID string
+	// BucketURL is reported by DescribeLogDirs as the one log dir,
+	// without credentials or query (describe_log_dirs.go).
+	BucketURL string
 
 	// FlushInterval and FlushBytes bound how long a produced batch waits
 	// and how large an object grows before it is written.

@@ -130,6 +130,7 @@ func serve(f serverFlags, dev *workerFlags) error {
 	// heartbeats in the metadata store.
 	gw, err := gateway.New(gateway.Config{
 		Advertise:             advertise,
+		BucketURL:             f.bucketURL,
 		NodeID:                nodeID,
 		Rack:                  f.rack,
 		HeartbeatInterval:     f.heartbeatInterval,
