@@ -2,17 +2,24 @@ package gateway
 
 // DescribeConfigs, versions 0–4.
 //
-// Topic resources list every topic config caudal knows with Kafka's names,
-// its effective value and its source: set on the topic, set on the broker
-// by the operator, or Kafka's default. Broker resources (any broker id, or
-// "" for the cluster default) list the broker settings in force.
+// Topic resources list every topic config caudal knows with Kafka's
+// names, its effective value, its source (set on the topic, a dynamic
+// broker config of this gateway or of the cluster default, the operator's
+// --broker-config, or Kafka's default) and, when asked, its synonyms in
+// Kafka's order and its documentation. Broker resources are answered as
+// Kafka's broker answers them: "" (the cluster-wide default) lists the
+// dynamic defaults that are set, this gateway's node id every broker
+// config in force, with read-only set on those that are not dynamic; any
+// other name is INVALID_REQUEST, since clients send a broker's resource
+// to that broker. Both need DESCRIBE_CONFIGS, on the topic or the cluster.
 
 import (
 	"strconv"
 
-	"github.com/caudal/caudal/metadata/topicconfig"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/caudal/caudal/metadata/topicconfig"
 )
 
 func init() { register(kmsg.DescribeConfigs, 0, 4, serveDescribeConfigs) }
@@ -28,15 +35,15 @@ func serveDescribeConfigs(c *conn, kreq kmsg.Request) kmsg.Response {
 			res.ErrorCode = errCode(err)
 			res.ErrorMessage = errMessage(err)
 		}
-		want := map[string]bool{}
+		want := make(map[string]bool, min(len(rr.ConfigNames), len(entries)))
 		for _, n := range rr.ConfigNames {
 			want[n] = true
 		}
 		for _, e := range entries {
-			if rr.ConfigNames != nil && !want[e.Name] {
+			if len(rr.ConfigNames) > 0 && !want[e.Name] {
 				continue
 			}
-			res.Configs = append(res.Configs, describedConfig(req, rr.ResourceType, e))
+			res.Configs = append(res.Configs, describedConfig(req, e))
 		}
 		resp.Resources = append(resp.Resources, res)
 	}
@@ -58,56 +65,73 @@ func (c *conn) configEntries(kind kmsg.ConfigResourceType, name string) ([]topic
 		if !c.allowedCluster(kmsg.ACLOperationDescribeConfigs) {
 			return nil, kerr.ClusterAuthorizationFailed
 		}
-		if err := checkBrokerName(name); err != nil {
+		if name == "" {
+			return c.g.configs.DefaultEntries(), nil
+		}
+		if err := c.g.checkBrokerName(name, " or empty string"); err != nil {
 			return nil, err
 		}
 		return c.g.configs.BrokerEntries(), nil
 	default:
-		return nil, kafkaErr(kerr.InvalidRequest, "unsupported resource type %d", kind)
+		return nil, kafkaErr(kerr.InvalidRequest, "Unsupported resource type: %d", kind)
 	}
 }
 
-func checkBrokerName(name string) error {
-	if name == "" {
-		return nil
+// checkBrokerName refuses a broker resource that names another broker, as
+// Kafka does (ConfigHelper, ConfigAdminManager): a client sends a
+// broker's resource to that broker. or is what else Kafka's message says
+// it expects.
+func (g *Gateway) checkBrokerName(name, or string) error {
+	id, err := strconv.ParseInt(name, 10, 32)
+	if err != nil {
+		return kafkaErr(kerr.InvalidRequest, "Broker id must be an integer, but it is: %s", name)
 	}
-	if _, err := strconv.ParseInt(name, 10, 32); err != nil {
-		return kafkaErr(kerr.InvalidRequest, "broker id must be an integer, got %q", name)
+	if int32(id) != g.cfg.NodeID {
+		return kafkaErr(kerr.InvalidRequest, "Unexpected broker id, expected %d%s, but received %s", g.cfg.NodeID, or, name)
 	}
 	return nil
 }
 
-func describedConfig(req *kmsg.DescribeConfigsRequest, kind kmsg.ConfigResourceType, e topicconfig.Entry) kmsg.DescribeConfigsResponseResourceConfig {
+func describedConfig(req *kmsg.DescribeConfigsRequest, e topicconfig.Entry) kmsg.DescribeConfigsResponseResourceConfig {
 	rc := kmsg.NewDescribeConfigsResponseResourceConfig()
 	rc.Name = e.Name
-	v := e.Value
-	rc.Value = &v
+	if !e.Null {
+		v := e.Value
+		rc.Value = &v
+	}
 	rc.Source = kmsg.ConfigSource(e.Source)
-	rc.IsDefault = e.Source == topicconfig.SourceDefault
-	// Broker settings come from flags and cannot be altered at run time.
-	rc.ReadOnly = kind == kmsg.ConfigResourceTypeBroker
-	rc.ConfigType = configType(e.Name)
+	rc.IsDefault = e.Source == topicconfig.SourceDefault // v0's field
+	rc.ReadOnly = e.ReadOnly
+	rc.ConfigType = configType(e.Kind)
 	if req.IncludeSynonyms {
-		syn := kmsg.NewDescribeConfigsResponseResourceConfigConfigSynonym()
-		syn.Name, syn.Value, syn.Source = e.Name, &v, rc.Source
-		rc.ConfigSynonyms = append(rc.ConfigSynonyms, syn)
+		for _, s := range e.Synonyms {
+			syn := kmsg.NewDescribeConfigsResponseResourceConfigConfigSynonym()
+			v := s.Value
+			syn.Name, syn.Value, syn.Source = s.Name, &v, kmsg.ConfigSource(s.Source)
+			rc.ConfigSynonyms = append(rc.ConfigSynonyms, syn)
+		}
+	}
+	if req.IncludeDocumentation {
+		doc := e.Doc
+		rc.Documentation = &doc
 	}
 	return rc
 }
 
-func configType(name string) kmsg.ConfigType {
-	kind, ok := topicconfig.KindOf(name)
-	if !ok {
-		return kmsg.ConfigTypeString
-	}
+// configType is the type Kafka reports for a config of the kind.
+func configType(kind topicconfig.Kind) kmsg.ConfigType {
 	switch kind {
 	case topicconfig.KindLong:
 		return kmsg.ConfigTypeLong
 	case topicconfig.KindInt:
 		return kmsg.ConfigTypeInt
+	case topicconfig.KindShort:
+		return kmsg.ConfigTypeShort
+	case topicconfig.KindDouble:
+		return kmsg.ConfigTypeDouble
 	case topicconfig.KindBool:
 		return kmsg.ConfigTypeBoolean
-	case topicconfig.KindCleanupPolicy:
+	case topicconfig.KindCleanupPolicy, topicconfig.KindList:
 		return kmsg.ConfigTypeList
 	default:
 		return kmsg.ConfigTypeString

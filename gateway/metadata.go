@@ -7,7 +7,11 @@ package gateway
 // reached, topics are described as this gateway last saw them, and a
 // topic it never saw gets LEADER_NOT_AVAILABLE. A topic that does not
 // exist is created when auto.create.topics.enable is true and the client
-// allows it (v4+; always allowed before), with num.partitions partitions.
+// allows it (v4+; always allowed before), with num.partitions partitions
+// (both dynamic broker configs); as in Kafka, the request that creates it
+// gets LEADER_NOT_AVAILABLE and no partitions, which clients retry, and
+// the next one sees the topic. Without auto-creation it is
+// UNKNOWN_TOPIC_OR_PARTITION.
 // Topics may be asked for by id from v10; v0 treats an empty list as all
 // topics, v1+ a null list. Only topics the principal may DESCRIBE are
 // listed (a named one it may not gets TOPIC_AUTHORIZATION_FAILED), and
@@ -18,11 +22,12 @@ import (
 	"context"
 	"errors"
 
-	"github.com/caudal/caudal/gateway/acl"
-	"github.com/caudal/caudal/metadata"
 	"github.com/google/uuid"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/caudal/caudal/gateway/acl"
+	"github.com/caudal/caudal/metadata"
 )
 
 func init() { register(kmsg.Metadata, 0, 12, serveMetadata) }
@@ -100,6 +105,11 @@ func (c *conn) describeTopic(req *kmsg.MetadataRequest, rt kmsg.MetadataRequestT
 			spec = g.offsetsTopicSpec()
 		}
 		t, err = g.createTopic(ctx, spec)
+		if err == nil {
+			mt.ErrorCode = kerr.LeaderNotAvailable.Code
+			mt.IsInternal = isInternalTopic(name)
+			return mt
+		}
 		if errors.Is(err, metadata.ErrTopicExists) {
 			t, err = g.topics.ByName(ctx, name)
 		}

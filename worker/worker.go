@@ -160,6 +160,11 @@ func runJobs(ctx context.Context, c Config, log *slog.Logger) {
 	for {
 		now := time.Now()
 		if !now.Before(nextRet) {
+			// Dynamic broker configs (retention defaults, producer expiry)
+			// apply from the next pass.
+			if err := c.Broker.LoadDynamic(ctx, c.Store, ""); err != nil {
+				log.Warn("load dynamic broker configs", "err", err)
+			}
 			RetentionPass(ctx, ret, comp, log)
 			expireProducers(ctx, c.Store, c.Broker, log)
 			nextRet = time.Now().Add(c.RetentionInterval)

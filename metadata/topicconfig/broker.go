@@ -1,6 +1,7 @@
 package topicconfig
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"maps"
@@ -208,4 +209,25 @@ func (b *Broker) TopicInt(set map[string]string, name string) int64 {
 	}
 	n, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
 	return n
+}
+
+// DynamicStore is where dynamic broker configs are kept (the metadata
+// store): by resource, "" for the cluster default or a broker id.
+type DynamicStore interface {
+	ListBrokerConfigs(ctx context.Context) (map[string]map[string]string, error)
+}
+
+// LoadDynamic applies the stored dynamic configs of the cluster default
+// and of broker ("" for none: the worker is no broker). On a store error
+// the configs in force stay.
+func (b *Broker) LoadDynamic(ctx context.Context, store DynamicStore, broker string) error {
+	all, err := store.ListBrokerConfigs(ctx)
+	if err != nil {
+		return err
+	}
+	var own map[string]string
+	if broker != "" {
+		own = all[broker]
+	}
+	return b.SetDynamic(all[""], own)
 }

@@ -142,7 +142,7 @@ func TestGatewayFlagSettings(t *testing.T) {
 		err.Error() != "broker config max.connections is set with the gateway's --max-connections flag" {
 		t.Errorf("max.connections as --broker-config: %v", err)
 	}
-	b, err := topicconfig.NewGatewayBroker(nil, map[string]string{"max.connections": "5", "node.id": "3"})
+	b, err := topicconfig.NewGatewayBroker(nil, map[string]string{"max.connections": "5"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -84,7 +84,6 @@ var brokerConfigs = sortedByName([]brokerConfig{
 		doc: "Client connections per address; in caudal the gateway's --max-connections-per-ip."},
 	{name: "message.max.bytes", def: "1048588", kind: KindInt, min: 0, dynamic: true, doc: "Default of the topic config max.message.bytes."},
 	{name: "min.insync.replicas", def: "1", kind: KindInt, min: 1, dynamic: true, doc: "Default of the topic config min.insync.replicas."},
-	{name: "node.id", def: "-1", kind: KindInt, min: -1, flag: "--node-id", doc: "This broker's id; in caudal the gateway's --node-id."},
 	{name: "num.partitions", def: "1", kind: KindInt, min: 1, dynamic: true,
 		doc: "Partitions of topics created without a count, and of auto-created ones (caudal: applied dynamically)."},
 	// caudal keeps one copy of group offsets in its metadata store, so
@@ -147,3 +146,7 @@ func unitMs(name string) int64 {
 	}
 	return 1
 }
+
+// KafkaDefault is Kafka's default of the broker setting name ("" when it
+// has none).
+func KafkaDefault(name string) string { return kafkaDefaults[name] }
