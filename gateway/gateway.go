@@ -122,6 +122,9 @@ type Gateway struct {
 	auth *auth.Authenticator
 	// acl decides on ACLs; nil when authorization is off.
 	acl *acl.Authorizer
+	// brokerConfigs is the version of the dynamic broker configs in
+	// configs (broker_configs.go).
+	brokerConfigs brokerConfigState
 	// users manages SCRAM credentials (KIP-554).
 	users *auth.Users
 	// bodyTimeout and writeTimeout bound a request body's arrival and
@@ -140,7 +143,7 @@ type Gateway struct {
 // New builds a gateway; Serve starts answering clients.
 func New(cfg Config, store metadata.Store, bucket objstore.Bucket) (*Gateway, error) {
 	cfg = withDefaults(cfg)
-	bc, err := topicconfig.NewBroker(cfg.Broker)
+	bc, err := topicconfig.NewGatewayBroker(cfg.Broker, flagSettings(cfg))
 	if err != nil {
 		return nil, err
 	}
@@ -209,6 +212,8 @@ func New(cfg Config, store metadata.Store, bucket objstore.Bucket) (*Gateway, er
 		return nil, fmt.Errorf("register gateway: %w", err)
 	}
 	g.cfg.NodeID = g.cluster.NodeID()
+	g.brokerConfigs.version = -1
+	g.reloadBrokerConfigs(context.Background())
 	g.metrics.gateways.Set(float64(len(g.cluster.Gateways())))
 	g.groups = groups.New(groups.Config{
 		Store: store, Topics: g.topics, Broker: bc,
@@ -221,6 +226,7 @@ func New(cfg Config, store metadata.Store, bucket objstore.Bucket) (*Gateway, er
 	bg, stop := context.WithCancel(context.Background())
 	g.stopBackground = stop
 	go g.storageStatsLoop(bg)
+	go g.followBrokerConfigs(bg)
 	return g, nil
 }
 
