@@ -312,7 +312,9 @@ func (co *Coordinator) completeJoinAfterRemoval(gr *group) {
 // Static members that did not rejoin stay, with their assignment, until
 // their session expires: a restarting one comes back to its place. When
 // only such members are left, the join phase waits another rebalance
-// timeout.
+// timeout. Member ids handed out with MEMBER_ID_REQUIRED stay valid until
+// their session passes, as in Kafka: a second JoinGroup that comes just
+// after the phase joins the next one instead of being refused.
 func (co *Coordinator) completeJoin(gr *group) {
 	gr.initial = initialJoin{}
 	for _, m := range gr.members {
@@ -320,10 +322,6 @@ func (co *Coordinator) completeJoin(gr *group) {
 			co.dropMember(gr, m)
 		}
 	}
-	// Member ids handed out with MEMBER_ID_REQUIRED stay valid until
-	// their session passes, as in Kafka: one whose second JoinGroup
-	// comes just after the phase ended still joins (another rebalance)
-	// instead of being refused and starting over.
 	if !gr.electJoinedLeader() {
 		co.log.Info("no group member rejoined; waiting for the static members", "group", gr.name)
 		gr.joinDeadline = co.now().Add(gr.maxRebalance())
