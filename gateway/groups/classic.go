@@ -8,7 +8,9 @@ package groups
 //	SyncGroup──► Stable ──join with new protocols / leader rejoin / member
 //	leaves or expires──► PreparingRebalance …
 //
-// Assignors run in the clients: the leader gets every member's metadata
+// Leaving Empty, the join phase waits group.initial.rebalance.delay.ms
+// instead (initial_delay.go); a restarted static member replaces itself
+// without a rebalance (static.go). Assignors run in the clients: the leader gets every member's metadata
 // for the chosen protocol and sends the assignments back in SyncGroup.
 
 import (
