@@ -21,6 +21,7 @@ import (
 	"github.com/caudal/caudal/gateway/auth"
 	"github.com/caudal/caudal/gateway/cluster"
 	"github.com/caudal/caudal/gateway/groups"
+	"github.com/caudal/caudal/gateway/quota"
 	"github.com/caudal/caudal/gateway/reader"
 	"github.com/caudal/caudal/gateway/writer"
 	"github.com/caudal/caudal/metadata"
@@ -45,9 +46,6 @@ type Config struct {
 	GatewayTimeout    time.Duration
 	// ClusterID is reported in Metadata and DescribeCluster.
 	ClusterID string
-	// BucketURL is reported by DescribeLogDirs as the one log dir,
-	// without credentials or query (describe_log_dirs.go).
-	BucketURL string
 
 	// FlushInterval and FlushBytes bound how long a produced batch waits
 	// and how large an object grows before it is written.
@@ -82,11 +80,6 @@ type Config struct {
 	// Broker holds broker-level settings and topic defaults, with Kafka's
 	// names (auto.create.topics.enable, num.partitions, log.retention.ms…).
 	Broker map[string]string
-	// GroupInitialRebalanceDelay is Kafka's
-	// group.initial.rebalance.delay.ms (gateway/groups): zero, as here
-	// by default, lets an empty group's first rebalance end as soon as
-	// its members have joined; the command line's default is Kafka's 3 s.
-	GroupInitialRebalanceDelay time.Duration
 
 	Logger *slog.Logger
 	Now    func() time.Time
@@ -122,9 +115,8 @@ type Gateway struct {
 	auth *auth.Authenticator
 	// acl decides on ACLs; nil when authorization is off.
 	acl *acl.Authorizer
-	// brokerConfigs is the version of the dynamic broker configs in
-	// configs (broker_configs.go).
-	brokerConfigs brokerConfigState
+	// quotas holds client quotas and measures byte rates (gateway/quota).
+	quotas *quota.Manager
 	// users manages SCRAM credentials (KIP-554).
 	users *auth.Users
 	// bodyTimeout and writeTimeout bound a request body's arrival and
@@ -143,7 +135,7 @@ type Gateway struct {
 // New builds a gateway; Serve starts answering clients.
 func New(cfg Config, store metadata.Store, bucket objstore.Bucket) (*Gateway, error) {
 	cfg = withDefaults(cfg)
-	bc, err := topicconfig.NewGatewayBroker(cfg.Broker, flagSettings(cfg))
+	bc, err := topicconfig.NewBroker(cfg.Broker)
 	if err != nil {
 		return nil, err
 	}
@@ -176,6 +168,9 @@ func New(cfg Config, store metadata.Store, bucket objstore.Bucket) (*Gateway, er
 	g.budget = newByteBudget(cfg.QueuedMaxRequestBytes, func(n int64) { g.metrics.queuedBytes.Add(float64(n)) })
 	g.reader, err = reader.New(reader.Config{Store: store, Bucket: bucket, CacheBytes: cfg.CacheBytes, Registerer: cfg.Registerer})
 	if err != nil {
+		return nil, err
+	}
+	if g.quotas, err = startQuotas(cfg, store); err != nil {
 		return nil, err
 	}
 	if cfg.Authorizer.Enabled {
@@ -212,22 +207,30 @@ func New(cfg Config, store metadata.Store, bucket objstore.Bucket) (*Gateway, er
 		return nil, fmt.Errorf("register gateway: %w", err)
 	}
 	g.cfg.NodeID = g.cluster.NodeID()
-	g.brokerConfigs.version = -1
-	g.reloadBrokerConfigs(context.Background())
 	g.metrics.gateways.Set(float64(len(g.cluster.Gateways())))
 	g.groups = groups.New(groups.Config{
 		Store: store, Topics: g.topics, Broker: bc,
 		Coordinates: g.cluster.Coordinates, ErrorCode: groupErrCode, ErrorMessage: errMessage,
 		Now: cfg.Now, Log: cfg.Logger, Registerer: cfg.Registerer,
-		InitialRebalanceDelay: cfg.GroupInitialRebalanceDelay,
 	})
 	g.groups.Start()
 	g.cluster.Start()
 	bg, stop := context.WithCancel(context.Background())
 	g.stopBackground = stop
 	go g.storageStatsLoop(bg)
-	go g.followBrokerConfigs(bg)
 	return g, nil
+}
+
+// startQuotas loads the client quotas, bounded as the ACLs' first load,
+// and keeps them fresh until Close.
+func startQuotas(cfg Config, store metadata.Store) (*quota.Manager, error) {
+	m := quota.New(quota.Config{Store: store, Now: cfg.Now, Log: cfg.Logger})
+	ctx, cancel := context.WithTimeout(context.Background(), authorizerStart)
+	defer cancel()
+	if err := m.Start(ctx); err != nil {
+		return nil, err
+	}
+	return m, nil
 }
 
 func withDefaults(cfg Config) Config {
@@ -307,6 +310,7 @@ func (g *Gateway) Close(ctx context.Context) error {
 	if g.acl != nil {
 		g.acl.Close()
 	}
+	g.quotas.Close()
 	return err
 }
 
