@@ -145,6 +145,32 @@ func seedRequests() []kmsg.Request {
 	dc.SetVersion(4)
 	out = append(out, dc)
 
+	// Broker configs: this gateway (node 0) with documentation, and
+	// changes of the cluster default, validated only.
+	dcb := kmsg.NewPtrDescribeConfigsRequest()
+	dcbr := kmsg.NewDescribeConfigsRequestResource()
+	dcbr.ResourceType, dcbr.ResourceName, dcbr.ConfigNames = kmsg.ConfigResourceTypeBroker, "0", []string{"log.retention.ms", "num.partitions"}
+	dcb.Resources = append(dcb.Resources, dcbr)
+	dcb.IncludeSynonyms, dcb.IncludeDocumentation = true, true
+	add(dcb, 1, 4)
+	iab := kmsg.NewPtrIncrementalAlterConfigsRequest()
+	iabr := kmsg.NewIncrementalAlterConfigsRequestResource()
+	iabr.ResourceType = kmsg.ConfigResourceTypeBroker
+	iabSet, iabAppend := kmsg.NewIncrementalAlterConfigsRequestResourceConfig(), kmsg.NewIncrementalAlterConfigsRequestResourceConfig()
+	iabSet.Name, iabSet.Op, iabSet.Value = "log.retention.ms", kmsg.IncrementalAlterConfigOpSet, kmsg.StringPtr("60000")
+	iabAppend.Name, iabAppend.Op, iabAppend.Value = "log.cleanup.policy", kmsg.IncrementalAlterConfigOpAppend, kmsg.StringPtr("compact")
+	iabr.Configs = append(iabr.Configs, iabSet, iabAppend)
+	iab.Resources, iab.ValidateOnly = append(iab.Resources, iabr), true
+	add(iab, 0, 1)
+	acb := kmsg.NewPtrAlterConfigsRequest()
+	acbr := kmsg.NewAlterConfigsRequestResource()
+	acbr.ResourceType, acbr.ResourceName = kmsg.ConfigResourceTypeBroker, "0"
+	acbc := kmsg.NewAlterConfigsRequestResourceConfig()
+	acbc.Name, acbc.Value = "num.partitions", kmsg.StringPtr("3")
+	acbr.Configs = append(acbr.Configs, acbc)
+	acb.Resources, acb.ValidateOnly = append(acb.Resources, acbr), true
+	add(acb, 0, 2)
+
 	ia := kmsg.NewPtrIncrementalAlterConfigsRequest()
 	iar := kmsg.NewIncrementalAlterConfigsRequestResource()
 	iar.ResourceType, iar.ResourceName = kmsg.ConfigResourceTypeTopic, "fuzz"
