@@ -1,7 +1,8 @@
 package main
 
 // caudal configs (kafka-configs): describe and alter topic and broker
-// configs, and users' SCRAM credentials (cli_configs_users.go).
+// configs, users' SCRAM credentials (cli_configs_users.go), and users',
+// clients' and ips' quotas (cli_configs_quotas.go).
 
 import (
 	"context"
@@ -27,13 +28,13 @@ type configsCmd struct {
 }
 
 func runConfigs(prog string, args []string) error {
-	fs, conn := newToolFlags(prog, "--entity-type topics|brokers|users --entity-name N --describe | --alter --add-config k=v[,k=v] --delete-config k[,k]")
+	fs, conn := newToolFlags(prog, "--entity-type topics|brokers|users|clients|ips --entity-name N --describe | --alter --add-config k=v[,k=v] --delete-config k[,k]")
 	var c configsCmd
 	describe := fs.Bool("describe", false, "list the entity's configs")
 	alter := fs.Bool("alter", false, "alter the entity's configs")
-	fs.StringVar(&c.entityType, "entity-type", "", "topics, brokers or users")
-	fs.StringVar(&c.name, "entity-name", "", "topic name, broker id or user name")
-	fs.BoolVar(&c.entityDefault, "entity-default", false, "the cluster-wide broker default")
+	fs.StringVar(&c.entityType, "entity-type", "", "topics, brokers, users, clients or ips")
+	fs.StringVar(&c.name, "entity-name", "", "topic name, broker id, user name, client id or ip")
+	fs.BoolVar(&c.entityDefault, "entity-default", false, "the cluster-wide broker default, or the default user, client or ip")
 	topic := fs.String("topic", "", "same as --entity-type topics --entity-name `T`")
 	broker := fs.String("broker", "", "same as --entity-type brokers --entity-name `B`")
 	user := fs.String("user", "", "same as --entity-type users --entity-name `U`")
@@ -51,10 +52,10 @@ func runConfigs(prog string, args []string) error {
 		ctx, cancel := opContext()
 		defer cancel()
 		switch {
-		case c.entityType == "users" && *alter:
-			return c.alterUser(ctx)
-		case c.entityType == "users":
-			return c.describeUsers(ctx)
+		case quotaEntityTypes[c.entityType] != "" && *alter:
+			return c.alterClientEntity(ctx)
+		case quotaEntityTypes[c.entityType] != "":
+			return c.describeClientEntity(ctx)
 		case *alter:
 			return c.alter(ctx)
 		}
@@ -85,15 +86,15 @@ func (c *configsCmd) check(fs *flag.FlagSet, describe, alter bool, topic, broker
 		if _, err := strconv.ParseInt(c.name, 10, 32); c.name != "" && err != nil {
 			return badUsage(fs, "broker --entity-name must be a broker id, got %q", c.name)
 		}
-	case "users", "user":
-		c.entityType = "users"
-		if alter && (c.name == "" || c.entityDefault) {
-			return badUsage(fs, "--alter of a user's SCRAM credentials needs --entity-name (not --entity-default)")
+	case "users", "user", "clients", "client", "ips", "ip":
+		c.entityType = strings.TrimSuffix(c.entityType, "s") + "s"
+		if alter && (c.name == "") == !c.entityDefault {
+			return badUsage(fs, "--alter of %s needs --entity-name or --entity-default", c.entityType)
 		}
 	case "":
 		return badUsage(fs, "missing required argument --entity-type")
 	default:
-		return badUsage(fs, "unsupported --entity-type %q: caudal supports topics, brokers and users", c.entityType)
+		return badUsage(fs, "unsupported --entity-type %q: caudal supports topics, brokers, users, clients and ips", c.entityType)
 	}
 	if alter && c.add == "" && c.remove == "" {
 		return badUsage(fs, "--alter needs --add-config or --delete-config")

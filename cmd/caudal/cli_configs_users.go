@@ -1,6 +1,7 @@
 package main
 
-// kafka-configs --entity-type users: SCRAM credentials, through
+// kafka-configs --entity-type users: SCRAM credentials (quotas are in
+// cli_configs_quotas.go), through
 // DescribeUserScramCredentials and AlterUserScramCredentials (KIP-554).
 // kadm salts and iterates the password on this side; only the salted
 // key is sent, and the password is never printed, not even in an error.
@@ -83,7 +84,7 @@ func (c *configsCmd) scramChanges() ([]scramChange, error) {
 		changes = append(changes, scramChange{delete: []kadm.DeleteSCRAM{{User: c.name, Mechanism: mech}}})
 	}
 	if len(unexpected) > 0 {
-		return nil, fmt.Errorf("Error: only SCRAM credential configs (SCRAM-SHA-256, SCRAM-SHA-512) can be altered for 'users'; caudal has no quotas. Unexpected config names: %s", strings.Join(unexpected, ","))
+		return nil, fmt.Errorf("Error: Only quota and SCRAM credential configs can be added for 'users' using --bootstrap-server. Unexpected config names: %s", strings.Join(unexpected, ","))
 	}
 	return changes, nil
 }

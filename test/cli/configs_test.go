@@ -45,6 +45,6 @@ func TestConfigs(t *testing.T) {
 
 	wantFail(t, s.tool(t, "", "configs", "--entity-type", "topics", "--entity-name", "ghost", "--describe"), 1,
 		"Error: topic 'ghost' does not exist")
-	wantFail(t, s.tool(t, "", "configs", "--entity-type", "clients", "--entity-name", "x", "--describe"), 2,
+	wantFail(t, s.tool(t, "", "configs", "--entity-type", "bogus", "--entity-name", "x", "--describe"), 2,
 		"unsupported --entity-type")
 }
