@@ -9,6 +9,7 @@ import (
 	"io"
 	"math"
 	"net"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -17,7 +18,9 @@ import (
 	"github.com/caudal/caudal/gateway/auth"
 	"github.com/caudal/caudal/gateway/quota"
 	"github.com/twmb/franz-go/pkg/kbin"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
+	"github.com/twmb/franz-go/pkg/kversion"
 )
 
 // maxIdle is Kafka's connections.max.idle.ms default: a client may be
@@ -331,26 +334,12 @@ func (c *conn) handle(body []byte) (*reply, error) {
 		return nil, err
 	}
 	api, served := apis[key]
-	if key == kmsg.ApiVersions.Int16() && (version < api.min || version > api.max) {
-		// Answered in version 0 so that any client can read which
-		// versions we do serve (KIP-511).
-		return c.ready(corr, key, unsupportedAPIVersions()), nil
-	}
 	if !served || version < api.min || version > api.max {
-		// As in Apache Kafka: a request that cannot be parsed at its
-		// version closes the connection.
-		return nil, fmt.Errorf("unsupported request %s (key %d) version %d", kmsg.NameForKey(key), key, version)
+		return c.unserved(key, version, corr, rd)
 	}
-	req := kmsg.RequestForKey(key)
-	req.SetVersion(version)
-	if req.IsFlexible() {
-		kmsg.SkipTags(&rd)
-		if !rd.Ok() {
-			return nil, errors.New("truncated request header tags")
-		}
-	}
-	if err := req.ReadFrom(rd.Src); err != nil {
-		return nil, fmt.Errorf("parse %s v%d: %w", kmsg.NameForKey(key), version, err)
+	req, err := parseRequest(key, version, rd)
+	if err != nil {
+		return nil, err
 	}
 	if api.async != nil {
 		r := &reply{start: start, corr: corr, key: key, done: make(chan struct{}), header: req.IsFlexible()}
@@ -362,6 +351,148 @@ func (c *conn) handle(body []byte) (*reply, error) {
 	r.start = start
 	r.release, c.release = c.release, nil
 	return r, nil
+}
+
+// parseRequest reads the body of a request of key at version after its
+// client id, rd's position.
+func parseRequest(key, version int16, rd kbin.Reader) (kmsg.Request, error) {
+	req := kmsg.RequestForKey(key)
+	req.SetVersion(version)
+	if req.IsFlexible() {
+		kmsg.SkipTags(&rd)
+		if !rd.Ok() {
+			return nil, errors.New("truncated request header tags")
+		}
+	}
+	if err := req.ReadFrom(rd.Src); err != nil {
+		return nil, fmt.Errorf("parse %s v%d: %w", kmsg.NameForKey(key), version, err)
+	}
+	return req, nil
+}
+
+// unserved answers a request of an API or version this gateway does not
+// serve as a Kafka 4.x broker answers it, and logs it:
+//
+//   - ApiVersions, at any version: a v0 response with UNSUPPORTED_VERSION
+//     and the versions served, which the client reads whatever version it
+//     sent (KIP-511; Kafka's RequestContext.parseRequest reads it as v0 and
+//     KafkaApis.handleApiVersionsRequest answers).
+//   - A key Kafka 4.x does not know, or a version outside what its brokers
+//     accept (KIP-896 dropped the oldest): SocketServer.parseRequestHeader
+//     throws InvalidRequestException (from RequestHeader.parse, or
+//     ApiVersionManager.isApiEnabled) and processChannelException closes
+//     the connection without a response.
+//   - A key and version Kafka 4.x accepts but caudal does not serve (Produce
+//     v0–2, which Kafka 4.0 still parses to refuse, KAFKA-18659; newer
+//     versions; APIs caudal lacks): Kafka answers, so caudal answers as
+//     Kafka does for an API it has turned off (share groups, or KIP-848
+//     groups without their rebalance protocol): the request's error
+//     response with UNSUPPORTED_VERSION in every error code. One kmsg
+//     cannot parse closes the connection, as a body Kafka cannot parse
+//     does (RequestContext.parseRequest).
+func (c *conn) unserved(key, version int16, corr int32, rd kbin.Reader) (*reply, error) {
+	log := c.g.log.With("api_key", key, "api_version", version, "client", c.clientID)
+	if key == kmsg.ApiVersions.Int16() {
+		log.Info("unserved kafka request answered")
+		return c.ready(corr, key, unsupportedAPIVersions()), nil
+	}
+	closed := fmt.Errorf("unserved request %s (key %d) version %d", kmsg.NameForKey(key), key, version)
+	if !kafka4Accepts(key, version) {
+		log.Warn("unserved kafka request closes the connection", "reason", "kafka 4 does not accept it")
+		return nil, closed
+	}
+	if kind := kmsg.RequestForKey(key); kind == nil || version > kind.MaxVersion() {
+		log.Warn("unserved kafka request closes the connection", "reason", "no kmsg form to parse and answer")
+		return nil, closed
+	}
+	req, err := parseRequest(key, version, rd)
+	if err != nil {
+		log.Warn("unserved kafka request closes the connection", "reason", "unparsable")
+		return nil, fmt.Errorf("%w: %w", closed, err)
+	}
+	resp := req.ResponseKind()
+	budget := maxUnservedEcho
+	if !echoError(reflect.ValueOf(resp).Elem(), reflect.ValueOf(req).Elem(), kerr.UnsupportedVersion.Code, &budget) {
+		log.Warn("unserved kafka request closes the connection", "reason", "too many elements to answer")
+		return nil, closed
+	}
+	log.Info("unserved kafka request answered", "error", kerr.UnsupportedVersion.Message)
+	return c.ready(corr, key, resp), nil
+}
+
+// kafka4Floors are the lowest versions Kafka 4.x brokers accept where
+// KIP-896 raised them above 0; kversion.V4_4_0 gives the highest.
+var kafka4Floors = map[kmsg.Key]int16{
+	kmsg.Fetch: 4, kmsg.ListOffsets: 1, kmsg.OffsetCommit: 2, kmsg.OffsetFetch: 1,
+	kmsg.CreateTopics: 2, kmsg.DeleteTopics: 1, kmsg.OffsetForLeaderEpoch: 2,
+	kmsg.WriteTxnMarkers: 1, kmsg.DescribeACLs: 1, kmsg.CreateACLs: 1, kmsg.DeleteACLs: 1,
+	kmsg.DescribeConfigs: 1, kmsg.AlterReplicaLogDirs: 1, kmsg.DescribeLogDirs: 1,
+	kmsg.CreateDelegationToken: 1, kmsg.RenewDelegationToken: 1, kmsg.ExpireDelegationToken: 1,
+	kmsg.DescribeDelegationToken: 1, kmsg.ShareGroupHeartbeat: 1, kmsg.ShareGroupDescribe: 1,
+	kmsg.ShareFetch: 1, kmsg.ShareAcknowledge: 1,
+}
+
+var kafka4 = kversion.V4_4_0()
+
+// kafka4Accepts reports whether a Kafka 4.x broker parses key at version.
+func kafka4Accepts(key, version int16) bool {
+	max, ok := kafka4.LookupMaxKeyVersion(key)
+	return ok && version >= kafka4Floors[kmsg.Key(key)] && version <= max
+}
+
+// maxUnservedEcho bounds the elements an unserved request's error
+// response echoes, so that its size does not follow the request's counts.
+const maxUnservedEcho = 10_000
+
+// echoError fills dst, a response struct, from src, its request, as
+// Kafka's getErrorResponse does: every ErrorCode is code; fields of the
+// same name and type that say what was asked (names, ids, indexes) are
+// copied; and an array of structs gets one element per element of the
+// request's array of the same name, whose elements are structs or
+// partition indexes. It reports false, leaving dst half filled, once more
+// than *budget elements would be made.
+func echoError(dst, src reflect.Value, code int16, budget *int) bool {
+	field := func(name string) reflect.Value {
+		if src.Kind() == reflect.Struct {
+			return src.FieldByName(name)
+		}
+		if name == "Partition" {
+			return src // an element of a []int32 of partitions
+		}
+		return reflect.Value{}
+	}
+	for i := range dst.NumField() {
+		f, d := dst.Type().Field(i), dst.Field(i)
+		if !f.IsExported() || f.Name == "Version" {
+			continue
+		}
+		if f.Name == "ErrorCode" && d.Kind() == reflect.Int16 {
+			d.SetInt(int64(code))
+			continue
+		}
+		s := field(f.Name)
+		switch {
+		case !s.IsValid():
+		case d.Kind() == reflect.Slice && s.Kind() == reflect.Slice && d.Type().Elem().Kind() == reflect.Struct &&
+			(s.Type().Elem().Kind() == reflect.Struct || s.Type().Elem().Kind() == reflect.Int32):
+			if *budget -= s.Len(); *budget < 0 {
+				return false
+			}
+			out := reflect.MakeSlice(d.Type(), s.Len(), s.Len())
+			for j := range s.Len() {
+				if def, ok := out.Index(j).Addr().Interface().(interface{ Default() }); ok {
+					def.Default()
+				}
+				if !echoError(out.Index(j), s.Index(j), code, budget) {
+					return false
+				}
+			}
+			d.Set(out)
+		case s.Type() == d.Type() && d.Kind() != reflect.Slice && d.Kind() != reflect.Map && d.Kind() != reflect.Struct:
+			d.Set(s)
+		}
+	}
+	return true
 }
 
 func (c *conn) ready(corr int32, key int16, resp kmsg.Response) *reply {

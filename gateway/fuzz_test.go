@@ -196,6 +196,28 @@ func seedRequests() []kmsg.Request {
 	dr.SetVersion(2)
 	out = append(out, dr)
 
+	// Counts past maxAdminPartitions are refused at the top level; null
+	// replicas and topics take their own paths.
+	el := kmsg.NewPtrElectLeadersRequest()
+	elt := kmsg.NewElectLeadersRequestTopic()
+	elt.Topic, elt.Partitions = "fuzz", make([]int32, maxAdminPartitions+1)
+	el.Topics = append(el.Topics, elt)
+	el.SetVersion(2)
+	out = append(out, el)
+	elAll := kmsg.NewPtrElectLeadersRequest()
+	elAll.SetVersion(1)
+	out = append(out, elAll)
+	ap := kmsg.NewPtrAlterPartitionAssignmentsRequest()
+	apt := kmsg.NewAlterPartitionAssignmentsRequestTopic()
+	apt.Topic = "fuzz"
+	apt.Partitions = append(apt.Partitions, kmsg.NewAlterPartitionAssignmentsRequestTopicPartition())
+	ap.Topics = append(ap.Topics, apt)
+	ap.SetVersion(1)
+	out = append(out, ap)
+	dl := kmsg.NewPtrDescribeLogDirsRequest()
+	dl.SetVersion(4)
+	out = append(out, dl)
+
 	cp := kmsg.NewPtrCreatePartitionsRequest()
 	cpt := kmsg.NewCreatePartitionsRequestTopic()
 	cpt.Topic, cpt.Count = "fuzz", 3
@@ -510,6 +532,37 @@ var seedBuilders = map[kmsg.Key]func() kmsg.Request{
 		del.Key, del.Remove = "consumer_byte_rate", true
 		e.Entity, e.Ops = append(e.Entity, u, cl), append(e.Ops, set, del)
 		r.Entries, r.ValidateOnly = append(r.Entries, e), true
+		return r
+	},
+	kmsg.DescribeLogDirs: func() kmsg.Request {
+		r := kmsg.NewPtrDescribeLogDirsRequest()
+		t := kmsg.NewDescribeLogDirsRequestTopic()
+		t.Topic, t.Partitions = "fuzz", []int32{0, 1, 1, 7, -1}
+		r.Topics = append(r.Topics, t)
+		return r
+	},
+	kmsg.AlterPartitionAssignments: func() kmsg.Request {
+		r := kmsg.NewPtrAlterPartitionAssignmentsRequest()
+		t := kmsg.NewAlterPartitionAssignmentsRequestTopic()
+		t.Topic = "fuzz"
+		p := kmsg.NewAlterPartitionAssignmentsRequestTopicPartition()
+		p.Partition, p.Replicas = 0, []int32{0}
+		t.Partitions = append(t.Partitions, p)
+		r.Topics = append(r.Topics, t)
+		return r
+	},
+	kmsg.ListPartitionReassignments: func() kmsg.Request {
+		r := kmsg.NewPtrListPartitionReassignmentsRequest()
+		t := kmsg.NewListPartitionReassignmentsRequestTopic()
+		t.Topic, t.Partitions = "fuzz", []int32{0, 1}
+		r.Topics = append(r.Topics, t)
+		return r
+	},
+	kmsg.ElectLeaders: func() kmsg.Request {
+		r := kmsg.NewPtrElectLeadersRequest()
+		t := kmsg.NewElectLeadersRequestTopic()
+		t.Topic, t.Partitions = "fuzz", []int32{0, 1}
+		r.Topics = append(r.Topics, t)
 		return r
 	},
 	kmsg.SASLAuthenticate: func() kmsg.Request {

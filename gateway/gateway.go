@@ -46,6 +46,9 @@ type Config struct {
 	GatewayTimeout    time.Duration
 	// ClusterID is reported in Metadata and DescribeCluster.
 	ClusterID string
+	// BucketURL is reported by DescribeLogDirs as the one log dir,
+	// without credentials or query (describe_log_dirs.go).
+	BucketURL string
 
 	// FlushInterval and FlushBytes bound how long a produced batch waits
 	// and how large an object grows before it is written.
@@ -80,6 +83,11 @@ type Config struct {
 	// Broker holds broker-level settings and topic defaults, with Kafka's
 	// names (auto.create.topics.enable, num.partitions, log.retention.ms…).
 	Broker map[string]string
+	// GroupInitialRebalanceDelay is Kafka's
+	// group.initial.rebalance.delay.ms (gateway/groups): zero, as here
+	// by default, lets an empty group's first rebalance end as soon as
+	// its members have joined; the command line's default is Kafka's 3 s.
+	GroupInitialRebalanceDelay time.Duration
 
 	Logger *slog.Logger
 	Now    func() time.Time
@@ -115,6 +123,9 @@ type Gateway struct {
 	auth *auth.Authenticator
 	// acl decides on ACLs; nil when authorization is off.
 	acl *acl.Authorizer
+	// brokerConfigs is the version of the dynamic broker configs in
+	// configs (broker_configs.go).
+	brokerConfigs brokerConfigState
 	// quotas holds client quotas and measures byte rates (gateway/quota).
 	quotas *quota.Manager
 	// users manages SCRAM credentials (KIP-554).
@@ -135,7 +146,7 @@ type Gateway struct {
 // New builds a gateway; Serve starts answering clients.
 func New(cfg Config, store metadata.Store, bucket objstore.Bucket) (*Gateway, error) {
 	cfg = withDefaults(cfg)
-	bc, err := topicconfig.NewBroker(cfg.Broker)
+	bc, err := topicconfig.NewGatewayBroker(cfg.Broker, flagSettings(cfg))
 	if err != nil {
 		return nil, err
 	}
@@ -207,17 +218,21 @@ func New(cfg Config, store metadata.Store, bucket objstore.Bucket) (*Gateway, er
 		return nil, fmt.Errorf("register gateway: %w", err)
 	}
 	g.cfg.NodeID = g.cluster.NodeID()
+	g.brokerConfigs.version = -1
+	g.reloadBrokerConfigs(context.Background())
 	g.metrics.gateways.Set(float64(len(g.cluster.Gateways())))
 	g.groups = groups.New(groups.Config{
 		Store: store, Topics: g.topics, Broker: bc,
 		Coordinates: g.cluster.Coordinates, ErrorCode: groupErrCode, ErrorMessage: errMessage,
 		Now: cfg.Now, Log: cfg.Logger, Registerer: cfg.Registerer,
+		InitialRebalanceDelay: cfg.GroupInitialRebalanceDelay,
 	})
 	g.groups.Start()
 	g.cluster.Start()
 	bg, stop := context.WithCancel(context.Background())
 	g.stopBackground = stop
 	go g.storageStatsLoop(bg)
+	go g.followBrokerConfigs(bg)
 	return g, nil
 }
 
