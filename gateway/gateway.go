@@ -123,11 +123,11 @@ type Gateway struct {
 	auth *auth.Authenticator
 	// acl decides on ACLs; nil when authorization is off.
 	acl *acl.Authorizer
+	// quotas holds client quotas and measures byte rates (gateway/quota).
+	quotas *quota.Manager
 	// brokerConfigs is the version of the dynamic broker configs in
 	// configs (broker_configs.go).
 	brokerConfigs brokerConfigState
-	// quotas holds client quotas and measures byte rates (gateway/quota).
-	quotas *quota.Manager
 	// users manages SCRAM credentials (KIP-554).
 	users *auth.Users
 	// bodyTimeout and writeTimeout bound a request body's arrival and
