@@ -1,8 +1,9 @@
 package main
 
-// caudal configs (kafka-configs): describe and alter topic and broker
-// configs, users' SCRAM credentials (cli_configs_users.go), and users',
-// clients' and ips' quotas (cli_configs_quotas.go).
+// caudal configs (kafka-configs): describe and alter topic configs,
+// broker configs (cli_configs_brokers.go), users' SCRAM credentials
+// (cli_configs_users.go), and users', clients' and ips' quotas
+// (cli_configs_quotas.go).
 
 import (
 	"context"
@@ -56,6 +57,10 @@ func runConfigs(prog string, args []string) error {
 			return c.alterClientEntity(ctx)
 		case quotaEntityTypes[c.entityType] != "":
 			return c.describeClientEntity(ctx)
+		case c.entityType == "brokers" && *alter:
+			return c.alterBroker(ctx)
+		case c.entityType == "brokers":
+			return c.describeBrokers(ctx)
 		case *alter:
 			return c.alter(ctx)
 		}
@@ -107,12 +112,7 @@ func (c *configsCmd) alter(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	var resps kadm.AlterConfigsResponses
-	if c.entityType == "topics" {
-		resps, err = c.adm.AlterTopicConfigs(ctx, alters, c.name)
-	} else {
-		resps, err = c.adm.AlterBrokerConfigs(ctx, alters, c.brokerIDs()...)
-	}
+	resps, err := c.adm.AlterTopicConfigs(ctx, alters, c.name)
 	if err != nil {
 		return fmt.Errorf("Error: %w", err)
 	}
@@ -121,7 +121,7 @@ func (c *configsCmd) alter(ctx context.Context) error {
 			return c.entityError(r.Err, r.ErrMessage)
 		}
 	}
-	fmt.Printf("Completed updating %s.\n", c.what("config for"))
+	fmt.Printf("Completed updating config for topic %s.\n", c.name)
 	return nil
 }
 
@@ -162,26 +162,6 @@ func splitConfigList(s string) []string {
 	return out
 }
 
-func (c *configsCmd) brokerIDs() []int32 {
-	if c.entityDefault || c.name == "" {
-		return nil
-	}
-	id, _ := strconv.ParseInt(c.name, 10, 32)
-	return []int32{int32(id)}
-}
-
-// what names the entity as Kafka's messages do.
-func (c *configsCmd) what(prefix string) string {
-	switch {
-	case c.entityType == "topics":
-		return prefix + " topic " + c.name
-	case c.brokerIDs() == nil:
-		return strings.Replace(prefix, "config", "default config", 1) + " brokers in the cluster"
-	default:
-		return prefix + " broker " + c.name
-	}
-}
-
 func (c *configsCmd) entityError(err error, msg string) error {
 	if errors.Is(err, kerr.UnknownTopicOrPartition) {
 		return fmt.Errorf("Error: topic '%s' does not exist", c.name)
@@ -190,13 +170,7 @@ func (c *configsCmd) entityError(err error, msg string) error {
 }
 
 func (c *configsCmd) describe(ctx context.Context) error {
-	var rcs kadm.ResourceConfigs
-	var err error
-	if c.entityType == "topics" {
-		rcs, err = c.describeTopics(ctx)
-	} else {
-		rcs, err = c.adm.DescribeBrokerConfigs(ctx, c.brokerIDs()...)
-	}
+	rcs, err := c.describeTopics(ctx)
 	if err != nil {
 		return fmt.Errorf("Error: %w", err)
 	}
@@ -226,27 +200,16 @@ func (c *configsCmd) describeTopics(ctx context.Context) (kadm.ResourceConfigs, 
 }
 
 func (c *configsCmd) printConfigs(rc kadm.ResourceConfig) {
-	entity := *c
-	entity.name = rc.Name
 	kind := "Dynamic"
 	if c.all {
 		kind = "All"
 	}
-	header := kind + " " + entity.what("configs for")
-	if c.entityType == "brokers" && c.brokerIDs() == nil {
-		header = "Default configs for brokers in the cluster"
-	}
-	fmt.Printf("%s are:\n", header)
+	fmt.Printf("%s configs for topic %s are:\n", kind, rc.Name)
 	for _, cfg := range rc.Configs {
-		if c.all || isDynamic(cfg.Source) {
+		if c.all || cfg.Source == kmsg.ConfigSourceDynamicTopicConfig {
 			fmt.Printf("  %s=%s sensitive=%t synonyms={%s}\n", cfg.Key, configValue(cfg.Value, cfg.Sensitive), cfg.Sensitive, synonyms(cfg))
 		}
 	}
-}
-
-func isDynamic(s kmsg.ConfigSource) bool {
-	return s == kmsg.ConfigSourceDynamicTopicConfig || s == kmsg.ConfigSourceDynamicBrokerConfig ||
-		s == kmsg.ConfigSourceDynamicDefaultBrokerConfig
 }
 
 func configValue(v *string, sensitive bool) string {
