@@ -63,7 +63,7 @@ func plan(alts []Alteration) ([]Result, []metadata.QuotaChange, error) {
 		ops += len(a.Ops)
 	}
 	if ops > MaxChanges {
-		return nil, nil, ErrTooManyChanges
+		return nil, nil, &ruleError{ErrTooManyChanges, "Unable to perform excessively large batch operation."}
 	}
 	var results []Result
 	var changes []metadata.QuotaChange

@@ -41,7 +41,7 @@ var (
 	ErrUnsupportedEntityType = errors.New("unsupported client quota entity type")
 	// ErrTooManyChanges is an alteration of more values than Kafka's
 	// controller takes in one operation (POLICY_VIOLATION).
-	ErrTooManyChanges = errors.New("Unable to perform excessively large batch operation.")
+	ErrTooManyChanges = errors.New("too many client quota changes")
 )
 
 // ruleError is a broken rule of Kafka's, in Kafka's words: its text is
