@@ -46,7 +46,6 @@ fuzz:
 ## it on caudal dev only.
 # CONFORMANCE_EXCLUDE lists the suite's tests caudal cannot pass, one per
 # line with the missing caudal feature as the reason. It may only shrink.
-CONFORMANCE_EXCLUDE += TestTxnEtl                         # transactions: caudal serves none (transactional ids are refused)
 CONFORMANCE_EXCLUDE += TestShareGroup                     # share groups (KIP-932 ShareFetch/ShareAcknowledge): caudal serves none
 CONFORMANCE_EXCLUDE += TestShareGroupETL                  # share groups (KIP-932 ShareFetch/ShareAcknowledge): caudal serves none
 CONFORMANCE_EXCLUDE += TestShareGroupAckOnClose           # share groups (KIP-932 ShareFetch/ShareAcknowledge): caudal serves none

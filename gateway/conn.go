@@ -93,6 +93,9 @@ type conn struct {
 	// release recycles the buffers the response being built refers to,
 	// once it is written (gateway/reader). Set by handlers in the read loop.
 	release func()
+	// joined is the transaction (transaction version 2) this connection's
+	// produces last added partitions to (produce.go).
+	joined *joinedTxn
 }
 
 // reply is a response that may not be ready yet. resp == nil after done

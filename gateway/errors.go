@@ -29,6 +29,7 @@ var errorCodes = []struct {
 	{metadata.ErrOffsetOutOfRange, kerr.OffsetOutOfRange},
 	{metadata.ErrOutOfOrderSequence, kerr.OutOfOrderSequenceNumber},
 	{metadata.ErrInvalidProducerEpoch, kerr.InvalidProducerEpoch},
+	{metadata.ErrInvalidTxnState, kerr.InvalidTxnState},
 	{metadata.ErrUnavailable, kerr.KafkaStorageError},
 	{objstore.ErrUnavailable, kerr.KafkaStorageError},
 	{objstore.ErrNotFound, kerr.KafkaStorageError},

@@ -8,8 +8,10 @@ package gateway
 // less than min_bytes is available the request waits up to max_wait_ms,
 // woken by commits (this gateway's and, through the metadata store, other
 // gateways') and re-reading at least every fetchRecheck. Topic ids are
-// used from v13. There are no transactions, so the last stable offset is
-// the high watermark for both isolation levels. Fetch sessions (KIP-227)
+// used from v13. Every partition reports its last stable offset (the first
+// offset of its oldest open transaction); isolation_level=read_committed
+// reads only below it and gets the aborted transactions of what it read,
+// whose records clients drop. Fetch sessions (KIP-227)
 // are declined by answering session id 0, which makes clients send full
 // fetches. Responses are written around their records (fetchwrite.go).
 // Each topic needs READ (TOPIC_AUTHORIZATION_FAILED).
@@ -94,7 +96,7 @@ func (c *conn) fetchOnce(req *kmsg.FetchRequest) (*kmsg.FetchResponse, int, bool
 			pr.PreferredReadReplica = -1
 			tr.Partitions = append(tr.Partitions, pr)
 			wants = append(wants, reader.Want{Topic: t, Partition: rp.Partition, Offset: rp.FetchOffset,
-				MaxBytes: min(int(rp.PartitionMaxBytes), maxBytes), Err: terr})
+				MaxBytes: min(int(rp.PartitionMaxBytes), maxBytes), ReadCommitted: req.IsolationLevel == 1, Err: terr})
 		}
 		resp.Topics = append(resp.Topics, tr)
 	}
@@ -105,7 +107,12 @@ func (c *conn) fetchOnce(req *kmsg.FetchRequest) (*kmsg.FetchResponse, int, bool
 			pr, rd := &resp.Topics[ti].Partitions[pi], got[i]
 			name := wants[i].Topic.Name
 			i++
-			pr.HighWatermark, pr.LastStableOffset, pr.LogStartOffset = rd.State.NextOffset, rd.State.NextOffset, rd.State.LogStartOffset
+			pr.HighWatermark, pr.LastStableOffset, pr.LogStartOffset = rd.State.NextOffset, rd.State.LastStableOffset, rd.State.LogStartOffset
+			for _, a := range rd.Aborted {
+				at := kmsg.NewFetchResponseTopicPartitionAbortedTransaction()
+				at.ProducerID, at.FirstOffset = a.ProducerID, a.FirstOffset
+				pr.AbortedTransactions = append(pr.AbortedTransactions, at)
+			}
 			if rd.Err != nil {
 				if rd.State == (metadata.PartitionState{}) {
 					pr.HighWatermark, pr.LastStableOffset, pr.LogStartOffset = -1, -1, -1

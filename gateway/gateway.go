@@ -21,6 +21,7 @@ import (
 	"github.com/caudal/caudal/gateway/auth"
 	"github.com/caudal/caudal/gateway/cluster"
 	"github.com/caudal/caudal/gateway/groups"
+	"github.com/caudal/caudal/gateway/txn"
 	"github.com/caudal/caudal/gateway/quota"
 	"github.com/caudal/caudal/gateway/reader"
 	"github.com/caudal/caudal/gateway/writer"
@@ -49,6 +50,11 @@ type Config struct {
 	// BucketURL is reported by DescribeLogDirs as the one log dir,
 	// without credentials or query (describe_log_dirs.go).
 	BucketURL string
+
+	// TransactionVersion is the transaction.version feature finalized in
+	// ApiVersions: 2 (the default) lets clients use KIP-890's transaction
+	// version 2, 1 keeps them on the older protocol.
+	TransactionVersion int16
 
 	// FlushInterval and FlushBytes bound how long a produced batch waits
 	// and how large an object grows before it is written.
@@ -111,6 +117,7 @@ type Gateway struct {
 	reader  *reader.Reader
 	configs *topicconfig.Broker
 	groups  *groups.Coordinator
+	txn     *txn.Coordinator
 	metrics *metrics
 	// cluster is the live gateways, leaders and coordinators.
 	cluster *cluster.Registry
@@ -123,11 +130,11 @@ type Gateway struct {
 	auth *auth.Authenticator
 	// acl decides on ACLs; nil when authorization is off.
 	acl *acl.Authorizer
-	// quotas holds client quotas and measures byte rates (gateway/quota).
-	quotas *quota.Manager
 	// brokerConfigs is the version of the dynamic broker configs in
 	// configs (broker_configs.go).
 	brokerConfigs brokerConfigState
+	// quotas holds client quotas and measures byte rates (gateway/quota).
+	quotas *quota.Manager
 	// users manages SCRAM credentials (KIP-554).
 	users *auth.Users
 	// bodyTimeout and writeTimeout bound a request body's arrival and
@@ -228,6 +235,12 @@ func New(cfg Config, store metadata.Store, bucket objstore.Bucket) (*Gateway, er
 		InitialRebalanceDelay: cfg.GroupInitialRebalanceDelay,
 	})
 	g.groups.Start()
+	g.txn = txn.New(txn.Config{
+		Store: store, Writer: g.writer, Coordinates: g.cluster.Coordinates,
+		MaxTimeout: time.Duration(bc.Int("transaction.max.timeout.ms")) * time.Millisecond,
+		Now:        cfg.Now, Log: cfg.Logger,
+	})
+	g.txn.Start()
 	g.cluster.Start()
 	bg, stop := context.WithCancel(context.Background())
 	g.stopBackground = stop
@@ -254,6 +267,9 @@ func withDefaults(cfg Config) Config {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.TransactionVersion != 1 {
+		cfg.TransactionVersion = 2
 	}
 	if cfg.FlushInterval <= 0 {
 		cfg.FlushInterval = 100 * time.Millisecond
@@ -299,6 +315,7 @@ func (g *Gateway) Close(ctx context.Context) error {
 
 	// Flush first so that waiting producers get their acks written before
 	// their connections go away.
+	g.txn.Stop()
 	err := g.writer.Close(ctx)
 	g.groups.Close(ctx)
 	g.cluster.Stop()

@@ -2,10 +2,18 @@ package gateway
 
 // InitProducerId, versions 0–4.
 //
-// Gives idempotent producers a cluster-unique producer id with epoch 0;
-// sequences are checked in the metadata store, so they hold across
-// gateways and restarts. A producer that re-initialises gets a new id.
-// Transactional ids are refused: caudal serves no transactions.
+// Without a transactional id: a cluster-unique producer id with epoch 0 for
+// an idempotent producer; sequences are checked in the metadata store, so
+// they hold across gateways and restarts, and a producer that
+// re-initialises gets a new id.
+//
+// With one, on its coordinator (NOT_COORDINATOR elsewhere): the id's
+// producer id with its epoch bumped, which fences older producers; an open
+// transaction of the id is aborted first. transaction_timeout_ms above
+// transaction.max.timeout.ms is INVALID_TRANSACTION_TIMEOUT. From v3 a
+// producer may pass its current id and epoch to recover (KIP-360);
+// another's get PRODUCER_FENCED (INVALID_PRODUCER_EPOCH before v4, as
+// Kafka answers older clients).
 
 import (
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -19,7 +27,15 @@ func serveInitProducerID(c *conn, kreq kmsg.Request) kmsg.Response {
 	resp := req.ResponseKind().(*kmsg.InitProducerIDResponse)
 	resp.ProducerID, resp.ProducerEpoch = -1, -1
 	if req.TransactionalID != nil {
-		resp.ErrorCode = kerr.TransactionalIDAuthorizationFailed.Code
+		if !c.allowed(kmsg.ACLOperationWrite, txnResource, *req.TransactionalID) {
+			resp.ErrorCode = kerr.TransactionalIDAuthorizationFailed.Code
+			return resp
+		}
+		id, epoch, err := c.g.txn.InitProducerID(c.ctx, *req.TransactionalID, req.TransactionTimeoutMillis, req.ProducerID, req.ProducerEpoch)
+		resp.ErrorCode = txnErrCode(req.Version, err)
+		if err == nil {
+			resp.ProducerID, resp.ProducerEpoch = id, epoch
+		}
 		return resp
 	}
 	// As Kafka: IDEMPOTENT_WRITE on the cluster, or WRITE on some topic.
@@ -34,4 +50,25 @@ func serveInitProducerID(c *conn, kreq kmsg.Request) kmsg.Response {
 	}
 	resp.ProducerID, resp.ProducerEpoch = id, 0
 	return resp
+}
+
+// txnErrCode maps a transaction coordinator's error for a request of the
+// given version: PRODUCER_FENCED is INVALID_PRODUCER_EPOCH to clients that
+// predate it (InitProducerId < 4, AddPartitionsToTxn < 2, EndTxn < 2 and
+// the like are all "version < fencedSince"), and an unreachable store is
+// COORDINATOR_NOT_AVAILABLE, which clients retry.
+func txnErrCode(version int16, err error) int16 {
+	return txnErrCodeSince(version, 4, err)
+}
+
+func txnErrCodeSince(version, fencedSince int16, err error) int16 {
+	return fencedFor(version, fencedSince, groupErrCode(err))
+}
+
+// fencedFor is code as a client of version knows it.
+func fencedFor(version, fencedSince, code int16) int16 {
+	if code == kerr.ProducerFenced.Code && version < fencedSince {
+		return kerr.InvalidProducerEpoch.Code
+	}
+	return code
 }

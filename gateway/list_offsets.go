@@ -5,8 +5,8 @@ package gateway
 // Answers earliest (-2, and -4 "earliest local", which is the same here
 // since everything is in the bucket), latest (-1), max timestamp (-3, v7+)
 // and by timestamp: the first offset whose record timestamp is >= the one
-// asked, or -1 when there is none. Isolation levels agree because there
-// are no transactions.
+// asked, or -1 when there is none. Under isolation_level=read_committed,
+// latest is the last stable offset, as in Kafka.
 
 import (
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -25,7 +25,7 @@ func serveListOffsets(c *conn, kreq kmsg.Request) kmsg.Response {
 			pr := kmsg.NewListOffsetsResponseTopicPartition()
 			pr.Partition = rp.Partition
 			pr.Offset, pr.Timestamp, pr.LeaderEpoch = -1, -1, 0
-			if err := c.listOffset(rt.Topic, rp, &pr); err != nil {
+			if err := c.listOffset(rt.Topic, rp, req.IsolationLevel == 1, &pr); err != nil {
 				pr.ErrorCode = errCode(err)
 			}
 			tr.Partitions = append(tr.Partitions, pr)
@@ -35,7 +35,7 @@ func serveListOffsets(c *conn, kreq kmsg.Request) kmsg.Response {
 	return resp
 }
 
-func (c *conn) listOffset(topic string, rp kmsg.ListOffsetsRequestTopicPartition, pr *kmsg.ListOffsetsResponseTopicPartition) error {
+func (c *conn) listOffset(topic string, rp kmsg.ListOffsetsRequestTopicPartition, committed bool, pr *kmsg.ListOffsetsResponseTopicPartition) error {
 	g := c.g
 	if !c.allowed(kmsg.ACLOperationDescribe, topicResource, topic) {
 		return kerr.TopicAuthorizationFailed
@@ -54,6 +54,8 @@ func (c *conn) listOffset(topic string, rp kmsg.ListOffsetsRequestTopicPartition
 	switch ts := rp.Timestamp; {
 	case ts == -2 || ts == -4:
 		pr.Offset = st.LogStartOffset
+	case ts == -1 && committed:
+		pr.Offset = st.LastStableOffset
 	case ts == -1:
 		pr.Offset = st.NextOffset
 	case ts == -3:

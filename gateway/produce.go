@@ -9,9 +9,19 @@ package gateway
 // once that object is in the bucket and its metadata commit is done, so
 // acks=1 and acks=-1 both mean durable; acks=0 gets no response. A full
 // buffer blocks the connection's read loop, which pushes back on the
-// producer. Transactions are not served.
+// producer.
+//
+// Transactional batches need a transactional id with WRITE
+// (TRANSACTIONAL_ID_AUTHORIZATION_FAILED) and their partition in the
+// producer's transaction at its current epoch, which the metadata commit
+// checks (INVALID_TXN_STATE; a fenced epoch gets INVALID_PRODUCER_EPOCH).
+// v12 is transaction version 2 (KIP-890): its partitions join the
+// transaction implicitly, here, before the batches are appended. Control
+// batches from clients are INVALID_RECORD.
 
 import (
+	"errors"
+
 	"github.com/caudal/caudal/gateway/writer"
 	"github.com/caudal/caudal/metadata"
 	"github.com/caudal/caudal/metadata/topicconfig"
@@ -20,7 +30,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
-func init() { registerAsync(kmsg.Produce, 3, 11, serveProduce) }
+func init() { registerAsync(kmsg.Produce, 3, 12, serveProduce) }
 
 // producePart is one partition of a produce request while it is served:
 // its place in the response and its batches' items in the Append.
@@ -84,7 +94,7 @@ func serveProduce(c *conn, kreq kmsg.Request, r *reply) {
 // validateProduce checks one partition's records and turns them into
 // items for the writer.
 func (c *conn) validateProduce(req *kmsg.ProduceRequest, topic string, rp kmsg.ProduceRequestTopicPartition) ([]writer.Item, error) {
-	if req.TransactionID != nil {
+	if req.TransactionID != nil && !c.allowed(kmsg.ACLOperationWrite, txnResource, *req.TransactionID) {
 		return nil, kerr.TransactionalIDAuthorizationFailed
 	}
 	if req.Acks != 0 && req.Acks != 1 && req.Acks != -1 {
@@ -125,8 +135,13 @@ func (c *conn) validateProduce(req *kmsg.ProduceRequest, topic string, rp kmsg.P
 		if err != nil {
 			return nil, err
 		}
-		if h.Transactional() || h.Control() {
-			return nil, kafkaErr(kerr.InvalidRecord, "transactional batches are not supported")
+		if h.Transactional() {
+			if req.TransactionID == nil {
+				return nil, kafkaErr(kerr.InvalidRecord, "transactional batch without a transactional id")
+			}
+			if err := c.joinTxn(req, *req.TransactionID, h, metadata.TxnPartition{Topic: t.ID, Partition: rp.Partition}); err != nil {
+				return nil, err
+			}
 		}
 		items = append(items, writer.Item{Topic: t.ID, Partition: rp.Partition, TopicName: t.Name, Batch: b, Meta: metadata.BatchAppend{
 			Records:       int64(h.LastOffsetDelta) + 1,
@@ -134,6 +149,7 @@ func (c *conn) validateProduce(req *kmsg.ProduceRequest, topic string, rp kmsg.P
 			ProducerID:    h.ProducerID,
 			ProducerEpoch: h.ProducerEpoch,
 			BaseSequence:  h.BaseSequence,
+			Transactional: h.Transactional(),
 		}})
 	}
 	return items, nil
@@ -165,4 +181,41 @@ func answerProduce(resp *kmsg.ProduceResponse, waiting []producePart, results []
 			p.LogStartOffset = res.LogStartOffset
 		}
 	}
+}
+
+// joinedTxn is the transaction a connection last added partitions to.
+type joinedTxn struct {
+	id    string
+	pid   int64
+	epoch int16
+	parts map[metadata.TxnPartition]bool
+}
+
+// joinTxn adds a v12+ produce's partition to the producer's transaction
+// (transaction version 2), once per transaction and partition on a
+// connection; older versions must have added it with AddPartitionsToTxn.
+func (c *conn) joinTxn(req *kmsg.ProduceRequest, id string, h segments.BatchHeader, p metadata.TxnPartition) error {
+	if req.Version < 12 {
+		return nil
+	}
+	j := c.joined
+	if j == nil || j.id != id || j.pid != h.ProducerID || j.epoch != h.ProducerEpoch {
+		j = &joinedTxn{id: id, pid: h.ProducerID, epoch: h.ProducerEpoch, parts: map[metadata.TxnPartition]bool{}}
+		c.joined = j
+	}
+	if j.parts[p] {
+		return nil
+	}
+	switch err := c.g.txn.Join(c.ctx, id, h.ProducerID, h.ProducerEpoch, []metadata.TxnPartition{p}); {
+	case errors.Is(err, kerr.ProducerFenced):
+		return kerr.InvalidProducerEpoch // what Produce answers a fenced producer
+	case errors.Is(err, kerr.ConcurrentTransactions):
+		// The previous transaction is still being completed; Kafka's
+		// leaders answer this retriable code.
+		return kerr.NotEnoughReplicas
+	case err != nil:
+		return err
+	}
+	j.parts[p] = true
+	return nil
 }

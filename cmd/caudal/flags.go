@@ -26,6 +26,8 @@ type serverFlags struct {
 	flushInterval     time.Duration
 	flushBytes        int
 	cacheBytes        int64
+	// transactionVersion is the transaction.version feature offered.
+	transactionVersion int
 	// maxConnections, maxConnectionsPerIP and queuedMaxRequestBytes bound
 	// what clients may hold (Kafka's max.connections,
 	// max.connections.per.ip and queued.max.request.bytes).
@@ -59,6 +61,7 @@ func (f *serverFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.maxConnectionsPerIP, "max-connections-per-ip", 0, "client connections served at once from one IP address (0: no limit)")
 	fs.Int64Var(&f.queuedMaxRequestBytes, "queued-max-request-bytes", 100<<20, "bytes of request bodies held at once; past them, connections stop being read")
 	fs.Var(&f.brokerConfigs, "broker-config", "broker setting `key=value` with Kafka's name (e.g. log.retention.hours=72); repeatable")
+	fs.IntVar(&f.transactionVersion, "transaction-version", 2, "the transaction.version feature finalized for clients: 2 (KIP-890: an epoch bump per transaction, implicit partition adds) or 1")
 	fs.DurationVar(&f.groupInitialDelay, "group-initial-rebalance-delay", 3*time.Second, "how long the first rebalance of an empty consumer group waits for more members, extended per new member up to the rebalance timeout (Kafka's group.initial.rebalance.delay.ms)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	f.listeners.register(fs)

@@ -81,6 +81,9 @@ func serve(f serverFlags, dev *workerFlags) error {
 	if err != nil {
 		return err
 	}
+	if f.transactionVersion != 1 && f.transactionVersion != 2 {
+		return errors.New("--transaction-version must be 1 or 2")
+	}
 	if f.groupInitialDelay < 0 {
 		return errors.New("--group-initial-rebalance-delay must not be negative")
 	}
@@ -149,6 +152,7 @@ func serve(f serverFlags, dev *workerFlags) error {
 		Registerer:            reg,
 		// Kafka's group.initial.rebalance.delay.ms.
 		GroupInitialRebalanceDelay: f.groupInitialDelay,
+		TransactionVersion:         int16(f.transactionVersion),
 	}, store, bucket)
 	if err != nil {
 		return err

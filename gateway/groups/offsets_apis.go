@@ -12,6 +12,22 @@ import (
 
 // OffsetCommit stores committed offsets after the group-level checks.
 func (co *Coordinator) OffsetCommit(ctx context.Context, req *kmsg.OffsetCommitRequest) *kmsg.OffsetCommitResponse {
+	return co.commitOffsets(ctx, req, true, co.store.CommitOffsets)
+}
+
+// TxnOffsetCommit runs OffsetCommit's checks on a transaction's commit,
+// given as the OffsetCommit it would be, and hands the offsets to stage,
+// which keeps them until the transaction ends. As in Kafka, a commit that
+// names no member and generation is not checked against the group: the
+// producer need not be a member.
+func (co *Coordinator) TxnOffsetCommit(ctx context.Context, req *kmsg.OffsetCommitRequest, stage func(context.Context, string, []metadata.GroupOffset) error) *kmsg.OffsetCommitResponse {
+	member := req.Generation >= 0 || req.MemberID != "" || req.InstanceID != nil
+	return co.commitOffsets(ctx, req, member, stage)
+}
+
+// commitOffsets validates a commit, with the member checks when check,
+// and gives the valid offsets to store.
+func (co *Coordinator) commitOffsets(ctx context.Context, req *kmsg.OffsetCommitRequest, check bool, store func(context.Context, string, []metadata.GroupOffset) error) *kmsg.OffsetCommitResponse {
 	resp := req.ResponseKind().(*kmsg.OffsetCommitResponse)
 	// Per-partition validation first; codes[i][j] answers req.Topics[i].Partitions[j].
 	codes := make([][]int16, len(req.Topics))
@@ -51,11 +67,11 @@ func (co *Coordinator) OffsetCommit(ctx context.Context, req *kmsg.OffsetCommitR
 		groupCode = kerr.NotCoordinator.Code
 	case req.Group == "":
 		groupCode = kerr.InvalidGroupID.Code
-	default:
+	case check:
 		groupCode = co.commitCheck(ctx, req, valid)
 	}
 	if groupCode == 0 && len(offsets) > 0 {
-		if err := co.store.CommitOffsets(ctx, req.Group, offsets); err != nil {
+		if err := store(ctx, req.Group, offsets); err != nil {
 			groupCode = co.errCode(err)
 		}
 	}

@@ -17,6 +17,9 @@ type Want struct {
 	// at most the fetch's max_bytes); it may still return one batch if it
 	// is the first partition with data (KIP-74).
 	MaxBytes int
+	// ReadCommitted reads below the last stable offset only and reports
+	// the aborted transactions in what it read.
+	ReadCommitted bool
 	// Err, when set, fails the partition without reading it (its topic
 	// could not be resolved).
 	Err error
@@ -32,6 +35,9 @@ type Got struct {
 	// bytes. Count is how many records they hold.
 	Records []byte
 	Count   int
+	// Aborted are the aborted transactions overlapping Records, for a
+	// read_committed fetch.
+	Aborted []metadata.AbortedTxn
 	Err     error
 }
 
@@ -45,7 +51,7 @@ type Got struct {
 func (r *Reader) Fetch(ctx context.Context, wants []Want, maxBytes int) (got []Got, total int, release func()) {
 	reads := make([]*partitionRead, len(wants))
 	for i, w := range wants {
-		reads[i] = &partitionRead{topic: w.Topic, partition: w.Partition, offset: w.Offset, err: w.Err, limit: max(0, w.MaxBytes)}
+		reads[i] = &partitionRead{topic: w.Topic, partition: w.Partition, offset: w.Offset, err: w.Err, limit: max(0, w.MaxBytes), committed: w.ReadCommitted}
 	}
 	eachRead(reads, func(rd *partitionRead) { rd.rows, rd.err = r.planPartition(ctx, rd) })
 	budgetReads(reads, maxBytes)
@@ -62,6 +68,9 @@ func (r *Reader) Fetch(ctx context.Context, wants []Want, maxBytes int) (got []G
 		g.State, g.Err = rd.state, rd.err
 		g.Records, g.Count = trimBatches(rd.data, maxBytes-total, total == 0)
 		total += len(g.Records)
+		if rd.committed && g.Count > 0 && g.Err == nil {
+			g.Aborted, g.Err = r.store.AbortedTxns(ctx, rd.topic.ID, rd.partition, rd.offset, rd.end())
+		}
 	}
 	return got, total, func() {
 		for _, b := range bufs {
@@ -76,6 +85,7 @@ type partitionRead struct {
 	partition int32
 	offset    int64
 	limit     int
+	committed bool // read_committed
 	// atLeastOne: the partition may return one batch over its limit
 	// (KIP-74); budgetReads gives it to the first one with data.
 	atLeastOne bool
@@ -187,7 +197,16 @@ func (r *Reader) planPartition(ctx context.Context, rd *partitionRead) ([]metada
 	if rd.offset < st.LogStartOffset || rd.offset > st.NextOffset {
 		return nil, metadata.ErrOffsetOutOfRange
 	}
-	return r.indexRows(ctx, t.ID, rd.partition, rd.offset, st.NextOffset, rd.limit)
+	return r.indexRows(ctx, t.ID, rd.partition, rd.offset, rd.end(), rd.limit)
+}
+
+// end is where the read stops: the high watermark, or the last stable
+// offset for read_committed.
+func (rd *partitionRead) end() int64 {
+	if rd.committed {
+		return rd.state.LastStableOffset
+	}
+	return rd.state.NextOffset
 }
 
 // readPartition reads a planned partition's rows.
@@ -195,5 +214,5 @@ func (r *Reader) readPartition(ctx context.Context, rd *partitionRead, whole map
 	if len(rd.rows) == 0 {
 		return nil, nil
 	}
-	return r.readBatches(ctx, rd.rows, whole, rd.offset, rd.state.NextOffset, rd.limit, rd.atLeastOne)
+	return r.readBatches(ctx, rd.rows, whole, rd.offset, rd.end(), rd.limit, rd.atLeastOne)
 }

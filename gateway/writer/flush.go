@@ -13,9 +13,10 @@ import (
 
 // pendingObject is one future segment object.
 type pendingObject struct {
-	parts []*pendingPart
-	index map[partKey]int
-	size  int
+	parts       []*pendingPart
+	index       map[partKey]int
+	completions []metadata.TxnCompletion
+	size        int
 	// done is closed once the object is committed or has failed; then
 	// err or results tell each batch's fate.
 	done    chan struct{}
@@ -138,10 +139,13 @@ func (w *Writer) countProduced(obj *pendingObject) {
 	for i, p := range obj.parts {
 		var bytes, records int64
 		for j, res := range obj.results.Runs[i] {
-			if res.Err == nil && !res.Duplicate {
+			if res.Err == nil && !res.Duplicate && !p.metas[j].Control {
 				bytes += int64(len(p.batches[j]))
 				records += p.metas[j].Records
 			}
+		}
+		if records == 0 {
+			continue // markers only
 		}
 		w.metrics.producedBytes.WithLabelValues(p.name).Add(float64(bytes))
 		w.metrics.producedRecords.WithLabelValues(p.name).Add(float64(records))
@@ -162,7 +166,7 @@ func build(obj *pendingObject) (string, metadata.ObjectCommit, []byte, error) {
 	if err != nil {
 		return key, metadata.ObjectCommit{}, nil, fmt.Errorf("build object %s: %w", key, err)
 	}
-	commit := metadata.ObjectCommit{Key: key, Size: int64(len(data)), Runs: make([]metadata.PartitionRun, len(obj.parts))}
+	commit := metadata.ObjectCommit{Key: key, Size: int64(len(data)), Runs: make([]metadata.PartitionRun, len(obj.parts)), Completions: obj.completions}
 	for i, p := range obj.parts {
 		run := metadata.PartitionRun{Topic: p.key.topic, Partition: p.key.partition, Batches: p.metas}
 		for j := range run.Batches {

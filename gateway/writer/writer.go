@@ -98,7 +98,16 @@ func New(c Config) (*Writer, error) {
 
 // Append adds one produce request's batches to the same pending object,
 // waiting while the buffer is full, and returns their Ack.
-func (w *Writer) Append(items []Item) (*Ack, error) {
+func (w *Writer) Append(items []Item) (*Ack, error) { return w.append(items, nil) }
+
+// AppendMarkers adds a transaction's markers, which the object's commit
+// writes together with the completion that ends the transaction
+// (metadata.TxnCompletion): one metadata commit for all its partitions.
+func (w *Writer) AppendMarkers(markers []Item, c metadata.TxnCompletion) (*Ack, error) {
+	return w.append(markers, &c)
+}
+
+func (w *Writer) append(items []Item, completion *metadata.TxnCompletion) (*Ack, error) {
 	size := 0
 	for _, it := range items {
 		size += len(it.Batch)
@@ -132,6 +141,9 @@ func (w *Writer) Append(items []Item) (*Ack, error) {
 		ack.slots[i] = slot{part: pi, batch: len(p.batches)}
 		p.batches = append(p.batches, it.Batch)
 		p.metas = append(p.metas, it.Meta)
+	}
+	if completion != nil {
+		obj.completions = append(obj.completions, *completion)
 	}
 	obj.size += size
 	w.buffered += size
