@@ -64,6 +64,10 @@ type Maintenance interface {
 	// may start at any sequence (see prodState.check), and a batch it
 	// resends is no longer recognised as a duplicate.
 	ExpireProducers(ctx context.Context, maxAge time.Duration) (int, error)
+
+	// TxnMaintenance: the aborted index and transactional ids
+	// (transactions_maintenance.go).
+	TxnMaintenance
 }
 
 // TrimResult is what TrimLog did.
