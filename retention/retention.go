@@ -44,7 +44,9 @@ func (r *Retainer) Run(ctx context.Context) error {
 
 // Partition applies pol to one partition: it plans the log start offset
 // time and size retention ask for, then trims the index below it (which
-// also removes rows below a start DeleteRecords set).
+// also removes rows below a start DeleteRecords set) and the aborted
+// transaction index below it, as Kafka deletes a segment's transaction
+// index with the segment.
 func (r *Retainer) Partition(ctx context.Context, t metadata.Topic, partition int32, pol topicconfig.Policy) (metadata.TrimResult, error) {
 	st, err := r.c.Store.Partition(ctx, t.ID, partition)
 	if err != nil {
@@ -77,6 +79,13 @@ func (r *Retainer) Partition(ctx context.Context, t metadata.Topic, partition in
 	if res.RemovedRows > 0 || res.State.LogStartOffset != st.LogStartOffset {
 		r.c.Log.Info("retention trimmed partition", "topic", t.Name, "partition", partition, "offset", res.State.LogStartOffset,
 			"rows", res.RemovedRows, "marked", len(res.Marked), "reason", why)
+	}
+	// After the trim, not within it: a crash in between leaves entries
+	// that cover nothing fetchable, and the next pass drops them.
+	if res.State.LogStartOffset > 0 {
+		if _, err := r.c.Store.DropAbortedTxnsBelow(ctx, t.ID, partition, res.State.LogStartOffset); err != nil {
+			return res, fmt.Errorf("retention of %s/%d: %w", t.Name, partition, err)
+		}
 	}
 	return res, nil
 }

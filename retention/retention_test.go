@@ -236,3 +236,69 @@ func TestSizeRetentionAndDeleteRecords(t *testing.T) {
 		t.Fatalf("%d objects in MinIO, want 3", n)
 	}
 }
+
+// abortedTxn produces n records with timestamp ts in a transaction of
+// cl's and aborts it.
+func (e *env) abortedTxn(t *testing.T, cl *kgo.Client, topic string, n int, ts time.Time) {
+	t.Helper()
+	ctx := context.Background()
+	if err := cl.BeginTransaction(); err != nil {
+		t.Fatal(err)
+	}
+	recs := make([]*kgo.Record, n)
+	for i := range recs {
+		recs[i] = &kgo.Record{Topic: topic, Value: fmt.Appendf(nil, "aborted%d", i), Timestamp: ts}
+	}
+	if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	if err := cl.EndTransaction(ctx, kgo.TryAbort); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Retention drops the aborted transaction index below the new log start
+// with the rows, as Kafka deletes a segment's transaction index with it,
+// and keeps the entries whose markers are still in the log.
+func TestRetentionDropsAbortedIndex(t *testing.T) {
+	e := newEnv(t)
+	tp := e.createTopic(t, "aborts", map[string]*string{"retention.ms": ptr("2000")})
+	txn, err := kgo.NewClient(kgo.SeedBrokers(e.c.Addr), kgo.ProducerLinger(0), kgo.TransactionalID("retained"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(txn.Close)
+	t0 := time.Now().Truncate(time.Millisecond)
+	e.abortedTxn(t, txn, "aborts", 5, t0)
+	// The second transaction's records are young; its marker, written
+	// now, is as old as the first one's.
+	e.abortedTxn(t, txn, "aborts", 5, t0.Add(10*time.Second))
+	e.produceRound(t, "aborts", 5, t0.Add(10*time.Second))
+	aborted := func() []metadata.AbortedTxn {
+		t.Helper()
+		ab, err := e.store.AbortedTxns(context.Background(), tp.ID, 0, 0, 1<<62)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ab
+	}
+	before := aborted()
+	if len(before) != 2 {
+		t.Fatalf("aborted index before retention: %+v", before)
+	}
+	e.clock.Set(t0.Add(5 * time.Second))
+	e.run(t)
+	start := e.startOffset(t, "aborts")
+	if start <= before[0].LastOffset || start > before[1].FirstOffset {
+		t.Fatalf("start offset %d, want past the first marker %d and up to the second transaction %d", start, before[0].LastOffset, before[1].FirstOffset)
+	}
+	if after := aborted(); len(after) != 1 || after[0] != before[1] {
+		t.Fatalf("aborted index after retention: %+v, want %+v", after, before[1:])
+	}
+	// Everything expires: nothing of the index is left.
+	e.clock.Set(t0.Add(time.Hour))
+	e.run(t)
+	if after := aborted(); len(after) != 0 {
+		t.Fatalf("aborted index with the log empty: %+v", after)
+	}
+}
