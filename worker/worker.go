@@ -1,7 +1,8 @@
 // Package worker runs caudal's background jobs (retention, object deletion,
-// merge and key compaction, orphan GC, idempotent producer expiry) under a
-// lease in the metadata store, so exactly one worker of a cluster is active
-// while others stand by and take over when its lease expires.
+// merge and key compaction, orphan GC, idempotent producer and
+// transactional id expiry) under a lease in the metadata store, so exactly
+// one worker of a cluster is active while others stand by and take over
+// when its lease expires.
 package worker
 
 import (
@@ -149,7 +150,8 @@ func startJobs(ctx context.Context, c Config, log *slog.Logger) (cancel context.
 }
 
 // runJobs runs the jobs one at a time until ctx ends: retention, object
-// deletion, orphan GC and producer expiry every RetentionInterval,
+// deletion, orphan GC, producer and transactional id expiry every
+// RetentionInterval,
 // compaction every CompactionInterval, each once at the start.
 func runJobs(ctx context.Context, c Config, log *slog.Logger) {
 	jc := c.Config
@@ -167,6 +169,7 @@ func runJobs(ctx context.Context, c Config, log *slog.Logger) {
 			}
 			RetentionPass(ctx, ret, comp, log)
 			expireProducers(ctx, c.Store, c.Broker, log)
+			expireTransactions(ctx, jc, log)
 			nextRet = time.Now().Add(c.RetentionInterval)
 		}
 		if !now.Before(nextComp) && ctx.Err() == nil {
