@@ -42,6 +42,34 @@ func init() {
 		r.Topics = append(r.Topics, t)
 		return r
 	}
+	seedBuilders[kmsg.DescribeTransactions] = func() kmsg.Request {
+		r := kmsg.NewPtrDescribeTransactionsRequest()
+		r.TransactionalIDs = []string{"fuzz-txn"}
+		return r
+	}
+	seedBuilders[kmsg.ListTransactions] = func() kmsg.Request {
+		r := kmsg.NewPtrListTransactionsRequest()
+		r.StateFilters, r.ProducerIDFilters = []string{"Ongoing"}, []int64{1}
+		r.DurationFilterMillis, r.TransactionalIDPattern = 0, kmsg.StringPtr("fuzz-.*")
+		return r
+	}
+	seedBuilders[kmsg.DescribeProducers] = func() kmsg.Request {
+		r := kmsg.NewPtrDescribeProducersRequest()
+		t := kmsg.NewDescribeProducersRequestTopic()
+		t.Topic, t.Partitions = "fuzz", []int32{0, 1}
+		r.Topics = append(r.Topics, t)
+		return r
+	}
+	seedBuilders[kmsg.WriteTxnMarkers] = func() kmsg.Request {
+		r := kmsg.NewPtrWriteTxnMarkersRequest()
+		m := kmsg.NewWriteTxnMarkersRequestMarker()
+		m.ProducerID, m.ProducerEpoch, m.TransactionVersion = 1, 0, 2
+		t := kmsg.NewWriteTxnMarkersRequestMarkerTopic()
+		t.Topic, t.Partitions = "fuzz", []int32{0}
+		m.Topics = append(m.Topics, t)
+		r.Markers = append(r.Markers, m)
+		return r
+	}
 	prev := seedBuilders[kmsg.InitProducerID]
 	seedBuilders[kmsg.InitProducerID] = func() kmsg.Request {
 		r := prev().(*kmsg.InitProducerIDRequest)
