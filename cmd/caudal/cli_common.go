@@ -40,6 +40,7 @@ var tools = map[string]tool{
 	"consumer-groups":  runConsumerGroups,
 	"configs":          runConfigs,
 	"acls":             runACLs,
+	"transactions":     runTransactions,
 }
 
 // kafkaToolName maps argv[0] (kafka-topics, kafka-topics.sh, …) to a tool.

@@ -25,6 +25,7 @@ kafka-console-producer, … through a symlink to this binary):
   consumer-groups    list, describe, reset offsets of and delete consumer groups
   configs            describe and alter topic and broker configs, and users' SCRAM credentials
   acls               add, remove and list ACLs
+  transactions       list and describe transactions, describe producers, abort a hanging transaction
 
 Each takes --command-config FILE, Kafka's client properties (security.protocol,
 sasl.mechanism, sasl.jaas.config, ssl.truststore.location, …), to reach
@@ -50,7 +51,7 @@ func main() {
 		err = runGateway(args)
 	case "worker":
 		err = runWorker(args)
-	case "topics", "console-producer", "console-consumer", "consumer-groups", "configs", "acls":
+	case "topics", "console-producer", "console-consumer", "consumer-groups", "configs", "acls", "transactions":
 		os.Exit(runTool(cmd, "caudal "+cmd, args))
 	case "-h", "--help", "help":
 		fmt.Print(usage)
