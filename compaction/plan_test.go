@@ -65,17 +65,21 @@ func TestPlanKeyRange(t *testing.T) {
 	r := func(base int64, bytes int64, abs bool, ts int64) metadata.IndexEntry {
 		return metadata.IndexEntry{BaseOffset: base, LastOffset: base + 9, ByteLength: bytes, Absolute: abs, MaxTimestamp: ts}
 	}
+	const stable = 1 << 62 // no open transaction
 	for _, tc := range []struct {
 		name       string
 		in         KeyRangeInput
 		rng, heads int
 	}{
-		{"one row", KeyRangeInput{Rows: []metadata.IndexEntry{r(0, 10, false, 0)}, NowMs: 100}, 0, 0},
-		{"all but head", KeyRangeInput{Rows: []metadata.IndexEntry{r(0, 10, false, 0), r(10, 10, false, 0), r(20, 10, false, 0)}, NowMs: 100}, 2, 1},
-		{"clean", KeyRangeInput{Rows: []metadata.IndexEntry{r(0, 10, true, 0), r(10, 10, false, 0)}, NowMs: 100}, 0, 0},
-		{"dirty ratio low", KeyRangeInput{Rows: []metadata.IndexEntry{r(0, 100, true, 0), r(10, 10, false, 0), r(20, 10, false, 0)}, NowMs: 100}, 0, 0},
-		{"dirty ratio half", KeyRangeInput{Rows: []metadata.IndexEntry{r(0, 10, true, 0), r(10, 10, false, 0), r(20, 10, false, 0)}, NowMs: 100}, 2, 1},
-		{"min lag", KeyRangeInput{Rows: []metadata.IndexEntry{r(0, 10, false, 0), r(10, 10, false, 95), r(20, 10, false, 0)}, NowMs: 100, MinLagMs: 10}, 1, 2},
+		{"one row", KeyRangeInput{Rows: []metadata.IndexEntry{r(0, 10, false, 0)}, NowMs: 100, LastStable: stable}, 0, 0},
+		{"all but head", KeyRangeInput{Rows: []metadata.IndexEntry{r(0, 10, false, 0), r(10, 10, false, 0), r(20, 10, false, 0)}, NowMs: 100, LastStable: stable}, 2, 1},
+		{"clean", KeyRangeInput{Rows: []metadata.IndexEntry{r(0, 10, true, 0), r(10, 10, false, 0)}, NowMs: 100, LastStable: stable}, 0, 0},
+		{"dirty ratio low", KeyRangeInput{Rows: []metadata.IndexEntry{r(0, 100, true, 0), r(10, 10, false, 0), r(20, 10, false, 0)}, NowMs: 100, LastStable: stable}, 0, 0},
+		{"dirty ratio half", KeyRangeInput{Rows: []metadata.IndexEntry{r(0, 10, true, 0), r(10, 10, false, 0), r(20, 10, false, 0)}, NowMs: 100, LastStable: stable}, 2, 1},
+		{"min lag", KeyRangeInput{Rows: []metadata.IndexEntry{r(0, 10, false, 0), r(10, 10, false, 95), r(20, 10, false, 0)}, NowMs: 100, MinLagMs: 10, LastStable: stable}, 1, 2},
+		{"stops below the last stable offset", KeyRangeInput{Rows: []metadata.IndexEntry{r(0, 10, false, 0), r(10, 10, false, 0), r(20, 10, false, 0)}, NowMs: 100, LastStable: 19}, 1, 2},
+		{"a row ending just below it is stable", KeyRangeInput{Rows: []metadata.IndexEntry{r(0, 10, false, 0), r(10, 10, false, 0), r(20, 10, false, 0)}, NowMs: 100, LastStable: 20}, 2, 1},
+		{"open transaction in the first row", KeyRangeInput{Rows: []metadata.IndexEntry{r(0, 10, false, 0), r(10, 10, false, 0)}, NowMs: 100, LastStable: 5}, 0, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rng, head := PlanKeyRange(tc.in)
@@ -99,9 +103,74 @@ func TestPlanKeys(t *testing.T) {
 		{Offset: 8, Key: "b"},
 	}
 	got := PlanKeys(KeyInput{Records: recs, RangeEnd: 7, NowMs: 10000, DeleteRetentionMs: 100})
-	want := []bool{false, false, true, false, true, true, true}
+	want := []Verdict{Drop, Drop, Keep, Drop, Keep, Keep, Keep}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("got %v want %v", got, want)
+	}
+}
+
+// Transactions in key compaction, as Kafka's cleaner treats them.
+func TestPlanKeysTransactions(t *testing.T) {
+	const now, retention = 10000, 100
+	txn := func(off, pid int64, key string) KeyRecord {
+		return KeyRecord{Offset: off, Key: key, Transactional: true, ProducerID: pid}
+	}
+	plain := func(off int64, key string) KeyRecord { return KeyRecord{Offset: off, Key: key, ProducerID: -1} }
+	commit := func(off, pid, horizon int64) KeyRecord {
+		return KeyRecord{Offset: off, Key: "\x00\x00\x00\x01", Control: true, Commit: true, ProducerID: pid, DeleteHorizon: horizon}
+	}
+	abort := func(off, pid, horizon int64) KeyRecord {
+		return KeyRecord{Offset: off, Key: "\x00\x00\x00\x00", Control: true, ProducerID: pid, DeleteHorizon: horizon}
+	}
+	for _, tc := range []struct {
+		name     string
+		recs     []KeyRecord
+		rangeEnd int64
+		want     []Verdict
+	}{
+		{"aborted records go and never replace a committed value",
+			[]KeyRecord{txn(0, 1, "a"), commit(1, 1, 0), txn(2, 1, "a"), txn(3, 1, "b"), abort(4, 1, 0)}, 4,
+			[]Verdict{Keep, Keep, Drop, Drop, Keep}},
+		{"an aborted transaction interleaved with another producer's",
+			[]KeyRecord{txn(0, 1, "a"), txn(1, 2, "a"), txn(2, 1, "b"), abort(3, 1, 0), commit(4, 2, 0)}, 4,
+			[]Verdict{Drop, Keep, Drop, Keep, Keep}},
+		{"committed records compact like others, across transactions",
+			[]KeyRecord{txn(0, 1, "a"), txn(1, 1, "a"), commit(2, 1, 0), plain(3, "a")}, 2,
+			[]Verdict{Drop, Drop, Keep}},
+		{"a marker whose records are gone is stamped",
+			[]KeyRecord{commit(0, 1, 0), abort(1, 2, 0), plain(2, "x")}, 1,
+			[]Verdict{KeepStamped, KeepStamped}},
+		{"a stamped marker waits for its horizon, then goes",
+			[]KeyRecord{commit(0, 1, now+1), abort(1, 2, now), plain(2, "x")}, 1,
+			[]Verdict{Keep, Drop}},
+		{"a marker is held by the records this pass removes",
+			[]KeyRecord{txn(0, 1, "a"), abort(1, 1, now-1), txn(2, 2, "b"), commit(3, 2, now-1), plain(4, "b")}, 3,
+			[]Verdict{Drop, Keep, Drop, Keep}},
+		{"the marker in the head decides the range's records",
+			[]KeyRecord{txn(0, 1, "a"), txn(1, 2, "b"), plain(2, "c"), abort(3, 1, 0), commit(4, 2, 0)}, 2,
+			[]Verdict{Drop, Keep, Keep}},
+		{"an open transaction in the head replaces nothing",
+			[]KeyRecord{plain(0, "a"), txn(1, 1, "a")}, 0,
+			[]Verdict{Keep}},
+		{"an aborted transaction in the head replaces nothing",
+			[]KeyRecord{plain(0, "a"), txn(1, 1, "a"), abort(2, 1, 0)}, 0,
+			[]Verdict{Keep}},
+		{"a committed one in the head does",
+			[]KeyRecord{plain(0, "a"), txn(1, 1, "a"), commit(2, 1, 0)}, 0,
+			[]Verdict{Drop}},
+		{"an aborted record without a key goes too",
+			[]KeyRecord{{Offset: 0, NullKey: true, Transactional: true, ProducerID: 1}, abort(1, 1, 0), {Offset: 2, NullKey: true}}, 2,
+			[]Verdict{Drop, Keep, Keep}},
+		{"a marker's key is no record key",
+			[]KeyRecord{plain(0, "\x00\x00\x00\x01"), commit(1, 1, 0)}, 1,
+			[]Verdict{Keep, KeepStamped}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := PlanKeys(KeyInput{Records: tc.recs, RangeEnd: tc.rangeEnd, NowMs: now, DeleteRetentionMs: retention})
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Fatalf("got %v want %v", got, tc.want)
+			}
+		})
 	}
 }
 
