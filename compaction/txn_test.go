@@ -310,3 +310,59 @@ func TestKeyCompactionTransactions(t *testing.T) {
 		map[string][]string{"a": {"plain7"}, "b": {"plain3"}, "c": nil, "d": {"committed4b"}, "e": {"plain6"}},
 		map[string][]string{"a": {"plain7"}, "b": {"plain3"}, "c": nil, "d": {"committed4b"}, "e": {"plain6"}})
 }
+
+// TestMergeKeepsTransactions merges objects holding transactional batches
+// and markers: each batch comes out byte for byte, and read_committed
+// consumers still drop exactly the aborted records.
+func TestMergeKeepsTransactions(t *testing.T) {
+	e := newEnv(t, testenv.Cloud)
+	const topic = "txn-merged"
+	tp := e.createTopic(t, topic, 1, nil)
+	cl := e.transactional(t, "merge")
+	e.txn(t, cl, &commitTxn, rec(topic, "k", "committed1"), rec(topic, "k", "committed2"))
+	e.txn(t, cl, &abortTxn, rec(topic, "k", "aborted3"))
+	e.produce(t, rec(topic, "k", "plain4"))
+	e.txn(t, cl, &commitTxn, rec(topic, "k", "committed5"))
+	e.produce(t, rec(topic, "end", "0"))
+	before := e.storedBatches(t, tp)
+	rows := func() int {
+		t.Helper()
+		rs, err := e.comp.partitionRows(context.Background(), tp, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(rs)
+	}
+	rowsBefore := rows()
+	res, err := e.comp.MergePartition(context.Background(), tp, 0)
+	if err != nil || res.Groups != 1 || res.RowsMerged != rowsBefore {
+		t.Fatalf("merge of %d rows: %+v %v", rowsBefore, res, err)
+	}
+	if n := rows(); n != 1 {
+		t.Fatalf("%d rows after the merge", n)
+	}
+	after := e.storedBatches(t, tp)
+	if len(after) != len(before) {
+		t.Fatalf("%d batches after the merge, %d before", len(after), len(before))
+	}
+	controls := 0
+	for i := range before {
+		if !bytes.Equal(before[i].raw, after[i].raw) {
+			t.Fatalf("batch %d changed in the merge:\n%x\n%x", i, before[i].raw, after[i].raw)
+		}
+		if after[i].h.Control() {
+			controls++
+		}
+	}
+	if controls != 3 {
+		t.Fatalf("%d markers merged, want 3", controls)
+	}
+	got := e.consume(t, topic, kgo.ReadCommitted(), "end", "0")
+	if fmt.Sprint(got["k"]) != "[committed1 committed2 plain4 committed5]" {
+		t.Fatalf("read_committed after the merge: %q", got["k"])
+	}
+	got = e.consume(t, topic, kgo.ReadUncommitted(), "end", "0")
+	if fmt.Sprint(got["k"]) != "[committed1 committed2 aborted3 plain4 committed5]" {
+		t.Fatalf("read_uncommitted after the merge: %q", got["k"])
+	}
+}
