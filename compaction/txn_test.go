@@ -4,6 +4,10 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -136,9 +140,53 @@ func (e *env) consume(t *testing.T, topic string, iso kgo.IsolationLevel, last, 
 	return got
 }
 
+// librdkafkaConsumer reads a topic's partition 0 from the start with
+// confluent_kafka (librdkafka) at an isolation level until it gets the
+// record with key argv[4] and value argv[5], printing each record.
+const librdkafkaConsumer = `
+import sys
+from confluent_kafka import Consumer, TopicPartition, OFFSET_BEGINNING
+
+bootstrap, topic, isolation, last, end = sys.argv[1:6]
+c = Consumer({"bootstrap.servers": bootstrap, "group.id": "compaction-test", "enable.auto.commit": False,
+              "isolation.level": isolation})
+c.assign([TopicPartition(topic, 0, OFFSET_BEGINNING)])
+for _ in range(30):
+    for m in c.consume(num_messages=1000, timeout=1.0):
+        if m.error():
+            sys.exit("consume: %s" % m.error())
+        k, v = m.key().decode(), m.value().decode()
+        print("C %s %s" % (k, v), flush=True)
+        if k == last and v == end:
+            c.close()
+            sys.exit(0)
+sys.exit("no record %s=%s" % (last, end))
+`
+
+// consumeLibrdkafka is consume with librdkafka, through Debian's
+// /usr/bin/python3 and its confluent_kafka.
+func (e *env) consumeLibrdkafka(t *testing.T, topic, isolation, last, end string) map[string][]string {
+	t.Helper()
+	script := filepath.Join(t.TempDir(), "consume.py")
+	if err := os.WriteFile(script, []byte(librdkafkaConsumer), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("/usr/bin/python3", script, e.c.Addr, topic, isolation, last, end).CombinedOutput()
+	if err != nil {
+		t.Fatalf("confluent_kafka %s consumer: %v\n%s", isolation, err, out)
+	}
+	got := map[string][]string{}
+	for _, line := range strings.Split(string(out), "\n") {
+		if f := strings.Fields(line); len(f) == 3 && f[0] == "C" {
+			got[f[1]] = append(got[f[1]], f[2])
+		}
+	}
+	return got
+}
+
 // TestKeyCompactionTransactions compacts a partition holding committed,
 // aborted and open transactions over three passes and checks, with
-// read_committed and read_uncommitted consumers, that aborted records
+// read_committed and read_uncommitted consumers of kgo and librdkafka, that aborted records
 // never come back as committed, that committed transactional records keep
 // their latest values and their producer, and that markers stay until
 // their transaction's records are gone and delete.retention.ms has passed
@@ -195,10 +243,14 @@ func TestKeyCompactionTransactions(t *testing.T) {
 					last, value = "d", "committed4b"
 				}
 			}
-			got := e.consume(t, topic, level, last, value)
-			for k, vs := range w {
-				if fmt.Sprint(got[k]) != fmt.Sprint(vs) {
-					t.Errorf("%s: %s consumer read key %s as %q, want %q", pass, iso, k, got[k], vs)
+			for client, got := range map[string]map[string][]string{
+				"kgo":        e.consume(t, topic, level, last, value),
+				"librdkafka": e.consumeLibrdkafka(t, topic, iso, last, value),
+			} {
+				for k, vs := range w {
+					if fmt.Sprint(got[k]) != fmt.Sprint(vs) {
+						t.Errorf("%s: %s %s consumer read key %s as %q, want %q", pass, client, iso, k, got[k], vs)
+					}
 				}
 			}
 		}
