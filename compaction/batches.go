@@ -36,7 +36,10 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // batchSource is what a rewritten batch keeps of the batch its records
 // came from: its producer and whether it is transactional, which
-// read_committed consumers match against the aborted transactions.
+// read_committed consumers match against the aborted transactions. A
+// batch rewritten from a run of one producer's batches keeps the first
+// one's base sequence: nothing reads sequences back from stored batches,
+// producer state lives in the metadata store.
 type batchSource struct {
 	transactional bool
 	producerID    int64
