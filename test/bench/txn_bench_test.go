@@ -38,6 +38,9 @@ const txnProducers = 64
 // requests per transaction and their mean durations, its flushes, and the
 // CPU seconds per GB of every process. With CAUDAL_BENCH_PPROF set it
 // writes a CPU profile of the gateway over the second transactional run.
+// Last, on the same PostgreSQL, it times the store work of joining a
+// transaction's 16 partitions one UpdateTransaction each, as Produce v12
+// does, against one UpdateTransaction for all of them.
 //
 // The gateway first takes 512 MiB unmeasured (see
 // BenchmarkProduceThroughput on why a fresh gateway is slower).
