@@ -1,8 +1,6 @@
 package metadata
 
-import (
-	"sort"
-)
+import "sort"
 
 // txnCommit is what CommitObject checks and changes of transactions: the
 // transactions its completions end, locked first, and the txn_partitions

@@ -10,9 +10,14 @@ import (
 )
 
 // partitionCols reads a partition's state; its last stable offset is the
-// first offset of its oldest open transaction, or its next offset.
-const partitionCols = "topic_id, part, log_start_offset, next_offset, COALESCE((SELECT MIN(t.first_offset) FROM txn_partitions t" +
-	" WHERE t.topic_id = partitions.topic_id AND t.part = partitions.part AND t.first_offset >= 0), next_offset)"
+// first offset of its oldest open transaction, or its next offset, and
+// never below the log start (DeleteRecords or retention may pass an open
+// transaction's first offset), as Kafka's first unstable offset.
+const partitionCols = "topic_id, part, log_start_offset, next_offset, " + lastStable
+
+const lastStable = "(SELECT CASE WHEN u.lso < partitions.log_start_offset THEN partitions.log_start_offset ELSE u.lso END FROM" +
+	" (SELECT COALESCE(MIN(t.first_offset), partitions.next_offset) AS lso FROM txn_partitions t" +
+	" WHERE t.topic_id = partitions.topic_id AND t.part = partitions.part AND t.first_offset >= 0) u)"
 
 func scanPartition(r row) (PartitionState, error) {
 	var p PartitionState

@@ -43,10 +43,6 @@ type Transactions interface {
 	// PartitionProducers returns the producers with state on a partition
 	// (DescribeProducers).
 	PartitionProducers(ctx context.Context, topic uuid.UUID, partition int32) ([]ProducerState, error)
-	// ExpireTransactions deletes transactional ids with no open
-	// transaction whose last change is at least maxAge old
-	// (transactional.id.expiration.ms).
-	ExpireTransactions(ctx context.Context, maxAge time.Duration) (int, error)
 }
 
 // TxnState is a transaction's state, named as Kafka names it.
@@ -98,6 +94,10 @@ type TxnCompletion struct {
 	ProducerID      int64
 	Epoch           int16
 	Commit          bool
+	// StartedAt is when the transaction began: at transaction version 1
+	// the epoch stays the same from one transaction to the next, and a
+	// late completion of an earlier one must not end a later one.
+	StartedAt time.Time
 }
 
 // AbortedTxn is one entry of a partition's aborted transaction index.
@@ -284,7 +284,7 @@ func completes(t Transaction, c TxnCompletion) bool {
 	if c.Commit {
 		want = TxnPrepareCommit
 	}
-	return t.State == want && t.ProducerID == c.ProducerID && t.Epoch == c.Epoch
+	return t.State == want && t.ProducerID == c.ProducerID && t.Epoch == c.Epoch && toMillis(t.StartedAt) == toMillis(c.StartedAt)
 }
 
 // completionWrites are the statements that end a transaction.
@@ -378,11 +378,4 @@ func (s *sqlStore) PartitionProducers(ctx context.Context, topic uuid.UUID, part
 		FROM producers p LEFT JOIN txn_partitions t ON t.producer_id = p.producer_id AND t.topic_id = p.topic_id AND t.part = p.part
 		WHERE p.topic_id = ? AND p.part = ? ORDER BY p.producer_id`, topic, partition)
 	return ps, s.wrap(ctx, fmt.Sprintf("producers of %s/%d", topic, partition), err)
-}
-
-func (s *sqlStore) ExpireTransactions(ctx context.Context, maxAge time.Duration) (int, error) {
-	cutoff := s.nowMillis() - maxAge.Milliseconds()
-	n, err := s.b.exec(ctx, "DELETE FROM transactions WHERE state IN (?, ?, ?) AND updated_at <= ?",
-		string(TxnEmpty), string(TxnCompleteCommit), string(TxnCompleteAbort), cutoff)
-	return int(n), s.wrap(ctx, "expire transactional ids", err)
 }

@@ -187,20 +187,16 @@ func (co *Coordinator) EndTxn(ctx context.Context, id string, pid int64, epoch i
 		if err := checkProducer(t, found, pid, epoch); err != nil {
 			return err
 		}
-		switch t.State {
-		case want, done:
-			return errStop
-		case metadata.TxnOngoing:
-		case metadata.TxnEmpty:
-			if bump {
-				// Version 2 may end a transaction nothing was added to.
-				t.State = metadata.TxnCompleteAbort
-				if commit {
-					t.State = metadata.TxnCompleteCommit
-				}
-				return bumpEpoch(t, src)
-			}
-			return kerr.InvalidTxnState
+		switch {
+		case t.State == metadata.TxnOngoing:
+		case bump && !t.State.Open():
+			// Version 2 ends a transaction the coordinator never saw
+			// begin (nothing reached it, or every produce failed),
+			// bumping the epoch as for any other.
+			t.State = done
+			return bumpEpoch(t, src)
+		case t.State == want || t.State == done:
+			return errStop // a retry
 		default:
 			return kerr.InvalidTxnState
 		}

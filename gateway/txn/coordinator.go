@@ -20,6 +20,7 @@ package txn
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"math"
 	"time"
@@ -175,8 +176,12 @@ func bumpEpoch(t *metadata.Transaction, src *ids) error {
 // (by another gateway's sweep, or an earlier attempt whose answer was
 // lost) is not an error.
 func (co *Coordinator) complete(ctx context.Context, t metadata.Transaction) error {
+	// The producer may go away meanwhile; what was prepared is finished
+	// regardless, within the flush path's own bound.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), segments.CommitTimeout)
+	defer cancel()
 	commit := t.State == metadata.TxnPrepareCommit
-	c := metadata.TxnCompletion{TransactionalID: t.ID, ProducerID: t.ProducerID, Epoch: t.Epoch, Commit: commit}
+	c := metadata.TxnCompletion{TransactionalID: t.ID, ProducerID: t.ProducerID, Epoch: t.Epoch, Commit: commit, StartedAt: t.StartedAt}
 	var err error
 	if len(t.Partitions) == 0 {
 		err = co.c.Store.CompleteTransaction(ctx, c)
@@ -185,7 +190,7 @@ func (co *Coordinator) complete(ctx context.Context, t metadata.Transaction) err
 	}
 	if errors.Is(err, metadata.ErrInvalidTxnState) {
 		now, lerr := co.c.Store.Transaction(ctx, t.ID)
-		if lerr == nil && (now.ProducerID != t.ProducerID || now.Epoch != t.Epoch || !now.State.Open()) {
+		if lerr == nil && (now.ProducerID != t.ProducerID || now.Epoch != t.Epoch || now.State != t.State || !now.StartedAt.Equal(t.StartedAt)) {
 			return nil
 		}
 	}
@@ -218,11 +223,12 @@ func (co *Coordinator) writeMarkers(ctx context.Context, t metadata.Transaction,
 	if err != nil {
 		return err
 	}
-	for _, r := range results {
+	for i, r := range results {
 		// A partition deleted since it joined gets no marker; the
 		// completion still releases it.
 		if r.Err != nil && !errors.Is(r.Err, metadata.ErrUnknownPartition) {
-			return r.Err
+			p := t.Partitions[i]
+			return fmt.Errorf("write marker to %s/%d for producer %d epoch %d: %w", p.Topic, p.Partition, t.ProducerID, t.Epoch, r.Err)
 		}
 	}
 	return nil

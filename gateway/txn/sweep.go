@@ -55,8 +55,13 @@ func (co *Coordinator) Sweep(ctx context.Context) {
 			co.abortTimedOut(ctx, t)
 			continue
 		}
+		// A transaction prepared moments ago is being completed by the
+		// EndTxn that prepared it; the sweep is for those left behind.
+		if now.Sub(t.UpdatedAt) < 2*co.c.SweepInterval {
+			continue
+		}
 		full, err := co.c.Store.Transaction(ctx, t.ID)
-		if err == nil && full.State.Open() && full.State != metadata.TxnOngoing {
+		if err == nil && full.State == t.State && full.UpdatedAt.Equal(t.UpdatedAt) {
 			co.complete(ctx, full)
 		}
 	}
