@@ -74,6 +74,11 @@ func serveProduce(c *conn, kreq kmsg.Request, r *reply) {
 		close(r.done)
 		return
 	}
+	if err := c.joinTxn(req, items); err != nil {
+		failProduce(resp, waiting, err)
+		close(r.done)
+		return
+	}
 	ack, err := c.g.writer.Append(items)
 	if err != nil {
 		failProduce(resp, waiting, err)
@@ -139,9 +144,6 @@ func (c *conn) validateProduce(req *kmsg.ProduceRequest, topic string, rp kmsg.P
 			if req.TransactionID == nil {
 				return nil, kafkaErr(kerr.InvalidRecord, "transactional batch without a transactional id")
 			}
-			if err := c.joinTxn(req, *req.TransactionID, h, metadata.TxnPartition{Topic: t.ID, Partition: rp.Partition}); err != nil {
-				return nil, err
-			}
 		}
 		items = append(items, writer.Item{Topic: t.ID, Partition: rp.Partition, TopicName: t.Name, Batch: b, Meta: metadata.BatchAppend{
 			Records:       int64(h.LastOffsetDelta) + 1,
@@ -191,22 +193,41 @@ type joinedTxn struct {
 	parts map[metadata.TxnPartition]bool
 }
 
-// joinTxn adds a v12+ produce's partition to the producer's transaction
-// (transaction version 2), once per transaction and partition on a
-// connection; older versions must have added it with AddPartitionsToTxn.
-func (c *conn) joinTxn(req *kmsg.ProduceRequest, id string, h segments.BatchHeader, p metadata.TxnPartition) error {
-	if req.Version < 12 {
+// joinTxn adds the partitions of a v12+ produce's transactional batches
+// to the producer's transaction (transaction version 2) in one store
+// transaction, once per transaction and partition on a connection; older
+// versions must have added them with AddPartitionsToTxn. A request's
+// transactional batches are all one producer's.
+func (c *conn) joinTxn(req *kmsg.ProduceRequest, items []writer.Item) error {
+	if req.Version < 12 || req.TransactionID == nil {
 		return nil
 	}
-	j := c.joined
-	if j == nil || j.id != id || j.pid != h.ProducerID || j.epoch != h.ProducerEpoch {
-		j = &joinedTxn{id: id, pid: h.ProducerID, epoch: h.ProducerEpoch, parts: map[metadata.TxnPartition]bool{}}
-		c.joined = j
+	var (
+		j    *joinedTxn
+		add  []metadata.TxnPartition
+		seen = map[metadata.TxnPartition]bool{}
+	)
+	for _, it := range items {
+		m := it.Meta
+		if !m.Transactional {
+			continue
+		}
+		if j == nil {
+			j = c.joined
+			if j == nil || j.id != *req.TransactionID || j.pid != m.ProducerID || j.epoch != m.ProducerEpoch {
+				j = &joinedTxn{id: *req.TransactionID, pid: m.ProducerID, epoch: m.ProducerEpoch, parts: map[metadata.TxnPartition]bool{}}
+				c.joined = j
+			}
+		}
+		if p := (metadata.TxnPartition{Topic: it.Topic, Partition: it.Partition}); !j.parts[p] && !seen[p] {
+			seen[p] = true
+			add = append(add, p)
+		}
 	}
-	if j.parts[p] {
+	if len(add) == 0 {
 		return nil
 	}
-	switch err := c.g.txn.Join(c.ctx, id, h.ProducerID, h.ProducerEpoch, []metadata.TxnPartition{p}); {
+	switch err := c.g.txn.Join(c.ctx, j.id, j.pid, j.epoch, add); {
 	case errors.Is(err, kerr.ProducerFenced):
 		return kerr.InvalidProducerEpoch // what Produce answers a fenced producer
 	case errors.Is(err, kerr.ConcurrentTransactions):
@@ -216,6 +237,8 @@ func (c *conn) joinTxn(req *kmsg.ProduceRequest, id string, h segments.BatchHead
 	case err != nil:
 		return err
 	}
-	j.parts[p] = true
+	for _, p := range add {
+		j.parts[p] = true
+	}
 	return nil
 }
