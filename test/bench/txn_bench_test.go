@@ -93,7 +93,7 @@ func BenchmarkTxnProduceThroughput(b *testing.B) {
 	report(b, "transactional/idempotent throughput: %s MB/s over %s MB/s, ratio %.2f (range %.2f–%.2f over %d rounds; target >= 0.80: %s)",
 		floats(mbpsOf(txn)), floats(mbpsOf(idem)), ratio, slices.Min(ratios), slices.Max(ratios), len(ratios), verdict(ratio >= 0.8))
 	oneByOne, together := joinCosts(b, 100)
-	report(b, "store work per transaction on this PostgreSQL, 100 each: 16 partitions joined one UpdateTransaction each (Produce v12) p50 %.1f ms, p99 %.1f ms; in one UpdateTransaction (AddPartitionsToTxn) p50 %.1f ms, p99 %.1f ms",
+	report(b, "store work per transaction on this PostgreSQL, 100 each: 16 partitions joined one UpdateTransaction each (as when each Produce request holds one partition) p50 %.1f ms, p99 %.1f ms; in one UpdateTransaction (one Produce v12 or AddPartitionsToTxn holding all 16) p50 %.1f ms, p99 %.1f ms",
 		ms(percentile(oneByOne, 50)), ms(percentile(oneByOne, 99)), ms(percentile(together, 50)), ms(percentile(together, 99)))
 }
 
