@@ -10,7 +10,12 @@ package gateway
 // leader's preference order that all members support). A static member
 // (group.instance.id) that rejoins without its id replaces its old
 // incarnation, which gets FENCED_INSTANCE_ID; with unchanged protocols
-// the group does not rebalance. A session timeout outside
+// the group does not rebalance; a returning leader gets the member list
+// with SkipAssignment from v9, or the old leader id before it. The first
+// rebalance of an empty group waits group.initial.rebalance.delay.ms
+// (--group-initial-rebalance-delay), extended per new member up to the
+// rebalance timeout, so consumers that start together land in one
+// generation. A session timeout outside
 // group.{min,max}.session.timeout.ms gets INVALID_SESSION_TIMEOUT.
 // JoinGroup, SyncGroup, Heartbeat and LeaveGroup need READ on the group
 // (GROUP_AUTHORIZATION_FAILED).
