@@ -19,6 +19,7 @@ import (
 	"github.com/minio/minio-go/v7"
 
 	"github.com/caudal/caudal/objstore"
+	"github.com/caudal/caudal/segments"
 	"github.com/caudal/caudal/test/testenv"
 )
 
@@ -397,6 +398,40 @@ func runAcceptance(t *testing.T, open backend) {
 			key := fmt.Sprintf("c/%02d", i)
 			mustGet(t, b, key, objects[i])
 			checkStored(t, v, key, objects[i])
+		}
+	})
+
+	// Segment objects of both key layouts, segments/UUIDv7 left by earlier
+	// versions and segments/HH/UUIDv7, are found by one List under the
+	// common prefix (recursive, whatever the depth), read and deleted.
+	t.Run("SegmentKeyLayouts", func(t *testing.T) {
+		t.Parallel()
+		b, v := open(t)
+		old := segments.KeyPrefix + "0190a3b2-7c4d-7e5f-8a6b-1c2d3e4f5a6b"
+		v.put(t, old, []byte(old))
+		want := []string{old}
+		for range 20 {
+			key, err := segments.NewObjectKey()
+			if err != nil {
+				t.Fatal(err)
+			}
+			mustPut(t, b, key, []byte(key))
+			want = append(want, key)
+		}
+		slices.Sort(want)
+		if got := listKeys(t, b, segments.KeyPrefix); !slices.Equal(got, want) {
+			t.Fatalf("List(%q) = %q, want %q", segments.KeyPrefix, got, want)
+		}
+		for _, key := range want {
+			if got, err := b.GetRange(t.Context(), key, 9, 4); err != nil || string(got) != key[9:13] {
+				t.Fatalf("GetRange of %s = %q, %v", key, got, err)
+			}
+			if err := b.Delete(t.Context(), key); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got := v.keys(t); len(got) != 0 {
+			t.Fatalf("stored after deleting every segment object: %q", got)
 		}
 	})
 
