@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -34,13 +35,21 @@ type Watcher interface {
 // commitNotify is the statement CommitObject adds to its writes so that
 // the transaction announces itself on commit; none on SQLite.
 func (s *sqlStore) commitNotify() []stmt {
-	if s.d != dialectPostgres {
+	if _, quiet := muted.Load(s); quiet || s.d != dialectPostgres {
 		return nil
 	}
 	// The payload is only a tick: readers re-read the partitions they
 	// wait on. PostgreSQL folds identical notifications of one transaction.
 	return []stmt{{q: "SELECT pg_notify('" + commitChannel + "', '')"}}
 }
+
+// muted holds the stores whose commits announce nothing (see MuteNotifications).
+var muted sync.Map
+
+// MuteNotifications stops commits through s from telling other processes;
+// their long polls then see them only when they re-check on their own
+// timer. Only benchmarks call it, to print what notifications cost.
+func MuteNotifications(s Store) { muted.Store(s, true) }
 
 // The wait between reconnects of the listener starts at watchRetry and
 // doubles up to watchBackoff. A connection that listened for watchBackoff

@@ -3,7 +3,9 @@ package bench
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -132,4 +134,142 @@ func commitRate(b *testing.B, store metadata.Store, topic string, concurrency, n
 		b.Fatal(failed)
 	}
 	return float64(n) / elapsed.Seconds()
+}
+
+// BenchmarkCommitNotify prints what telling other gateways about commits
+// costs on PostgreSQL: the commit rate (commitRate's objects of 16
+// partitions) of 1, 4 and 16 committers through a store that notifies and
+// through one muted by metadata.MuteNotifications, alternating, in
+// notifyRounds rounds of notifyCommits commits each, with a second store
+// listening as another gateway would; then how long after CommitObject
+// returns that listener is woken, over notifyWakes commits one at a time.
+// The ratio on/off is the target (>= 0.90, issue 18). Like the produce
+// benchmarks it measures one fixed workload whatever b.N is.
+func BenchmarkCommitNotify(b *testing.B) {
+	ctx := context.Background()
+	url := testenv.Postgres(b)
+	open := func() metadata.Store {
+		s, err := metadata.Open(ctx, url, metadata.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { s.Close() })
+		return s
+	}
+	on, off, listener := open(), open(), open()
+	metadata.MuteNotifications(off)
+	if _, err := on.CreateTopic(ctx, metadata.TopicSpec{Name: "bench", Partitions: 16, ReplicationFactor: 1}); err != nil {
+		b.Fatal(err)
+	}
+	wakes := listen(b, listener)
+
+	for _, conc := range []int{1, 4, 16} {
+		var rates [2][]float64 // off, on
+		var woken int
+		for round := range notifyRounds {
+			for i := range 2 {
+				mode := (round + i) % 2 // alternate which goes first: the tables grow
+				store := []metadata.Store{off, on}[mode]
+				drain(wakes)
+				rates[mode] = append(rates[mode], commitRate(b, store, "bench", conc, notifyCommits))
+				if mode == 1 {
+					woken += drain(wakes)
+				}
+			}
+		}
+		ratios := make([]float64, notifyRounds)
+		for r := range ratios {
+			ratios[r] = rates[1][r] / rates[0][r]
+		}
+		report(b, "%d committers, %d commits per run, %d runs: notifications off %s commits/s, on %s; on/off %s (target >= 0.90: %s); the listener woke %.2f times per notifying commit",
+			conc, notifyCommits, notifyRounds, spread(rates[0], "%.0f"), spread(rates[1], "%.0f"), spread(ratios, "%.2f"),
+			verdict(slices.Min(ratios) >= 0.90), float64(woken)/float64(notifyRounds*notifyCommits))
+	}
+
+	lat := wakeLatency(b, on, wakes)
+	report(b, "wake-up of another store's Watch after CommitObject returns, %d commits one at a time: p50 %.2f ms, p99 %.2f ms, max %.2f ms",
+		len(lat), ms(percentile(lat, 50)), ms(percentile(lat, 99)), ms(percentile(lat, 100)))
+}
+
+const (
+	notifyRounds  = 3
+	notifyCommits = 1500
+	notifyWakes   = 300
+)
+
+// listen runs s.Watch until the benchmark ends and returns the times it
+// calls back, once it listens.
+func listen(b *testing.B, s metadata.Store) <-chan time.Time {
+	wakes := make(chan time.Time, 1<<16)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- s.Watch(ctx, slog.New(slog.DiscardHandler), func() {
+			select {
+			case wakes <- time.Now():
+			default:
+			}
+		})
+	}()
+	b.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			b.Error(err)
+		}
+	})
+	select { // the first call comes once the listener is in place
+	case <-wakes:
+	case <-time.After(10 * time.Second):
+		b.Fatal("Watch never listened")
+	}
+	return wakes
+}
+
+// drain empties wakes and returns how many it held.
+func drain(wakes <-chan time.Time) int {
+	for n := 0; ; n++ {
+		select {
+		case <-wakes:
+		default:
+			return n
+		}
+	}
+}
+
+// wakeLatency commits notifyWakes objects through store one at a time and
+// returns, for each, how long after CommitObject returned wakes delivered
+// a call (zero when it came before the return).
+func wakeLatency(b *testing.B, store metadata.Store, wakes <-chan time.Time) []time.Duration {
+	ctx := context.Background()
+	t, err := store.Topic(ctx, "bench")
+	if err != nil {
+		b.Fatal(err)
+	}
+	lat := make([]time.Duration, 0, notifyWakes)
+	for i := range notifyWakes {
+		drain(wakes)
+		c := metadata.ObjectCommit{Key: fmt.Sprintf("wake-%d-%d", time.Now().UnixNano(), i), Size: 100, Runs: []metadata.PartitionRun{{
+			Topic: t.ID, Partition: int32(i) % t.Partitions, Batches: []metadata.BatchAppend{{ByteLength: 100, Records: 1, ProducerID: -1}},
+		}}}
+		if _, err := store.CommitObject(ctx, c); err != nil {
+			b.Fatal(err)
+		}
+		returned := time.Now()
+		select {
+		case w := <-wakes:
+			lat = append(lat, max(w.Sub(returned), 0))
+		case <-time.After(10 * time.Second):
+			b.Fatalf("commit %d woke no listener", i)
+		}
+	}
+	return lat
+}
+
+// spread formats the range of vs: "lo–hi", or the one value if all agree.
+func spread(vs []float64, format string) string {
+	lo, hi := fmt.Sprintf(format, slices.Min(vs)), fmt.Sprintf(format, slices.Max(vs))
+	if lo == hi {
+		return lo
+	}
+	return lo + "–" + hi
 }
