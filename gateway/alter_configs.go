@@ -168,7 +168,10 @@ func (c *conn) alterBrokerConfigs(name string, validateOnly bool, change func(ma
 	case refused != nil:
 		return refused
 	case err == nil:
-		c.g.reloadBrokerConfigs(c.ctx)
+		// Applied here at once; a failure leaves it to the next poll.
+		if err := c.g.reloadBrokerConfigs(c.ctx); err != nil {
+			c.g.log.Warn("apply dynamic broker configs", "err", err)
+		}
 	}
 	return err
 }

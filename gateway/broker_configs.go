@@ -16,13 +16,8 @@ import (
 	"github.com/caudal/caudal/metadata/topicconfig"
 )
 
-const (
-	// brokerConfigPoll is how often the version is read.
-	brokerConfigPoll = 500 * time.Millisecond
-	// brokerConfigLoadTimeout bounds one reload, so that a hung store
-	// delays the next poll rather than stopping the loop.
-	brokerConfigLoadTimeout = 5 * time.Second
-)
+// brokerConfigPoll is how often the version is read.
+const brokerConfigPoll = 500 * time.Millisecond
 
 // brokerConfigState is the version of the dynamic configs in force.
 type brokerConfigState struct {
@@ -30,7 +25,6 @@ type brokerConfigState struct {
 	// older than a faster one's.
 	mu      sync.Mutex
 	version int64 // -1 before the first load
-	failing bool  // the last reload failed; logged once
 }
 
 // flagSettings are the broker configs the gateway's own flags hold, as
@@ -47,23 +41,12 @@ func flagSettings(cfg Config) map[string]string {
 }
 
 // reloadBrokerConfigs applies the stored dynamic configs when their
-// version moved. During a store outage the last ones loaded stay in
-// force; the outage is logged once, and its end.
-func (g *Gateway) reloadBrokerConfigs(ctx context.Context) {
-	ctx, cancel := context.WithTimeout(ctx, brokerConfigLoadTimeout)
-	defer cancel()
+// version moved (gateway/cluster's Follower calls it every poll).
+func (g *Gateway) reloadBrokerConfigs(ctx context.Context) error {
 	s := &g.brokerConfigs
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	err := g.loadBrokerConfigs(ctx, s)
-	switch {
-	case err != nil && !s.failing:
-		g.log.Warn("reload dynamic broker configs; keeping the last ones loaded", "err", err)
-		s.failing = true
-	case err == nil && s.failing:
-		g.log.Info("dynamic broker configs reloaded again")
-		s.failing = false
-	}
+	return g.loadBrokerConfigs(ctx, s)
 }
 
 func (g *Gateway) loadBrokerConfigs(ctx context.Context, s *brokerConfigState) error {
@@ -81,18 +64,4 @@ func (g *Gateway) loadBrokerConfigs(ctx context.Context, s *brokerConfigState) e
 	s.version = v
 	g.log.Info("dynamic broker configs loaded", "version", v)
 	return nil
-}
-
-// followBrokerConfigs reloads on every tick until ctx ends.
-func (g *Gateway) followBrokerConfigs(ctx context.Context) {
-	t := time.NewTicker(brokerConfigPoll)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			g.reloadBrokerConfigs(ctx)
-		}
-	}
 }

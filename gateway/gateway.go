@@ -133,6 +133,7 @@ type Gateway struct {
 	// brokerConfigs is the version of the dynamic broker configs in
 	// configs (broker_configs.go).
 	brokerConfigs brokerConfigState
+	brokerFollow  *cluster.Follower
 	// quotas holds client quotas and measures byte rates (gateway/quota).
 	quotas *quota.Manager
 	// users manages SCRAM credentials (KIP-554).
@@ -226,7 +227,9 @@ func New(cfg Config, store metadata.Store, bucket objstore.Bucket) (*Gateway, er
 	}
 	g.cfg.NodeID = g.cluster.NodeID()
 	g.brokerConfigs.version = -1
-	g.reloadBrokerConfigs(context.Background())
+	if g.brokerFollow, err = cluster.Follow(context.Background(), "dynamic broker configs", brokerConfigPoll, cfg.Logger, g.reloadBrokerConfigs); err != nil {
+		return nil, err
+	}
 	g.metrics.gateways.Set(float64(len(g.cluster.Gateways())))
 	g.groups = groups.New(groups.Config{
 		Store: store, Topics: g.topics, Broker: bc,
@@ -245,7 +248,6 @@ func New(cfg Config, store metadata.Store, bucket objstore.Bucket) (*Gateway, er
 	bg, stop := context.WithCancel(context.Background())
 	g.stopBackground = stop
 	go g.storageStatsLoop(bg)
-	go g.followBrokerConfigs(bg)
 	return g, nil
 }
 
@@ -343,6 +345,7 @@ func (g *Gateway) Close(ctx context.Context) error {
 		g.acl.Close()
 	}
 	g.quotas.Close()
+	g.brokerFollow.Stop()
 	return err
 }
 

@@ -1,34 +1,43 @@
 package metadata
 
-import "context"
+import (
+	"context"
+	"strings"
+)
 
 func (s *sqlStore) CommitOffsets(ctx context.Context, group string, offsets []GroupOffset) error {
 	if len(offsets) == 0 {
 		return nil
 	}
-	now := s.nowMillis()
 	return s.tx(ctx, "commit offsets of group "+group, func(q execer) error {
-		for lo := 0; lo < len(offsets); lo += maxStmtRows {
-			part := offsets[lo:min(lo+maxStmtRows, len(offsets))]
-			args := make([]any, 0, 7*len(part))
-			for _, o := range part {
-				t := toMillis(o.CommitTime)
-				if t == 0 {
-					t = now
-				}
-				args = append(args, group, o.Topic, o.Partition, o.Offset, o.LeaderEpoch, o.Metadata, t)
-			}
-			if _, err := q.exec(ctx, `INSERT INTO group_offsets
-				(group_id, topic, part, committed_offset, leader_epoch, metadata, commit_time)
-				VALUES `+placeholders(len(part), 7)+`
-				ON CONFLICT (group_id, topic, part) DO UPDATE SET committed_offset = excluded.committed_offset,
-				leader_epoch = excluded.leader_epoch, metadata = excluded.metadata, commit_time = excluded.commit_time`,
-				args...); err != nil {
-				return err
-			}
-		}
-		return nil
+		return s.upsertOffsets(ctx, q, "group_offsets", []string{"group_id"}, []any{group}, offsets)
 	})
+}
+
+// upsertOffsets writes offsets into table, whose key is keyCols (set to
+// key) then topic and partition, a commit time of zero meaning now.
+func (s *sqlStore) upsertOffsets(ctx context.Context, q execer, table string, keyCols []string, key []any, offsets []GroupOffset) error {
+	now := s.nowMillis()
+	cols := len(keyCols) + 6
+	for lo := 0; lo < len(offsets); lo += maxStmtRows {
+		part := offsets[lo:min(lo+maxStmtRows, len(offsets))]
+		args := make([]any, 0, cols*len(part))
+		for _, o := range part {
+			t := toMillis(o.CommitTime)
+			if t == 0 {
+				t = now
+			}
+			args = append(args, key...)
+			args = append(args, o.Topic, o.Partition, o.Offset, o.LeaderEpoch, o.Metadata, t)
+		}
+		keys := strings.Join(keyCols, ", ")
+		if _, err := q.exec(ctx, "INSERT INTO "+table+" ("+keys+", topic, part, committed_offset, leader_epoch, metadata, commit_time) VALUES "+
+			placeholders(len(part), cols)+" ON CONFLICT ("+keys+", topic, part) DO UPDATE SET committed_offset = excluded.committed_offset,"+
+			" leader_epoch = excluded.leader_epoch, metadata = excluded.metadata, commit_time = excluded.commit_time", args...); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (s *sqlStore) FetchOffsets(ctx context.Context, group string) ([]GroupOffset, error) {

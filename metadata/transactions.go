@@ -309,28 +309,8 @@ func (s *sqlStore) StageTxnOffsets(ctx context.Context, txnID, group string, off
 	if len(offsets) == 0 {
 		return nil
 	}
-	now := s.nowMillis()
 	return s.tx(ctx, "stage offsets of transaction "+txnID, func(q execer) error {
-		for lo := 0; lo < len(offsets); lo += maxStmtRows {
-			part := offsets[lo:min(lo+maxStmtRows, len(offsets))]
-			args := make([]any, 0, 8*len(part))
-			for _, o := range part {
-				t := toMillis(o.CommitTime)
-				if t == 0 {
-					t = now
-				}
-				args = append(args, txnID, group, o.Topic, o.Partition, o.Offset, o.LeaderEpoch, o.Metadata, t)
-			}
-			if _, err := q.exec(ctx, `INSERT INTO txn_offsets
-				(transactional_id, group_id, topic, part, committed_offset, leader_epoch, metadata, commit_time)
-				VALUES `+placeholders(len(part), 8)+`
-				ON CONFLICT (transactional_id, group_id, topic, part) DO UPDATE SET committed_offset = excluded.committed_offset,
-				leader_epoch = excluded.leader_epoch, metadata = excluded.metadata, commit_time = excluded.commit_time`,
-				args...); err != nil {
-				return err
-			}
-		}
-		return nil
+		return s.upsertOffsets(ctx, q, "txn_offsets", []string{"transactional_id", "group_id"}, []any{txnID, group}, offsets)
 	})
 }
 

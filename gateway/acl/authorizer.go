@@ -10,12 +10,12 @@ package acl
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/caudal/caudal/gateway/cluster"
 	"github.com/caudal/caudal/metadata"
 )
 
@@ -35,12 +35,7 @@ type Config struct {
 	Log     *slog.Logger
 }
 
-const (
-	defaultRefresh = 500 * time.Millisecond
-	// reloadTimeout bounds one poll, so that a hung store delays the
-	// next one rather than stopping the loop.
-	reloadTimeout = 5 * time.Second
-)
+const defaultRefresh = 500 * time.Millisecond
 
 // errNotStarted: the bindings are not loaded yet, so nothing can be
 // described; decisions deny everyone but super users meanwhile.
@@ -59,8 +54,7 @@ type Authorizer struct {
 	// reloadMu keeps reloads one at a time, so a slow one cannot publish
 	// bindings older than a faster one's.
 	reloadMu sync.Mutex
-	stop     context.CancelFunc
-	done     chan struct{}
+	follower *cluster.Follower
 }
 
 func New(cfg Config) *Authorizer {
@@ -85,54 +79,16 @@ func New(cfg Config) *Authorizer {
 
 // Start loads the bindings, failing if it cannot (a gateway must not
 // serve on no bindings: with AllowIfNoACLFound that would allow all), and
-// then polls for changes until Close.
+// then polls for changes until Close. During a store outage decisions go
+// on from the last bindings.
 func (a *Authorizer) Start(ctx context.Context) error {
-	if err := a.reload(ctx); err != nil {
-		return fmt.Errorf("load ACLs: %w", err)
-	}
-	ctx, a.stop = context.WithCancel(context.WithoutCancel(ctx))
-	a.done = make(chan struct{})
-	go a.poll(ctx)
-	return nil
+	f, err := cluster.Follow(ctx, "ACLs", a.refresh, a.log, a.reload)
+	a.follower = f
+	return err
 }
 
 // Close stops the polling loop and waits for it.
-func (a *Authorizer) Close() {
-	if a.stop == nil {
-		return
-	}
-	a.stop()
-	<-a.done
-}
-
-// poll reloads on every tick. During a store outage decisions go on from
-// the last bindings; the outage is logged once, and its end.
-func (a *Authorizer) poll(ctx context.Context) {
-	defer close(a.done)
-	t := time.NewTicker(a.refresh)
-	defer t.Stop()
-	failing := false
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		rctx, cancel := context.WithTimeout(ctx, reloadTimeout)
-		err := a.reload(rctx)
-		cancel()
-		switch {
-		case err != nil && ctx.Err() != nil:
-			return
-		case err != nil && !failing:
-			a.log.Warn("reload ACLs; deciding on the last ones loaded", "err", err)
-			failing = true
-		case err == nil && failing:
-			a.log.Info("ACLs reloaded again")
-			failing = false
-		}
-	}
-}
+func (a *Authorizer) Close() { a.follower.Stop() }
 
 // reload publishes a new snapshot when the store's version differs from
 // the current one's. The version is read first, so the bindings listed

@@ -2,12 +2,12 @@ package quota
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/caudal/caudal/gateway/cluster"
 	"github.com/caudal/caudal/metadata"
 )
 
@@ -24,12 +24,7 @@ type Config struct {
 	Log    *slog.Logger
 }
 
-const (
-	defaultRefresh = 500 * time.Millisecond
-	// reloadTimeout bounds one poll, so that a hung store delays the
-	// next one rather than stopping the loop.
-	reloadTimeout = 5 * time.Second
-)
+const defaultRefresh = 500 * time.Millisecond
 
 // Manager holds the quotas in memory, answers AlterClientQuotas and
 // DescribeClientQuotas, and measures the clients' byte rates.
@@ -37,8 +32,7 @@ type Manager struct {
 	cfg     Config
 	limits  atomic.Pointer[loaded]
 	loadMu  sync.Mutex // one reload at a time, so an old list never wins
-	stop    context.CancelFunc
-	done    chan struct{}
+	follow  *cluster.Follower
 	ratesMu sync.Mutex
 	rates   map[rateKey]*rate
 }
@@ -73,55 +67,19 @@ func New(cfg Config) *Manager {
 }
 
 // Start loads the quotas, failing if it cannot, and then polls for
-// changes until Close.
+// changes until Close, dropping the rates nobody used for a whole span at
+// each poll. During a store outage the last quotas go on applying.
 func (m *Manager) Start(ctx context.Context) error {
-	if err := m.reload(ctx); err != nil {
-		return fmt.Errorf("load client quotas: %w", err)
-	}
-	ctx, m.stop = context.WithCancel(context.WithoutCancel(ctx))
-	m.done = make(chan struct{})
-	go m.poll(ctx)
-	return nil
+	f, err := cluster.Follow(ctx, "client quotas", m.cfg.Refresh, m.cfg.Log, func(ctx context.Context) error {
+		m.dropIdle()
+		return m.reload(ctx)
+	})
+	m.follow = f
+	return err
 }
 
 // Close stops the polling loop and waits for it.
-func (m *Manager) Close() {
-	if m.stop != nil {
-		m.stop()
-		<-m.done
-	}
-}
-
-// poll reloads on every tick and drops the rates nobody used for a whole
-// span. During a store outage the last quotas go on applying; the outage
-// is logged once, and its end.
-func (m *Manager) poll(ctx context.Context) {
-	defer close(m.done)
-	t := time.NewTicker(m.cfg.Refresh)
-	defer t.Stop()
-	failing := false
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		m.dropIdle()
-		rctx, cancel := context.WithTimeout(ctx, reloadTimeout)
-		err := m.reload(rctx)
-		cancel()
-		switch {
-		case err != nil && ctx.Err() != nil:
-			return
-		case err != nil && !failing:
-			m.cfg.Log.Warn("reload client quotas; applying the last ones loaded", "err", err)
-			failing = true
-		case err == nil && failing:
-			m.cfg.Log.Info("client quotas reloaded again")
-			failing = false
-		}
-	}
-}
+func (m *Manager) Close() { m.follow.Stop() }
 
 // reload publishes the stored quotas when their version moved.
 func (m *Manager) reload(ctx context.Context) error {

@@ -116,6 +116,10 @@ func (co *Coordinator) AddGroup(ctx context.Context, id string, pid int64, epoch
 	if err := co.owns(id); err != nil {
 		return err
 	}
+	return co.addGroup(ctx, id, pid, epoch, group)
+}
+
+func (co *Coordinator) addGroup(ctx context.Context, id string, pid int64, epoch int16, group string) error {
 	_, err := co.update(ctx, id, func(t *metadata.Transaction, found bool, src *ids) error {
 		if err := checkProducer(t, found, pid, epoch); err != nil {
 			return err
@@ -148,18 +152,7 @@ func (co *Coordinator) StageOffsets(ctx context.Context, id string, pid int64, e
 		if !implicit {
 			return kerr.InvalidTxnState
 		}
-		if _, err := co.update(ctx, id, func(t *metadata.Transaction, found bool, src *ids) error {
-			if err := checkProducer(t, found, pid, epoch); err != nil {
-				return err
-			}
-			if err := co.begin(t); err != nil {
-				return err
-			}
-			if !slices.Contains(t.Groups, group) {
-				t.Groups = append(t.Groups, group)
-			}
-			return nil
-		}); err != nil {
+		if err := co.addGroup(ctx, id, pid, epoch, group); err != nil {
 			return err
 		}
 	}
