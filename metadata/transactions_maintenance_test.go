@@ -16,7 +16,7 @@ func abortOne(t *testing.T, s metadata.Store, topic uuid.UUID, id string, pid in
 	openTxn(t, s, id, pid, 0, metadata.TxnPartition{Topic: topic})
 	commitOne(t, s, topic, 0, txnBatch(pid, 0, 0, records))
 	prepare(t, s, id, metadata.TxnPrepareAbort)
-	c := metadata.TxnCompletion{TransactionalID: id, ProducerID: pid, Commit: false}
+	c := metadata.TxnCompletion{TransactionalID: id, ProducerID: pid, Commit: false, StartedAt: time.UnixMilli(1)}
 	r := mustCommit(t, s, metadata.ObjectCommit{Size: 70, Completions: []metadata.TxnCompletion{c},
 		Runs: []metadata.PartitionRun{{Topic: topic, Batches: []metadata.BatchAppend{marker(pid, 0, false)}}}})
 	if err := r.Runs[0][0].Err; err != nil {
