@@ -1,8 +1,10 @@
 package compaction
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/caudal/caudal/metadata"
@@ -18,6 +20,11 @@ type MergeOptions struct {
 	MinAge time.Duration
 	// TargetBytes bounds a merged object (8 MiB, the default flush size).
 	TargetBytes int64
+	// MaxRows bounds a merged group's rows (1,000): a merge reads each
+	// row with a GET of its own, and holds a group it may still grow
+	// beside the next page of the index, so this bounds what a partition
+	// of any length costs in memory.
+	MaxRows int
 }
 
 func (o MergeOptions) withDefaults() MergeOptions {
@@ -30,15 +37,29 @@ func (o MergeOptions) withDefaults() MergeOptions {
 	if o.TargetBytes <= 0 {
 		o.TargetBytes = 8 << 20
 	}
+	if o.MaxRows <= 0 {
+		o.MaxRows = 1000
+	}
 	return o
 }
 
-// MergeInput is one partition's index rows and the objects they point to.
+// MergeInput is a page of one partition's index rows and the objects they
+// point to.
 type MergeInput struct {
-	Now     time.Time
-	Rows    []metadata.IndexEntry // in offset order
+	Now  time.Time
+	Rows []metadata.IndexEntry // in offset order
+	// More: rows follow Rows, so a group still open at their end may grow.
+	More    bool
 	Objects map[string]metadata.Object
 	Options MergeOptions
+}
+
+// MergePlan is what PlanMerge decided.
+type MergePlan struct {
+	Groups [][]metadata.IndexEntry
+	// Rest are the last rows of Rows, when More, that may yet merge with
+	// the rows after them: plan them again ahead of the next page.
+	Rest []metadata.IndexEntry
 }
 
 // PlanMerge picks groups of a partition's rows to rewrite, each group into
@@ -46,25 +67,30 @@ type MergeInput struct {
 // offsets (each starting right after the previous one ends, so the
 // concatenated batches keep the reader's offset arithmetic), none absolute,
 // all in live objects smaller than SmallObject and older than MinAge, at
-// most TargetBytes in all, and of at least two rows. Within a run, leading
-// rows larger than the rest of the run together are left out, so merged
-// rows only merge again with as much new data as they hold: every byte is
-// rewritten a logarithmic number of times, not once per pass.
-func PlanMerge(in MergeInput) [][]metadata.IndexEntry {
+// most TargetBytes and MaxRows in all, and of at least two rows. Within a
+// run, leading rows larger than the rest of the run together are left out,
+// so merged rows only merge again with as much new data as they hold: every
+// byte is rewritten a logarithmic number of times, not once per pass.
+func PlanMerge(in MergeInput) MergePlan {
 	opt := in.Options.withDefaults()
 	candidate := func(r metadata.IndexEntry) bool {
 		o, ok := in.Objects[r.ObjectKey]
 		return ok && !r.Absolute && o.State == metadata.ObjectLive && o.Size < opt.SmallObject &&
 			!o.CreatedAt.After(in.Now.Add(-opt.MinAge))
 	}
-	var groups [][]metadata.IndexEntry
-	flush := func(run []metadata.IndexEntry) {
-		// Split the run into chunks of at most TargetBytes.
+	var plan MergePlan
+	// flush splits a run into chunks of at most TargetBytes and MaxRows;
+	// the last chunk of a run at the end of a page waits for the next.
+	flush := func(run []metadata.IndexEntry, atEnd bool) {
 		for len(run) > 0 {
 			n, size := 0, int64(0)
-			for n < len(run) && (n == 0 || size+run[n].ByteLength <= opt.TargetBytes) {
+			for n < len(run) && n < opt.MaxRows && (n == 0 || size+run[n].ByteLength <= opt.TargetBytes) {
 				size += run[n].ByteLength
 				n++
+			}
+			if atEnd && in.More && n == len(run) && n < opt.MaxRows {
+				plan.Rest = run
+				return
 			}
 			chunk := run[:n]
 			run = run[n:]
@@ -73,24 +99,24 @@ func PlanMerge(in MergeInput) [][]metadata.IndexEntry {
 				chunk = chunk[1:]
 			}
 			if len(chunk) >= 2 {
-				groups = append(groups, chunk)
+				plan.Groups = append(plan.Groups, chunk)
 			}
 		}
 	}
 	start := 0
 	for i, r := range in.Rows {
 		if !candidate(r) {
-			flush(in.Rows[start:i])
+			flush(in.Rows[start:i], false)
 			start = i + 1
 			continue
 		}
 		if i > start && r.BaseOffset != in.Rows[i-1].LastOffset+1 {
-			flush(in.Rows[start:i])
+			flush(in.Rows[start:i], false)
 			start = i
 		}
 	}
-	flush(in.Rows[start:])
-	return groups
+	flush(in.Rows[start:], true)
+	return plan
 }
 
 // MergeResult counts what one partition's merge did.
@@ -101,44 +127,58 @@ type MergeResult struct {
 }
 
 // MergePartition merges one partition's small objects as PlanMerge
-// decides. A group whose rows changed meanwhile is skipped (its new object
-// is left for orphan GC).
+// decides, reading its index a page at a time. A group whose rows changed
+// meanwhile is skipped (its new object is left for orphan GC).
 func (c *Compactor) MergePartition(ctx context.Context, t metadata.Topic, partition int32) (MergeResult, error) {
-	var res MergeResult
-	rows, err := c.partitionRows(ctx, t, partition)
+	var (
+		res      MergeResult
+		rest     []metadata.IndexEntry
+		firstErr error
+	)
+	err := c.c.IndexPages(ctx, t.ID, partition, func(page []metadata.IndexEntry, more bool) bool {
+		rows := slices.Concat(rest, page)
+		if len(rows) < 2 && !more {
+			return false
+		}
+		plan, err := c.planMerge(ctx, rows, more)
+		if err != nil {
+			firstErr = fmt.Errorf("merge %s/%d: %w", t.Name, partition, err)
+			return false
+		}
+		rest = plan.Rest
+		for _, g := range plan.Groups {
+			n, err := c.mergeGroup(ctx, t, partition, g)
+			switch {
+			case skippable(err):
+				c.c.Log.Info("merge skipped: index changed", "topic", t.Name, "partition", partition, "offset", g[0].BaseOffset, "err", err)
+			case err != nil:
+				firstErr = cmp.Or(firstErr, err)
+			default:
+				res.Groups++
+				res.RowsMerged += len(g)
+				res.BytesWritten += n
+			}
+		}
+		return ctx.Err() == nil
+	})
 	if err != nil {
 		return res, fmt.Errorf("merge %s/%d: %w", t.Name, partition, err)
 	}
-	if len(rows) < 2 {
-		return res, nil
-	}
+	return res, firstErr
+}
+
+// planMerge looks up the objects of rows, a page of a partition's index,
+// and plans their merge.
+func (c *Compactor) planMerge(ctx context.Context, rows []metadata.IndexEntry, more bool) (MergePlan, error) {
 	keys := make([]string, len(rows))
 	for i, r := range rows {
 		keys[i] = r.ObjectKey
 	}
 	objs, err := c.c.Store.ObjectsByKey(ctx, keys)
 	if err != nil {
-		return res, fmt.Errorf("merge %s/%d: %w", t.Name, partition, err)
+		return MergePlan{}, err
 	}
-	groups := PlanMerge(MergeInput{Now: c.c.Now(), Rows: rows, Objects: objs, Options: c.c.Merge})
-	var firstErr error
-	for _, g := range groups {
-		n, err := c.mergeGroup(ctx, t, partition, g)
-		if err != nil {
-			if skippable(err) {
-				c.c.Log.Info("merge skipped: index changed", "topic", t.Name, "partition", partition, "offset", g[0].BaseOffset, "err", err)
-				continue
-			}
-			if firstErr == nil {
-				firstErr = err
-			}
-			continue
-		}
-		res.Groups++
-		res.RowsMerged += len(g)
-		res.BytesWritten += n
-	}
-	return res, firstErr
+	return PlanMerge(MergeInput{Now: c.c.Now(), Rows: rows, More: more, Objects: objs, Options: c.c.Merge}), nil
 }
 
 // mergeGroup rewrites one group and returns the new object's size.

@@ -37,25 +37,42 @@ func TestPlanMerge(t *testing.T) {
 		return out
 	}
 	for _, tc := range []struct {
-		name string
-		rows []metadata.IndexEntry
-		want [][]int64
+		name    string
+		rows    []metadata.IndexEntry
+		want    [][]int64
+		more    bool // a page with more to come
+		maxRows int
+		rest    []int64
 	}{
-		{"one run", []metadata.IndexEntry{row(0, 9, "a", 100), row(10, 19, "b", 100)}, [][]int64{{0, 10}}},
-		{"single row", []metadata.IndexEntry{row(0, 9, "a", 100)}, nil},
-		{"gap splits", []metadata.IndexEntry{row(0, 9, "a", 50), row(10, 19, "b", 50), row(25, 29, "c", 50), row(30, 39, "d", 50)}, [][]int64{{0, 10}, {25, 30}}},
-		{"big object splits", []metadata.IndexEntry{row(0, 9, "a", 50), row(10, 19, "big", 50), row(20, 29, "c", 50), row(30, 39, "d", 50)}, [][]int64{{20, 30}}},
-		{"young object splits", []metadata.IndexEntry{row(0, 9, "a", 50), row(10, 19, "b", 50), row(20, 29, "new", 50)}, [][]int64{{0, 10}}},
-		{"absolute splits", []metadata.IndexEntry{row(0, 9, "a", 50), abs(row(10, 19, "b", 50)), row(20, 29, "c", 50), row(30, 39, "d", 50)}, [][]int64{{20, 30}}},
-		{"unknown object", []metadata.IndexEntry{row(0, 9, "zz", 50), row(10, 19, "b", 50)}, nil},
-		{"target splits", []metadata.IndexEntry{row(0, 9, "a", 100), row(10, 19, "b", 100), row(20, 29, "c", 100), row(30, 39, "d", 100)}, [][]int64{{0, 10}, {20, 30}}},
-		{"dominant first row waits", []metadata.IndexEntry{row(0, 29, "merged", 150), row(30, 39, "d", 50), row(40, 49, "c", 50)}, [][]int64{{30, 40}}},
-		{"dominant first row joins when matched", []metadata.IndexEntry{row(0, 29, "merged", 100), row(30, 39, "d", 50), row(40, 49, "c", 50)}, [][]int64{{0, 30, 40}}},
+		{"one run", []metadata.IndexEntry{row(0, 9, "a", 100), row(10, 19, "b", 100)}, [][]int64{{0, 10}}, false, 0, nil},
+		{"single row", []metadata.IndexEntry{row(0, 9, "a", 100)}, nil, false, 0, nil},
+		{"gap splits", []metadata.IndexEntry{row(0, 9, "a", 50), row(10, 19, "b", 50), row(25, 29, "c", 50), row(30, 39, "d", 50)}, [][]int64{{0, 10}, {25, 30}}, false, 0, nil},
+		{"big object splits", []metadata.IndexEntry{row(0, 9, "a", 50), row(10, 19, "big", 50), row(20, 29, "c", 50), row(30, 39, "d", 50)}, [][]int64{{20, 30}}, false, 0, nil},
+		{"young object splits", []metadata.IndexEntry{row(0, 9, "a", 50), row(10, 19, "b", 50), row(20, 29, "new", 50)}, [][]int64{{0, 10}}, false, 0, nil},
+		{"absolute splits", []metadata.IndexEntry{row(0, 9, "a", 50), abs(row(10, 19, "b", 50)), row(20, 29, "c", 50), row(30, 39, "d", 50)}, [][]int64{{20, 30}}, false, 0, nil},
+		{"unknown object", []metadata.IndexEntry{row(0, 9, "zz", 50), row(10, 19, "b", 50)}, nil, false, 0, nil},
+		{"target splits", []metadata.IndexEntry{row(0, 9, "a", 100), row(10, 19, "b", 100), row(20, 29, "c", 100), row(30, 39, "d", 100)}, [][]int64{{0, 10}, {20, 30}}, false, 0, nil},
+		{"dominant first row waits", []metadata.IndexEntry{row(0, 29, "merged", 150), row(30, 39, "d", 50), row(40, 49, "c", 50)}, [][]int64{{30, 40}}, false, 0, nil},
+		{"dominant first row joins when matched", []metadata.IndexEntry{row(0, 29, "merged", 100), row(30, 39, "d", 50), row(40, 49, "c", 50)}, [][]int64{{0, 30, 40}}, false, 0, nil},
+		{"row cap splits", []metadata.IndexEntry{row(0, 9, "a", 50), row(10, 19, "b", 50), row(20, 29, "c", 50), row(30, 39, "d", 50), row(40, 49, "a", 50)},
+			[][]int64{{0, 10}, {20, 30}}, false, 2, nil},
+		{"an open group waits for the next page", []metadata.IndexEntry{row(0, 9, "a", 50), row(10, 19, "b", 50)}, nil, true, 0, []int64{0, 10}},
+		{"closed groups go, the open one waits", []metadata.IndexEntry{row(0, 9, "a", 100), row(10, 19, "b", 100), row(20, 29, "c", 100), row(30, 39, "d", 50)},
+			[][]int64{{0, 10}}, true, 0, []int64{20, 30}},
+		{"a group at the row cap does not wait", []metadata.IndexEntry{row(0, 9, "a", 50), row(10, 19, "b", 50), row(20, 29, "c", 50), row(30, 39, "d", 50)},
+			[][]int64{{0, 10}, {20, 30}}, true, 2, nil},
+		{"a run ended by a young object does not wait", []metadata.IndexEntry{row(0, 9, "a", 50), row(10, 19, "b", 50), row(20, 29, "new", 50)},
+			[][]int64{{0, 10}}, true, 0, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got := bases(PlanMerge(MergeInput{Now: now, Rows: tc.rows, Objects: objs, Options: opts}))
-			if !reflect.DeepEqual(got, tc.want) {
+			o := opts
+			o.MaxRows = tc.maxRows
+			plan := PlanMerge(MergeInput{Now: now, Rows: tc.rows, More: tc.more, Objects: objs, Options: o})
+			if got := bases(plan.Groups); !reflect.DeepEqual(got, tc.want) {
 				t.Fatalf("got %v want %v", got, tc.want)
+			}
+			if rest := bases([][]metadata.IndexEntry{plan.Rest})[0]; !reflect.DeepEqual(rest, tc.rest) {
+				t.Fatalf("rest %v want %v", rest, tc.rest)
 			}
 		})
 	}
