@@ -28,14 +28,27 @@ type PartSpan struct {
 // each part's batches contiguous with baseOffset set to 0, then the footer.
 // Batches are framing-checked only; validate them on produce. The input is
 // not modified.
-func WriteObject(parts []Part) ([]byte, []PartSpan, error) {
-	size := 0
+func WriteObject(parts []Part) ([]byte, []PartSpan, error) { return AppendObject(nil, parts) }
+
+// ObjectSize is the size of the object WriteObject makes of parts.
+func ObjectSize(parts []Part) int {
+	size := 4 + len(parts)*entrySize + trailerSize
 	for _, p := range parts {
 		for _, b := range p.Batches {
 			size += len(b)
 		}
 	}
-	obj := make([]byte, 0, size+4+len(parts)*entrySize+trailerSize)
+	return size
+}
+
+// AppendObject is WriteObject into dst's storage when it holds
+// ObjectSize(parts) bytes: writers reuse large buffers, since fresh pages
+// cost more to touch than the copy into them.
+func AppendObject(dst []byte, parts []Part) ([]byte, []PartSpan, error) {
+	obj := dst[:0]
+	if size := ObjectSize(parts); cap(obj) < size {
+		obj = make([]byte, 0, size)
+	}
 	spans := make([]PartSpan, 0, len(parts))
 	entries := make([]FooterEntry, 0, len(parts))
 	seen := make(map[[20]byte]bool, len(parts))

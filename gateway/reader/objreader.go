@@ -65,7 +65,7 @@ func newObjectReader(bucket objstore.Bucket, maxBytes int64, requests *prometheu
 
 // remember caches an object this gateway just wrote.
 func (r *objectReader) remember(key string, data []byte) {
-	r.cache.add(newEntry(wholeKey(key), data, false))
+	r.cache.add(newEntry(wholeKey(key), data, true))
 }
 
 // read returns the stored bytes of one index row, reading its object

@@ -55,7 +55,8 @@ func New(c Config) (*Reader, error) {
 }
 
 // Committed caches an object this gateway just committed, so that tailing
-// consumers rarely reach the bucket, and wakes the long polls.
+// consumers rarely reach the bucket, and wakes the long polls. It takes
+// data over: the cache recycles it (Buffers) once evicted and unread.
 func (r *Reader) Committed(key string, data []byte) {
 	r.objects.remember(key, data)
 	r.waiters.notify()
@@ -73,3 +74,11 @@ func (r *Reader) Closing() { r.waiters.closeAll() }
 
 // Close waits for the reads in flight and drops the cache.
 func (r *Reader) Close() { r.objects.close() }
+
+// Buffers is the pool the read path recycles its large buffers through;
+// the write path builds objects in it, so that the buffers of objects the
+// cache evicts come back as the next objects'.
+type Buffers struct{}
+
+func (Buffers) Get(n int) []byte { return getBuf(n) }
+func (Buffers) Put(b []byte)     { putBuf(b) }

@@ -73,12 +73,15 @@ func (w *Writer) write(obj *pendingObject, prev <-chan struct{}, committed chan<
 	ctx, cancel := context.WithTimeout(context.Background(), segments.CommitTimeout)
 	defer cancel()
 	m := w.metrics
-	key, commit, data, err := build(obj)
+	key, commit, data, err := w.build(obj)
 	if err != nil {
 		m.flushErrors.WithLabelValues("build").Inc()
 	} else if err = w.c.Bucket.Put(ctx, key, data); err != nil {
 		m.flushErrors.WithLabelValues("put").Inc()
 		err = fmt.Errorf("put object %s: %w", key, err)
+		// A request that failed may still be reading its body (an
+		// HTTP transport's write loop), so the buffer is not reused.
+		data = nil
 	}
 	<-prev
 	if err == nil {
@@ -87,6 +90,9 @@ func (w *Writer) write(obj *pendingObject, prev <-chan struct{}, committed chan<
 	close(committed)
 	if err != nil {
 		w.c.Log.Error("flush failed; producers will retry", "object", key, "err", err)
+		if w.c.Buffers != nil && data != nil {
+			w.c.Buffers.Put(data)
+		}
 	} else {
 		m.flushBytes.Observe(float64(len(data)))
 		m.flushDuration.Observe(w.c.Now().Sub(start).Seconds())
@@ -152,8 +158,9 @@ func (w *Writer) countProduced(obj *pendingObject) {
 	}
 }
 
-// build lays out the object and the commit that describes it.
-func build(obj *pendingObject) (string, metadata.ObjectCommit, []byte, error) {
+// build lays out the object, in a buffer from Buffers when set, and the
+// commit that describes it.
+func (w *Writer) build(obj *pendingObject) (string, metadata.ObjectCommit, []byte, error) {
 	key, err := segments.NewObjectKey()
 	if err != nil {
 		return "", metadata.ObjectCommit{}, nil, err
@@ -162,8 +169,15 @@ func build(obj *pendingObject) (string, metadata.ObjectCommit, []byte, error) {
 	for i, p := range obj.parts {
 		parts[i] = segments.Part{Topic: p.key.topic, Partition: p.key.partition, Batches: p.batches}
 	}
-	data, spans, err := segments.WriteObject(parts)
+	var dst []byte
+	if w.c.Buffers != nil {
+		dst = w.c.Buffers.Get(segments.ObjectSize(parts))
+	}
+	data, spans, err := segments.AppendObject(dst, parts)
 	if err != nil {
+		if dst != nil {
+			w.c.Buffers.Put(dst)
+		}
 		return key, metadata.ObjectCommit{}, nil, fmt.Errorf("build object %s: %w", key, err)
 	}
 	commit := metadata.ObjectCommit{Key: key, Size: int64(len(data)), Runs: make([]metadata.PartitionRun, len(obj.parts)), Completions: obj.completions}

@@ -35,13 +35,26 @@ type Config struct {
 	// Append waits while it is reached.
 	MaxBufferedBytes int
 	// Committed runs once an object is committed, with its bytes, before
-	// the producers are answered.
+	// the producers are answered; it takes the bytes over.
 	Committed func(key string, data []byte)
+	// Buffers, when set, supplies the buffers objects are built in (they
+	// are many MiB, and fresh pages cost more to touch than the copy into
+	// them) and takes back those of objects that failed; Committed owns
+	// the others.
+	Buffers Buffers
 	// Now is the clock a flush's age is read on (time.Now); tests age
 	// flushes with it.
 	Now        func() time.Time
 	Log        *slog.Logger
 	Registerer prometheus.Registerer
+}
+
+// Buffers is a pool of large byte slices.
+type Buffers interface {
+	// Get returns an empty slice with room for at least n bytes.
+	Get(n int) []byte
+	// Put takes back a slice Get returned.
+	Put(b []byte)
 }
 
 // Writer gathers produced batches into objects. Several PUTs may be in
