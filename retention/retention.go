@@ -46,35 +46,23 @@ func (r *Retainer) Run(ctx context.Context) error {
 // time and size retention ask for, then trims the index below it (which
 // also removes rows below a start DeleteRecords set) and the aborted
 // transaction index below it, as Kafka deletes a segment's transaction
-// index with the segment.
+// index with the segment. A partition with nothing to trim costs no
+// transaction, so a pass over many idle partitions stays cheap.
 func (r *Retainer) Partition(ctx context.Context, t metadata.Topic, partition int32, pol topicconfig.Policy) (metadata.TrimResult, error) {
 	st, err := r.c.Store.Partition(ctx, t.ID, partition)
 	if err != nil {
 		return metadata.TrimResult{}, fmt.Errorf("retention of %s/%d: read partition: %w", t.Name, partition, err)
 	}
-	start, why := int64(-1), ""
-	if pol.Delete {
-		_, bytes, err := r.c.Store.PartitionSize(ctx, t.ID, partition)
-		if err != nil {
-			return metadata.TrimResult{}, fmt.Errorf("retention of %s/%d: %w", t.Name, partition, err)
-		}
-		in := Input{NowMs: r.c.Now().UnixMilli(), Policy: pol, NextOffset: st.NextOffset, Bytes: bytes}
-		err = r.c.IndexPages(ctx, t.ID, partition, func(rows []metadata.IndexEntry, more bool) bool {
-			in.Rows, in.More = toRows(rows), more
-			plan := PlanRetention(in)
-			if plan.Start >= 0 {
-				start, why = plan.Start, plan.Reason
-			}
-			in.Bytes = plan.Bytes
-			return plan.Next
-		})
-		if err != nil {
-			return metadata.TrimResult{}, fmt.Errorf("retention of %s/%d: %w", t.Name, partition, err)
-		}
-	}
-	res, err := r.c.Store.TrimLog(ctx, t.ID, partition, start, r.c.Now().Add(r.c.Grace))
+	start, why, oldest, err := r.plan(ctx, t, partition, pol, st)
 	if err != nil {
-		return res, fmt.Errorf("retention of %s/%d: trim log to %d: %w", t.Name, partition, start, err)
+		return metadata.TrimResult{}, fmt.Errorf("retention of %s/%d: %w", t.Name, partition, err)
+	}
+	res := metadata.TrimResult{State: st}
+	if start >= 0 || (oldest >= 0 && oldest < st.LogStartOffset) {
+		res, err = r.c.Store.TrimLog(ctx, t.ID, partition, start, r.c.Now().Add(r.c.Grace))
+		if err != nil {
+			return res, fmt.Errorf("retention of %s/%d: trim log to %d: %w", t.Name, partition, start, err)
+		}
 	}
 	if res.RemovedRows > 0 || res.State.LogStartOffset != st.LogStartOffset {
 		r.c.Log.Info("retention trimmed partition", "topic", t.Name, "partition", partition, "offset", res.State.LogStartOffset,
@@ -88,6 +76,41 @@ func (r *Retainer) Partition(ctx context.Context, t metadata.Topic, partition in
 		}
 	}
 	return res, nil
+}
+
+// plan returns the log start offset time and size retention ask for (-1:
+// none) and which limit asked, reading the partition's index a page at a
+// time from its oldest row, and that row's last offset (-1: no rows), which
+// tells whether rows lie below the log start.
+func (r *Retainer) plan(ctx context.Context, t metadata.Topic, partition int32, pol topicconfig.Policy, st metadata.PartitionState) (start int64, why string, oldest int64, err error) {
+	start, oldest = -1, -1
+	if !pol.Delete {
+		rows, err := r.c.Store.Index(ctx, t.ID, partition, 0, 1)
+		if len(rows) > 0 {
+			oldest = rows[0].LastOffset
+		}
+		return start, "", oldest, err
+	}
+	in := Input{NowMs: r.c.Now().UnixMilli(), Policy: pol, NextOffset: st.NextOffset}
+	if pol.RetentionBytes >= 0 {
+		// Only size retention needs the total, a sum over every row.
+		if _, in.Bytes, err = r.c.Store.PartitionSize(ctx, t.ID, partition); err != nil {
+			return start, "", oldest, err
+		}
+	}
+	err = r.c.IndexPages(ctx, t.ID, partition, func(rows []metadata.IndexEntry, more bool) bool {
+		if oldest < 0 && len(rows) > 0 {
+			oldest = rows[0].LastOffset
+		}
+		in.Rows, in.More = toRows(rows), more
+		plan := PlanRetention(in)
+		if plan.Start >= 0 {
+			start, why = plan.Start, plan.Reason
+		}
+		in.Bytes = plan.Bytes
+		return plan.Next
+	})
+	return start, why, oldest, err
 }
 
 func toRows(es []metadata.IndexEntry) []Row {
