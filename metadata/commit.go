@@ -319,7 +319,7 @@ func (s *sqlStore) assign(c ObjectCommit, keys []tp, pkeys []prodKey, parts map[
 	stmts = append(stmts, tc.writes(s)...)
 	stmts = append(stmts, stmt{"INSERT INTO objects (" + objectCols + ") VALUES (?, ?, ?, ?, 0)",
 		[]any{c.Key, c.Size, string(ObjectLive), now}})
-	stmts = append(stmts, s.commitNotify()...) // notify.go
+	s.announce(c.Key) // notify.go: told other gateways once committed
 	return res, stmts
 }
 

@@ -67,6 +67,172 @@ func TestWatchCommits(t *testing.T) {
 	})
 }
 
+// TestWatchWokenAfterCommit: the notification of a commit on PostgreSQL
+// comes only once the commit is visible to other connections, so that a
+// process woken by it, reading at once, finds what was committed. The
+// commit is held between its writes and COMMIT (its objects row waits on
+// another transaction's uncommitted row of the same key) for as long as
+// it takes to be sure it is stuck there; a notification sent before the
+// commit finished would wake the reader to the old offset.
+func TestWatchWokenAfterCommit(t *testing.T) {
+	url := testenv.Postgres(t)
+	s, other := openStore(t, url), openStore(t, url)
+	admin, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close(ctx)
+	tp := mustTopic(t, s, "watched", 1)
+	read := make(chan int64, 100)
+	wctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() {
+		done <- other.Watch(wctx, slog.New(slog.DiscardHandler), func() {
+			p, err := other.Partition(wctx, tp.ID, 0)
+			if err != nil {
+				p.NextOffset = -1
+			}
+			read <- p.NextOffset
+		})
+	}()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Watch: %v", err)
+		}
+	}()
+	select {
+	case <-read:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Watch never listened")
+	}
+
+	blocker, err := admin.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := blocker.Exec(ctx, "INSERT INTO objects (object_key, size, state, created_at) VALUES ('held', 0, 'live', 0)"); err != nil {
+		t.Fatal(err)
+	}
+	committed := make(chan error, 1)
+	go func() {
+		_, err := s.CommitObject(ctx, metadata.ObjectCommit{Key: "held", Size: 100, Runs: []metadata.PartitionRun{{
+			Topic: tp.ID, Batches: []metadata.BatchAppend{plain(0, 100, 1, 1)}}}})
+		committed <- err
+	}()
+	// Asked outside the blocking transaction, which would see one
+	// snapshot of pg_stat_activity for as long as it lasts.
+	observer, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer observer.Close(ctx)
+	deadline := time.Now().Add(10 * time.Second)
+	for waiting := 0; waiting == 0; {
+		err := observer.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
+			WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE 'INSERT INTO objects%'`).Scan(&waiting)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the commit never waited for the held row")
+		}
+		select {
+		case err := <-committed:
+			t.Fatalf("the commit was not held: %v", err)
+		case n := <-read:
+			t.Fatalf("woken (next offset %d) while the commit waits before COMMIT", n)
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	// Long enough for the announcer to have looked several times.
+	select {
+	case n := <-read:
+		t.Fatalf("woken (next offset %d) while the commit waits before COMMIT", n)
+	case <-time.After(200 * time.Millisecond):
+	}
+	if err := blocker.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-committed; err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case n := <-read:
+		if n != 1 {
+			t.Fatalf("woken after the commit, read next offset %d, want 1", n)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the commit woke nobody")
+	}
+}
+
+// TestWatchAfterIdleAnnouncer: a store stops its announcer (and closes
+// its connection) when it has had nothing to announce for a while; its
+// next commit starts a new one and still wakes the other store.
+func TestWatchAfterIdleAnnouncer(t *testing.T) {
+	url := testenv.Postgres(t)
+	s, other := openStore(t, url), openStore(t, url)
+	admin, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close(ctx)
+	tp := mustTopic(t, s, "watched", 1)
+	calls := make(chan struct{}, 10)
+	wctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- other.Watch(wctx, slog.New(slog.DiscardHandler), func() { calls <- struct{}{} }) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Watch: %v", err)
+		}
+	}()
+	waitFor := func(what string) {
+		t.Helper()
+		select {
+		case <-calls:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("no %s", what)
+		}
+	}
+	waitFor("first call: Watch never listened")
+	announcers := func() int {
+		var n int
+		err := admin.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
+			WHERE datname = current_database() AND query LIKE '%pg_notify%' AND pid <> pg_backend_pid()`).Scan(&n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	commitOne(t, s, tp.ID, 0, plain(0, 100, 1, 1))
+	waitFor("wake-up after the first commit")
+	if n := announcers(); n != 1 {
+		t.Fatalf("%d announcer connections after a commit, want 1", n)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for announcers() > 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the idle announcer kept its connection")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	commitOne(t, s, tp.ID, 0, plain(0, 100, 1, 1))
+	waitFor("wake-up after a commit by a new announcer")
+}
+
+func openStore(t *testing.T, url string) metadata.Store {
+	t.Helper()
+	s, err := metadata.Open(ctx, url, metadata.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
 // TestWatchReconnects: when PostgreSQL ends the listener's connection,
 // Watch logs why, reconnects and calls fn (commits may have been missed).
 // Quick losses double the wait before reconnecting; the loss of a
