@@ -18,8 +18,9 @@ import (
 //
 // The NOTIFY is not sent inside the commit transactions: PostgreSQL
 // serializes the commits of notifying transactions behind one
-// database-wide lock, which cost up to 16% of the commit rate
-// (BenchmarkCommitNotify). Instead each store has an announcer. CommitObject
+// database-wide lock held through their WAL flush, which cost 16
+// committing gateways 35-40% of their commit rate on a durable server
+// (BenchmarkCommitNotify, docs/capacity.md). Instead each store has an announcer. CommitObject
 // hands it the key of the object being committed, and the announcer, on a
 // connection of its own, looks up which of those objects are committed
 // (at most once per announceEvery) and sends one NOTIFY for all of them. So

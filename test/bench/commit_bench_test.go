@@ -15,6 +15,7 @@ import (
 
 	"github.com/caudal/caudal/metadata"
 	"github.com/caudal/caudal/test/testenv"
+	"github.com/jackc/pgx/v5"
 )
 
 // BenchmarkCommit16Partitions measures metadata commit transactions per
@@ -158,11 +159,11 @@ func commitRate(b *testing.B, stores []metadata.Store, topics []string, concurre
 // over notifyWakes commits one at a time, back to back and notifyPause
 // apart. The ratio on/off is the target
 // (>= 0.90, issue 18). Like the produce benchmarks it measures one fixed
-// workload whatever b.N is.
+// workload whatever b.N is. See notifyPostgres for a durable server.
 func BenchmarkCommitNotify(b *testing.B) {
 	const gateways = 16
 	ctx := context.Background()
-	url := testenv.Postgres(b)
+	url := notifyPostgres(b)
 	open := func() metadata.Store {
 		s, err := metadata.Open(ctx, url, metadata.Options{})
 		if err != nil {
@@ -227,6 +228,29 @@ const (
 	// one per flush interval (here half the default 100 ms).
 	notifyPause = 50 * time.Millisecond
 )
+
+// notifyPostgres is the URL of a fresh database for BenchmarkCommitNotify:
+// on the server CAUDAL_BENCH_POSTGRES names (postgres://user@host:port,
+// no database), else on the test server. The test server runs with
+// fsync=off, which hides most of what a NOTIFY inside the commit costs:
+// PostgreSQL holds the notification lock through the commit's WAL flush.
+func notifyPostgres(b *testing.B) string {
+	base := os.Getenv("CAUDAL_BENCH_POSTGRES")
+	if base == "" {
+		return testenv.Postgres(b)
+	}
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, base+"/postgres")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	name := fmt.Sprintf("bench_notify_%d", time.Now().UnixNano())
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		b.Fatal(err)
+	}
+	return base + "/" + name
+}
 
 // machineLoad is the machine's 1-minute load average, which the
 // benchmark's neighbours drive.
