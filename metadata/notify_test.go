@@ -6,10 +6,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/caudal/caudal/metadata"
 	"github.com/caudal/caudal/test/testenv"
+	"github.com/jackc/pgx/v5"
 )
 
 // TestWatchCommits: on PostgreSQL a commit made through one store (one
@@ -75,32 +74,15 @@ func TestWatchCommits(t *testing.T) {
 // it takes to be sure it is stuck there; a notification sent before the
 // commit finished would wake the reader to the old offset.
 func TestWatchWokenAfterCommit(t *testing.T) {
-	url := testenv.Postgres(t)
-	s, other := openStore(t, url), openStore(t, url)
-	admin, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close(ctx)
-	tp := mustTopic(t, s, "watched", 1)
 	read := make(chan int64, 100)
-	wctx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() {
-		done <- other.Watch(wctx, slog.New(slog.DiscardHandler), func() {
-			p, err := other.Partition(wctx, tp.ID, 0)
-			if err != nil {
-				p.NextOffset = -1
-			}
-			read <- p.NextOffset
-		})
-	}()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Watch: %v", err)
+	w := watchOther(t, func(other metadata.Store, tp metadata.Topic) {
+		p, err := other.Partition(ctx, tp.ID, 0)
+		if err != nil {
+			p.NextOffset = -1
 		}
-	}()
+		read <- p.NextOffset
+	})
+	s, tp, admin := w.s, w.tp, w.admin
 	select {
 	case <-read:
 	case <-time.After(10 * time.Second):
@@ -122,7 +104,7 @@ func TestWatchWokenAfterCommit(t *testing.T) {
 	}()
 	// Asked outside the blocking transaction, which would see one
 	// snapshot of pg_stat_activity for as long as it lasts.
-	observer, err := pgx.Connect(ctx, url)
+	observer, err := pgx.Connect(ctx, w.url)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -171,24 +153,9 @@ func TestWatchWokenAfterCommit(t *testing.T) {
 // its connection) when it has had nothing to announce for a while; its
 // next commit starts a new one and still wakes the other store.
 func TestWatchAfterIdleAnnouncer(t *testing.T) {
-	url := testenv.Postgres(t)
-	s, other := openStore(t, url), openStore(t, url)
-	admin, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close(ctx)
-	tp := mustTopic(t, s, "watched", 1)
 	calls := make(chan struct{}, 10)
-	wctx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- other.Watch(wctx, slog.New(slog.DiscardHandler), func() { calls <- struct{}{} }) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Watch: %v", err)
-		}
-	}()
+	w := watchOther(t, func(metadata.Store, metadata.Topic) { calls <- struct{}{} })
+	s, tp, admin := w.s, w.tp, w.admin
 	waitFor := func(what string) {
 		t.Helper()
 		select {
@@ -221,6 +188,41 @@ func TestWatchAfterIdleAnnouncer(t *testing.T) {
 	}
 	commitOne(t, s, tp.ID, 0, plain(0, 100, 1, 1))
 	waitFor("wake-up after a commit by a new announcer")
+}
+
+// watched is a store that commits, seen by another store's Watch.
+type watched struct {
+	url   string
+	s     metadata.Store
+	tp    metadata.Topic // "watched", one partition
+	admin *pgx.Conn      // the test's own connection
+}
+
+// watchOther opens two stores on a fresh PostgreSQL database, creates the
+// topic through the first and runs the second's Watch until the test
+// ends, calling fn with the second store and the topic.
+func watchOther(t *testing.T, fn func(other metadata.Store, tp metadata.Topic)) watched {
+	t.Helper()
+	w := watched{url: testenv.Postgres(t)}
+	w.s = openStore(t, w.url)
+	other := openStore(t, w.url)
+	admin, err := pgx.Connect(ctx, w.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { admin.Close(ctx) })
+	w.admin = admin
+	w.tp = mustTopic(t, w.s, "watched", 1)
+	wctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- other.Watch(wctx, slog.New(slog.DiscardHandler), func() { fn(other, w.tp) }) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Watch: %v", err)
+		}
+	})
+	return w
 }
 
 func openStore(t *testing.T, url string) metadata.Store {
