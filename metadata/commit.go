@@ -156,9 +156,12 @@ func (s *sqlStore) CommitObject(ctx context.Context, c ObjectCommit) (CommitResu
 		prods := map[prodKey]*prodState{}
 		tc.reset()
 		reads := tc.txnReads(s)
-		if len(keys) > 0 {
-			src := make([][]any, len(keys))
-			for i, k := range keys {
+		// Each list in chunks, in lock order: one statement of thousands
+		// of rows runs out of SQLite's bound parameters.
+		for lo := 0; lo < len(keys); lo += maxStmtRows {
+			chunk := keys[lo:min(lo+maxStmtRows, len(keys))]
+			src := make([][]any, len(chunk))
+			for i, k := range chunk {
 				src[i] = []any{k.topic, k.part}
 			}
 			from, args := s.rowSource(src, "uuid", "integer")
@@ -177,13 +180,15 @@ func (s *sqlStore) CommitObject(ctx context.Context, c ObjectCommit) (CommitResu
 					return nil
 				}})
 		}
-		if len(pkeys) > 0 {
-			args := make([]any, 0, 3*len(pkeys))
-			for _, k := range pkeys {
-				args = append(args, k.pid, k.topic, k.part)
+		for lo := 0; lo < len(pkeys); lo += maxStmtRows {
+			chunk := pkeys[lo:min(lo+maxStmtRows, len(pkeys))]
+			src := make([][]any, len(chunk))
+			for i, k := range chunk {
+				src[i] = []any{k.pid, k.topic, k.part}
 			}
-			reads = append(reads, read{stmt{"SELECT producer_id, topic_id, part, epoch, batches FROM producers WHERE (producer_id, topic_id, part) IN (" +
-				placeholders(len(pkeys), 3) + ") ORDER BY producer_id, topic_id, part" + s.forUpdate(""), args},
+			from, args := s.rowSource(src, "bigint", "uuid", "integer")
+			reads = append(reads, read{stmt{"SELECT pr.producer_id, pr.topic_id, pr.part, pr.epoch, pr.batches FROM producers pr JOIN " + from +
+				" ON pr.producer_id = v.column1 AND pr.topic_id = v.column2 AND pr.part = v.column3 ORDER BY pr.producer_id, pr.topic_id, pr.part" + s.forUpdate(" OF pr"), args},
 				func(r rows) error {
 					var (
 						k       prodKey
@@ -288,8 +293,8 @@ func (s *sqlStore) assign(c ObjectCommit, keys []tp, pkeys []prodKey, parts map[
 			upd = append(upd, []any{k.topic, k.part, ps.next})
 		}
 	}
-	if len(upd) > 0 {
-		from, args := s.rowSource(upd, "uuid", "integer", "bigint")
+	for lo := 0; lo < len(upd); lo += maxStmtRows {
+		from, args := s.rowSource(upd[lo:min(lo+maxStmtRows, len(upd))], "uuid", "integer", "bigint")
 		stmts = append(stmts, stmt{"UPDATE partitions SET next_offset = v.column3 FROM " + from +
 			" WHERE partitions.topic_id = v.column1 AND partitions.part = v.column2", args})
 	}
@@ -301,19 +306,19 @@ func (s *sqlStore) assign(c ObjectCommit, keys []tp, pkeys []prodKey, parts map[
 		from, args := s.rowSource(src, "uuid", "integer", "bigint", "bigint", "text", "bigint", "bigint", "bigint")
 		stmts = append(stmts, stmt{"INSERT INTO index_entries (" + indexCols + ") SELECT * FROM " + from, args})
 	}
-	var prodArgs []any
-	n := 0
+	var prodRows [][]any
 	now := s.nowMillis() // the store's clock, not the batches' timestamps, which clients choose
 	for _, k := range pkeys {
 		if ps := prods[k]; ps != nil && ps.dirty {
 			js, _ := json.Marshal(ps.batches)
-			prodArgs = append(prodArgs, k.pid, k.topic, k.part, ps.epoch, string(js), now)
-			n++
+			prodRows = append(prodRows, []any{k.pid, k.topic, k.part, ps.epoch, string(js), now})
 		}
 	}
-	if n > 0 {
-		stmts = append(stmts, stmt{"INSERT INTO producers (producer_id, topic_id, part, epoch, batches, last_write) VALUES " +
-			placeholders(n, 6) + " ON CONFLICT (producer_id, topic_id, part) DO UPDATE SET epoch = excluded.epoch, batches = excluded.batches," +
+	for lo := 0; lo < len(prodRows); lo += maxStmtRows {
+		from, prodArgs := s.rowSource(prodRows[lo:min(lo+maxStmtRows, len(prodRows))], "bigint", "uuid", "integer", "integer", "text", "bigint")
+		// WHERE true: SQLite's parser needs it between a SELECT and ON CONFLICT.
+		stmts = append(stmts, stmt{"INSERT INTO producers (producer_id, topic_id, part, epoch, batches, last_write) SELECT * FROM " + from +
+			" WHERE true ON CONFLICT (producer_id, topic_id, part) DO UPDATE SET epoch = excluded.epoch, batches = excluded.batches," +
 			" last_write = excluded.last_write", prodArgs})
 	}
 	stmts = append(stmts, tc.writes(s)...)

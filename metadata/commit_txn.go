@@ -83,27 +83,32 @@ func (tc *txnCommit) txnReads(s *sqlStore) []read {
 	}}}
 }
 
-// partReads locks the txn_partitions rows of the batches.
+// partReads locks the txn_partitions rows of the batches, in chunks in
+// lock order.
 func (tc *txnCommit) partReads(s *sqlStore) []read {
-	if len(tc.keys) == 0 {
-		return nil
-	}
-	args := make([]any, 0, 3*len(tc.keys))
-	for _, k := range tc.keys {
-		args = append(args, k.pid, k.topic, k.part)
-	}
-	return []read{{stmt{"SELECT producer_id, topic_id, part, epoch, first_offset FROM txn_partitions WHERE (producer_id, topic_id, part) IN (" +
-		placeholders(len(tc.keys), 3) + ") ORDER BY producer_id, topic_id, part" + s.forUpdate(""), args}, func(r rows) error {
-		var (
-			k   prodKey
-			row txnRow
-		)
-		if err := r.Scan(&k.pid, &k.topic, &k.part, &row.epoch, &row.first); err != nil {
-			return err
+	var reads []read
+	for lo := 0; lo < len(tc.keys); lo += maxStmtRows {
+		chunk := tc.keys[lo:min(lo+maxStmtRows, len(tc.keys))]
+		src := make([][]any, len(chunk))
+		for i, k := range chunk {
+			src[i] = []any{k.pid, k.topic, k.part}
 		}
-		tc.rows[k] = &row
-		return nil
-	}}}
+		from, args := s.rowSource(src, "bigint", "uuid", "integer")
+		reads = append(reads, read{stmt{"SELECT t.producer_id, t.topic_id, t.part, t.epoch, t.first_offset FROM txn_partitions t JOIN " + from +
+			" ON t.producer_id = v.column1 AND t.topic_id = v.column2 AND t.part = v.column3 ORDER BY t.producer_id, t.topic_id, t.part" + s.forUpdate(" OF t"), args},
+			func(r rows) error {
+				var (
+					k   prodKey
+					row txnRow
+				)
+				if err := r.Scan(&k.pid, &k.topic, &k.part, &row.epoch, &row.first); err != nil {
+					return err
+				}
+				tc.rows[k] = &row
+				return nil
+			}})
+	}
+	return reads
 }
 
 // reset forgets what a previous attempt read (lockAndWrite retries).
