@@ -62,5 +62,6 @@ func (c *conn) deleteRecords(topic string, partition int32, offset int64) (int64
 	if err != nil {
 		return -1, err
 	}
+	c.g.reader.Notify() // fetches here see the new log start at once
 	return st.LogStartOffset, nil
 }

@@ -189,7 +189,7 @@ func (r *Reader) planPartition(ctx context.Context, rd *partitionRead) ([]metada
 	if rd.partition < 0 || rd.partition >= t.Partitions {
 		return nil, metadata.ErrUnknownPartition
 	}
-	st, err := r.store.Partition(ctx, t.ID, rd.partition)
+	st, err := r.states.get(ctx, r.store, t.ID, rd.partition)
 	if err != nil {
 		return nil, err
 	}

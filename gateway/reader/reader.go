@@ -8,6 +8,7 @@ package reader
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/caudal/caudal/metadata"
 	"github.com/caudal/caudal/objstore"
@@ -29,6 +30,7 @@ type Reader struct {
 	store   metadata.Store
 	objects *objectReader
 	waiters *waiters
+	states  *states
 }
 
 // New builds a Reader with an empty cache.
@@ -51,7 +53,9 @@ func New(c Config) (*Reader, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Reader{store: c.Store, objects: objects, waiters: newWaiters()}, nil
+	// States age on the wall clock, not an injected one: their bound is
+	// a cache's, not a retention setting.
+	return &Reader{store: c.Store, objects: objects, waiters: newWaiters(), states: newStates(time.Now)}, nil
 }
 
 // Committed caches an object this gateway just committed, so that tailing
@@ -59,11 +63,16 @@ func New(c Config) (*Reader, error) {
 // data over: the cache recycles it (Buffers) once evicted and unread.
 func (r *Reader) Committed(key string, data []byte) {
 	r.objects.remember(key, data)
-	r.waiters.notify()
+	r.Notify()
 }
 
-// Notify wakes the long polls: another gateway committed an object.
-func (r *Reader) Notify() { r.waiters.notify() }
+// Notify wakes the long polls: an object was committed (by another
+// gateway, or a change such as DeleteRecords was made). The partition
+// states they share go stale first, so that they re-read them.
+func (r *Reader) Notify() {
+	r.states.stale()
+	r.waiters.notify()
+}
 
 // Wait returns a channel closed by the next commit; a fetch takes it
 // before it reads, so that it misses no commit after the read.
