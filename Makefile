@@ -64,7 +64,7 @@ soak: setup
 
 ## bench: storage and produce benchmarks against MinIO + PostgreSQL
 bench: setup
-	$(GO) test -run '^$$' -bench . -benchtime 20x -timeout 30m ./test/bench/
+	$(GO) test -run '^$$' -bench . -benchtime 20x -timeout 60m ./test/bench/
 
 lint:
 	$(GO) vet ./...
