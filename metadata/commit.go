@@ -180,31 +180,21 @@ func (s *sqlStore) CommitObject(ctx context.Context, c ObjectCommit) (CommitResu
 					return nil
 				}})
 		}
-		for lo := 0; lo < len(pkeys); lo += maxStmtRows {
-			chunk := pkeys[lo:min(lo+maxStmtRows, len(pkeys))]
-			src := make([][]any, len(chunk))
-			for i, k := range chunk {
-				src[i] = []any{k.pid, k.topic, k.part}
+		reads = append(reads, s.lockProducerRows("producers", "epoch, batches", pkeys, func(r rows) error {
+			var (
+				k       prodKey
+				ps      prodState
+				batches string
+			)
+			if err := r.Scan(&k.pid, &k.topic, &k.part, &ps.epoch, &batches); err != nil {
+				return err
 			}
-			from, args := s.rowSource(src, "bigint", "uuid", "integer")
-			reads = append(reads, read{stmt{"SELECT pr.producer_id, pr.topic_id, pr.part, pr.epoch, pr.batches FROM producers pr JOIN " + from +
-				" ON pr.producer_id = v.column1 AND pr.topic_id = v.column2 AND pr.part = v.column3 ORDER BY pr.producer_id, pr.topic_id, pr.part" + s.forUpdate(" OF pr"), args},
-				func(r rows) error {
-					var (
-						k       prodKey
-						ps      prodState
-						batches string
-					)
-					if err := r.Scan(&k.pid, &k.topic, &k.part, &ps.epoch, &batches); err != nil {
-						return err
-					}
-					if err := json.Unmarshal([]byte(batches), &ps.batches); err != nil {
-						return fmt.Errorf("producer %d state: %w", k.pid, err)
-					}
-					prods[k] = &ps
-					return nil
-				}})
-		}
+			if err := json.Unmarshal([]byte(batches), &ps.batches); err != nil {
+				return fmt.Errorf("producer %d state: %w", k.pid, err)
+			}
+			prods[k] = &ps
+			return nil
+		})...)
 		reads = append(reads, tc.partReads(s)...)
 		return reads, func() ([]stmt, error) {
 			var ws []stmt
@@ -362,6 +352,35 @@ func (s *sqlStore) rowSource(rows [][]any, types ...string) (string, []any) {
 		}
 	}
 	return "unnest(" + strings.Join(casts, ", ") + ") AS v(" + strings.Join(names, ", ") + ")", args
+}
+
+// lockProducerRows reads, locking them, the rows of table keyed by
+// (producer_id, topic_id, part) for keys, which are in lock order, with
+// cols after the key columns: in chunks of maxStmtRows, since one
+// statement of thousands of rows runs out of SQLite's bound parameters.
+func (s *sqlStore) lockProducerRows(table, cols string, keys []prodKey, scan func(rows) error) []read {
+	var reads []read
+	for lo := 0; lo < len(keys); lo += maxStmtRows {
+		chunk := keys[lo:min(lo+maxStmtRows, len(keys))]
+		src := make([][]any, len(chunk))
+		for i, k := range chunk {
+			src[i] = []any{k.pid, k.topic, k.part}
+		}
+		from, args := s.rowSource(src, "bigint", "uuid", "integer")
+		reads = append(reads, read{stmt{"SELECT t.producer_id, t.topic_id, t.part, " + prefixed("t.", cols) + " FROM " + table + " t JOIN " + from +
+			" ON t.producer_id = v.column1 AND t.topic_id = v.column2 AND t.part = v.column3 ORDER BY t.producer_id, t.topic_id, t.part" + s.forUpdate(" OF t"), args},
+			scan})
+	}
+	return reads
+}
+
+// prefixed qualifies each of a comma-separated column list.
+func prefixed(alias, cols string) string {
+	parts := strings.Split(cols, ", ")
+	for i, c := range parts {
+		parts[i] = alias + c
+	}
+	return strings.Join(parts, ", ")
 }
 
 // fenceAt is the producer's state after a marker at epoch: a newer epoch

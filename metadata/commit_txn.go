@@ -83,32 +83,19 @@ func (tc *txnCommit) txnReads(s *sqlStore) []read {
 	}}}
 }
 
-// partReads locks the txn_partitions rows of the batches, in chunks in
-// lock order.
+// partReads locks the txn_partitions rows of the batches.
 func (tc *txnCommit) partReads(s *sqlStore) []read {
-	var reads []read
-	for lo := 0; lo < len(tc.keys); lo += maxStmtRows {
-		chunk := tc.keys[lo:min(lo+maxStmtRows, len(tc.keys))]
-		src := make([][]any, len(chunk))
-		for i, k := range chunk {
-			src[i] = []any{k.pid, k.topic, k.part}
+	return s.lockProducerRows("txn_partitions", "epoch, first_offset", tc.keys, func(r rows) error {
+		var (
+			k   prodKey
+			row txnRow
+		)
+		if err := r.Scan(&k.pid, &k.topic, &k.part, &row.epoch, &row.first); err != nil {
+			return err
 		}
-		from, args := s.rowSource(src, "bigint", "uuid", "integer")
-		reads = append(reads, read{stmt{"SELECT t.producer_id, t.topic_id, t.part, t.epoch, t.first_offset FROM txn_partitions t JOIN " + from +
-			" ON t.producer_id = v.column1 AND t.topic_id = v.column2 AND t.part = v.column3 ORDER BY t.producer_id, t.topic_id, t.part" + s.forUpdate(" OF t"), args},
-			func(r rows) error {
-				var (
-					k   prodKey
-					row txnRow
-				)
-				if err := r.Scan(&k.pid, &k.topic, &k.part, &row.epoch, &row.first); err != nil {
-					return err
-				}
-				tc.rows[k] = &row
-				return nil
-			}})
-	}
-	return reads
+		tc.rows[k] = &row
+		return nil
+	})
 }
 
 // reset forgets what a previous attempt read (lockAndWrite retries).
