@@ -69,9 +69,6 @@ type Transaction struct {
 	Epoch      int16
 	State      TxnState
 	TimeoutMs  int32
-	// Version is the transaction version it runs at: 2 bumps the epoch at
-	// every EndTxn (KIP-890).
-	Version    int16
 	Partitions []TxnPartition
 	Groups     []string
 	StartedAt  time.Time // zero unless a transaction is open
@@ -121,7 +118,7 @@ type ProducerState struct {
 // producer's transaction, or a marker for a transaction not being ended.
 var ErrInvalidTxnState = errors.New("invalid transaction state")
 
-const txnCols = "transactional_id, producer_id, epoch, state, timeout_ms, txn_version, groups_added, started_at, updated_at"
+const txnCols = "transactional_id, producer_id, epoch, state, timeout_ms, groups_added, started_at, updated_at"
 
 func scanTxn(r row) (Transaction, error) {
 	var (
@@ -129,7 +126,7 @@ func scanTxn(r row) (Transaction, error) {
 		state, groups    string
 		started, updated int64
 	)
-	if err := r.Scan(&t.ID, &t.ProducerID, &t.Epoch, &state, &t.TimeoutMs, &t.Version, &groups, &started, &updated); err != nil {
+	if err := r.Scan(&t.ID, &t.ProducerID, &t.Epoch, &state, &t.TimeoutMs, &groups, &started, &updated); err != nil {
 		return t, err
 	}
 	t.State, t.UpdatedAt = TxnState(state), fromMillis(updated)
@@ -198,10 +195,10 @@ func (s *sqlStore) UpdateTransaction(ctx context.Context, id string, fn func(t *
 // producer id) are released.
 func (s *sqlStore) storeTxn(ctx context.Context, q execer, old, t Transaction, found bool) error {
 	groups, _ := json.Marshal(nonNil(t.Groups))
-	args := []any{t.ID, t.ProducerID, t.Epoch, string(t.State), t.TimeoutMs, t.Version, string(groups), toMillis(t.StartedAt), toMillis(t.UpdatedAt)}
-	if _, err := q.exec(ctx, "INSERT INTO transactions ("+txnCols+") VALUES "+placeholders(1, 9)+
+	args := []any{t.ID, t.ProducerID, t.Epoch, string(t.State), t.TimeoutMs, string(groups), toMillis(t.StartedAt), toMillis(t.UpdatedAt)}
+	if _, err := q.exec(ctx, "INSERT INTO transactions ("+txnCols+") VALUES "+placeholders(1, 8)+
 		" ON CONFLICT (transactional_id) DO UPDATE SET producer_id = excluded.producer_id, epoch = excluded.epoch, state = excluded.state,"+
-		" timeout_ms = excluded.timeout_ms, txn_version = excluded.txn_version, groups_added = excluded.groups_added,"+
+		" timeout_ms = excluded.timeout_ms, groups_added = excluded.groups_added,"+
 		" started_at = excluded.started_at, updated_at = excluded.updated_at", args...); err != nil {
 		return fmt.Errorf("store transaction: %w", err)
 	}

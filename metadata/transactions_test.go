@@ -22,7 +22,7 @@ func marker(pid int64, epoch int16, commit bool) metadata.BatchAppend {
 func openTxn(t *testing.T, s metadata.Store, id string, pid int64, epoch int16, parts ...metadata.TxnPartition) {
 	t.Helper()
 	if _, err := s.UpdateTransaction(ctx, id, func(tx *metadata.Transaction, found bool) error {
-		tx.ProducerID, tx.Epoch, tx.State, tx.TimeoutMs, tx.Version = pid, epoch, metadata.TxnOngoing, 60000, 1
+		tx.ProducerID, tx.Epoch, tx.State, tx.TimeoutMs = pid, epoch, metadata.TxnOngoing, 60000
 		tx.StartedAt = time.UnixMilli(1)
 		tx.Partitions = append(tx.Partitions, parts...)
 		return nil

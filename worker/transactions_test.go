@@ -70,7 +70,7 @@ func TestExpireTransactions(t *testing.T) {
 			}
 			for id, state := range map[string]metadata.TxnState{"ended": metadata.TxnCompleteCommit, "open": metadata.TxnOngoing} {
 				if _, err := store.UpdateTransaction(ctx, id, func(tx *metadata.Transaction, _ bool) error {
-					tx.ProducerID, tx.State, tx.TimeoutMs, tx.Version = int64(len(id)), state, 60000, 2
+					tx.ProducerID, tx.State, tx.TimeoutMs = int64(len(id)), state, 60000
 					return nil
 				}); err != nil {
 					t.Fatal(err)

@@ -42,7 +42,6 @@ func (co *Coordinator) InitProducerID(ctx context.Context, id string, timeoutMs 
 					return err
 				}
 				t.ProducerID, t.Epoch = id, 0
-				t.Version = 1
 			} else if err := bumpEpoch(t, src); err != nil {
 				return err
 			}
@@ -193,9 +192,8 @@ func (co *Coordinator) EndTxn(ctx context.Context, id string, pid int64, epoch i
 		default:
 			return kerr.InvalidTxnState
 		}
-		t.State, t.Version = want, 1
+		t.State = want
 		if bump {
-			t.Version = 2
 			return bumpEpoch(t, src)
 		}
 		return nil

@@ -1,16 +1,14 @@
 -- Transactions (gateway/txn). One row per transactional id: its producer id
 -- and epoch, its state (Kafka's: Empty, Ongoing, PrepareCommit,
--- PrepareAbort, CompleteCommit, CompleteAbort), its timeout, the
--- transaction version it runs at (1, or 2 for KIP-890's epoch bump per
--- transaction), the groups it added (JSON array), when it started (0 when
--- none is open) and when it last changed; times are unix ms.
+-- PrepareAbort, CompleteCommit, CompleteAbort), its timeout, the groups it
+-- added (JSON array), when it started (0 when none is open) and when it
+-- last changed; times are unix ms.
 CREATE TABLE transactions (
 	transactional_id TEXT PRIMARY KEY,
 	producer_id      INTEGER NOT NULL,
 	epoch            INTEGER NOT NULL,
 	state            TEXT NOT NULL,
 	timeout_ms       INTEGER NOT NULL,
-	txn_version      INTEGER NOT NULL,
 	groups_added     TEXT NOT NULL,
 	started_at       INTEGER NOT NULL,
 	updated_at       INTEGER NOT NULL
