@@ -32,7 +32,7 @@ func serveInitProducerID(c *conn, kreq kmsg.Request) kmsg.Response {
 			return resp
 		}
 		id, epoch, err := c.g.txn.InitProducerID(c.ctx, *req.TransactionalID, req.TransactionTimeoutMillis, req.ProducerID, req.ProducerEpoch)
-		resp.ErrorCode = txnErrCode(req.Version, err)
+		resp.ErrorCode = txnErrCodeSince(req.Version, 4, err)
 		if err == nil {
 			resp.ProducerID, resp.ProducerEpoch = id, epoch
 		}
@@ -52,15 +52,11 @@ func serveInitProducerID(c *conn, kreq kmsg.Request) kmsg.Response {
 	return resp
 }
 
-// txnErrCode maps a transaction coordinator's error for a request of the
-// given version: PRODUCER_FENCED is INVALID_PRODUCER_EPOCH to clients that
-// predate it (InitProducerId < 4, AddPartitionsToTxn < 2, EndTxn < 2 and
-// the like are all "version < fencedSince"), and an unreachable store is
+// txnErrCodeSince maps a transaction coordinator's error for a request of
+// the given version: PRODUCER_FENCED is INVALID_PRODUCER_EPOCH to clients
+// that predate it (InitProducerId < 4, AddPartitionsToTxn < 2, EndTxn < 2
+// and the like: version < fencedSince), and an unreachable store is
 // COORDINATOR_NOT_AVAILABLE, which clients retry.
-func txnErrCode(version int16, err error) int16 {
-	return txnErrCodeSince(version, 4, err)
-}
-
 func txnErrCodeSince(version, fencedSince int16, err error) int16 {
 	return fencedFor(version, fencedSince, groupErrCode(err))
 }

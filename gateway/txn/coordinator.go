@@ -72,12 +72,10 @@ func New(c Config) *Coordinator {
 	return &Coordinator{c: c, stop: make(chan struct{}), done: make(chan struct{})}
 }
 
-// ErrNotCoordinator: another gateway coordinates the transactional id.
-var errNotCoordinator = kerr.NotCoordinator
-
+// owns is NOT_COORDINATOR when another gateway coordinates the id.
 func (co *Coordinator) owns(id string) error {
 	if co.c.Coordinates != nil && !co.c.Coordinates(id) {
-		return errNotCoordinator
+		return kerr.NotCoordinator
 	}
 	return nil
 }
