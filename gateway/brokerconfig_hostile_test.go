@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
-	"net"
 	"runtime"
 	"testing"
 	"time"
@@ -56,15 +55,7 @@ func TestBrokerConfigHostileRequests(t *testing.T) {
 		{"AlterConfigs lying name length", append(append(append(header(int16(kmsg.AlterConfigs), 0, 5), 0, 0, 0, 1), brokerResource...), 0, 0, 0, 1, 0x7f, 0xff, 'a')},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			nc, err := net.Dial("tcp", addr)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer nc.Close()
-			if _, err := nc.Write(frame(tc.body)); err != nil {
-				t.Fatal(err)
-			}
-			expectClosed(t, nc)
+			sendExpectClosed(t, addr, tc.body)
 			healthy(t)
 		})
 	}

@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"encoding/binary"
-	"net"
 	"runtime"
 	"strings"
 	"testing"
@@ -120,17 +119,9 @@ func TestClientQuotasHostile(t *testing.T) {
 func TestClientQuotasLyingCount(t *testing.T) {
 	g := newTestGateway(t)
 	addr := serveTestGateway(t, g)
-	nc, err := net.DialTimeout("tcp", addr, 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
 	body := binary.BigEndian.AppendUint32(header(kmsg.AlterClientQuotas.Int16(), 0, 7), 1<<31-1)
 	body = append(body, 0, 0, 0, 1) // a start of an entry, and no more
-	if _, err := nc.Write(frame(body)); err != nil {
-		t.Fatal(err)
-	}
-	expectClosed(t, nc)
+	sendExpectClosed(t, addr, body)
 	c := testConn(t, g)
 	if d := serveQuotaRequest(t, c, kmsg.NewPtrDescribeClientQuotasRequest()).(*kmsg.DescribeClientQuotasResponse); d.ErrorCode != 0 {
 		t.Fatalf("the gateway does not serve afterwards: %v", kerr.ErrorForCode(d.ErrorCode))

@@ -41,6 +41,26 @@ func expectClosed(t *testing.T, nc net.Conn) {
 	}
 }
 
+// sendExpectClosed sends one request frame body on a new connection to
+// addr and waits until the gateway closes it.
+func sendExpectClosed(t *testing.T, addr string, body []byte) {
+	t.Helper()
+	nc, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	if _, err := nc.Write(frame(body)); err != nil {
+		t.Fatal(err)
+	}
+	expectClosed(t, nc)
+}
+
+// hugeCompactArray is, in a flexible request, an empty tag section after
+// the header and then a compact array claiming 2^31-1 elements in five
+// bytes.
+var hugeCompactArray = append([]byte{0}, binary.AppendUvarint(nil, 1<<31-1)...)
+
 // TestHostileConnections sends what no Kafka client would and checks that
 // the gateway closes or answers that connection, allocates nothing near a
 // claimed size, and goes on serving a normal client.

@@ -2,9 +2,7 @@ package gateway
 
 import (
 	"context"
-	"encoding/binary"
 	"fmt"
-	"net"
 	"testing"
 	"time"
 
@@ -201,9 +199,6 @@ func TestTxnAdminHostileRequests(t *testing.T) {
 	}
 	allocated := allocationMeter()
 
-	// A flexible header's empty tag section, then a compact array claiming
-	// 2^31-1 elements in five bytes.
-	huge := append([]byte{0}, binary.AppendUvarint(nil, 1<<31-1)...)
 	for _, tc := range []struct {
 		name    string
 		key     kmsg.Key
@@ -215,15 +210,7 @@ func TestTxnAdminHostileRequests(t *testing.T) {
 		{"WriteTxnMarkers markers", kmsg.WriteTxnMarkers, 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			nc, err := net.Dial("tcp", addr)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer nc.Close()
-			if _, err := nc.Write(frame(append(header(int16(tc.key), tc.version, 1), huge...))); err != nil {
-				t.Fatal(err)
-			}
-			expectClosed(t, nc)
+			sendExpectClosed(t, addr, append(header(int16(tc.key), tc.version, 1), hugeCompactArray...))
 			healthy(t)
 		})
 	}

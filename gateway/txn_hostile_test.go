@@ -2,8 +2,6 @@ package gateway
 
 import (
 	"context"
-	"encoding/binary"
-	"net"
 	"testing"
 	"time"
 
@@ -27,7 +25,6 @@ func TestTxnHostileRequests(t *testing.T) {
 	defer cl.Close()
 	br := cl.SeedBrokers()[0]
 
-	huge := append([]byte{0}, binary.AppendUvarint(nil, 1<<31-1)...)
 	for _, tc := range []struct {
 		name    string
 		key     kmsg.Key
@@ -38,15 +35,7 @@ func TestTxnHostileRequests(t *testing.T) {
 		{"EndTxn id", kmsg.EndTxn, 5},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			nc, err := net.Dial("tcp", addr)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer nc.Close()
-			if _, err := nc.Write(frame(append(header(int16(tc.key), tc.version, 1), huge...))); err != nil {
-				t.Fatal(err)
-			}
-			expectClosed(t, nc)
+			sendExpectClosed(t, addr, append(header(int16(tc.key), tc.version, 1), hugeCompactArray...))
 		})
 	}
 
