@@ -2,14 +2,12 @@ package compaction
 
 import (
 	"context"
-	"path/filepath"
 	"slices"
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/caudal/caudal/metadata"
+	"github.com/caudal/caudal/metadata/metadatatest"
 	"github.com/caudal/caudal/metadata/topicconfig"
 	"github.com/caudal/caudal/objstore/objstoretest"
 	"github.com/caudal/caudal/worker/job"
@@ -18,15 +16,8 @@ import (
 // pageStore records the most rows the merge asks the store for at once:
 // per index read, per object lookup and per swap.
 type pageStore struct {
-	metadata.Store
-	indexReads, maxIndex, maxKeys, maxOld int
-}
-
-func (s *pageStore) Index(ctx context.Context, topic uuid.UUID, partition int32, from int64, limit int) ([]metadata.IndexEntry, error) {
-	rows, err := s.Store.Index(ctx, topic, partition, from, limit)
-	s.indexReads++
-	s.maxIndex = max(s.maxIndex, len(rows))
-	return rows, err
+	*metadatatest.IndexCounter
+	maxKeys, maxOld int
 }
 
 func (s *pageStore) ObjectsByKey(ctx context.Context, keys []string) (map[string]metadata.Object, error) {
@@ -47,11 +38,7 @@ func (s *pageStore) ReplaceIndex(ctx context.Context, r metadata.IndexReplacemen
 func TestMergePages(t *testing.T) {
 	const rows, maxRows = 2500, 600
 	ctx := context.Background()
-	s, err := metadata.Open(ctx, "sqlite://"+filepath.Join(t.TempDir(), "metadata.db"), metadata.Options{UnsafeSQLiteNoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := metadatatest.OpenSQLite(t, metadata.Options{UnsafeSQLiteNoSync: true})
 	bucket := objstoretest.OpenFile(t)
 	tp, err := s.CreateTopic(ctx, metadata.TopicSpec{Name: "long", Partitions: 1, ReplicationFactor: 1})
 	if err != nil {
@@ -62,7 +49,7 @@ func TestMergePages(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	store := &pageStore{Store: s}
+	store := &pageStore{IndexCounter: &metadatatest.IndexCounter{Store: s}}
 	broker, _ := topicconfig.NewBroker(nil)
 	comp := New(Config{Config: job.Config{Store: store, Bucket: bucket, Broker: broker, Grace: grace,
 		Now: func() time.Time { return time.Now().Add(time.Hour) }}, Merge: MergeOptions{MaxRows: maxRows}})
@@ -73,9 +60,9 @@ func TestMergePages(t *testing.T) {
 	if res.RowsMerged != rows || res.Groups != 5 {
 		t.Errorf("merged %d rows in %d groups, want %d in 5", res.RowsMerged, res.Groups, rows)
 	}
-	if store.indexReads < 3 || store.maxIndex > 1000 || store.maxKeys > maxRows-1+1000 || store.maxOld > maxRows {
+	if store.Reads < 3 || store.MaxRows > 1000 || store.maxKeys > maxRows-1+1000 || store.maxOld > maxRows {
 		t.Errorf("%d index reads of at most %d rows, %d objects looked up at once, %d rows swapped at once; want pages of 1,000, at most %d held, groups of %d",
-			store.indexReads, store.maxIndex, store.maxKeys, store.maxOld, maxRows-1+1000, maxRows)
+			store.Reads, store.MaxRows, store.maxKeys, store.maxOld, maxRows-1+1000, maxRows)
 	}
 
 	after, err := comp.partitionRows(ctx, tp, 0)

@@ -3,13 +3,13 @@ package retention
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/caudal/caudal/metadata"
+	"github.com/caudal/caudal/metadata/metadatatest"
 	"github.com/caudal/caudal/metadata/topicconfig"
 	"github.com/caudal/caudal/worker/job"
 )
@@ -17,15 +17,8 @@ import (
 // countingStore counts what retention asks the store for: index reads and
 // the most rows one returned, size sums and trims.
 type countingStore struct {
-	metadata.Store
-	indexReads, maxIndex, sizes, trims int
-}
-
-func (s *countingStore) Index(ctx context.Context, topic uuid.UUID, partition int32, from int64, limit int) ([]metadata.IndexEntry, error) {
-	rows, err := s.Store.Index(ctx, topic, partition, from, limit)
-	s.indexReads++
-	s.maxIndex = max(s.maxIndex, len(rows))
-	return rows, err
+	*metadatatest.IndexCounter
+	sizes, trims int
 }
 
 func (s *countingStore) PartitionSize(ctx context.Context, topic uuid.UUID, partition int32) (int64, int64, error) {
@@ -46,11 +39,7 @@ func (s *countingStore) TrimLog(ctx context.Context, topic uuid.UUID, partition 
 func TestRetentionPages(t *testing.T) {
 	const rows, rowBytes = 2500, 100
 	ctx := context.Background()
-	s, err := metadata.Open(ctx, "sqlite://"+filepath.Join(t.TempDir(), "metadata.db"), metadata.Options{UnsafeSQLiteNoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := metadatatest.OpenSQLite(t, metadata.Options{UnsafeSQLiteNoSync: true})
 	tp, err := s.CreateTopic(ctx, metadata.TopicSpec{Name: "long", Partitions: 1, ReplicationFactor: 1})
 	if err != nil {
 		t.Fatal(err)
@@ -67,25 +56,25 @@ func TestRetentionPages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	store := &countingStore{Store: s}
+	store := &countingStore{IndexCounter: &metadatatest.IndexCounter{Store: s}}
 	ret := New(job.Config{Store: store, Broker: broker, Grace: time.Minute, Now: func() time.Time { return now }})
 
 	res, err := ret.Partition(ctx, tp, 0, broker.Policy(nil))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.RemovedRows != 0 || store.indexReads != 1 || store.sizes != 0 || store.trims != 0 {
+	if res.RemovedRows != 0 || store.Reads != 1 || store.sizes != 0 || store.trims != 0 {
 		t.Errorf("with nothing to do: removed %d rows in %d index reads, %d size sums, %d trims; want 1 read and nothing else",
-			res.RemovedRows, store.indexReads, store.sizes, store.trims)
+			res.RemovedRows, store.Reads, store.sizes, store.trims)
 	}
 
-	*store = countingStore{Store: s}
+	*store = countingStore{IndexCounter: &metadatatest.IndexCounter{Store: s}}
 	res, err = ret.Partition(ctx, tp, 0, broker.Policy(map[string]string{"retention.bytes": fmt.Sprint(10 * rowBytes)}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.RemovedRows != rows-10 || res.State.LogStartOffset != rows-10 || store.indexReads != 3 || store.maxIndex > 1000 || store.trims != 1 {
+	if res.RemovedRows != rows-10 || res.State.LogStartOffset != rows-10 || store.Reads != 3 || store.MaxRows > 1000 || store.trims != 1 {
 		t.Errorf("over retention.bytes: removed %d rows, log start %d, %d index reads of at most %d rows, %d trims; want %d rows and start, 3 reads of at most 1,000, 1 trim",
-			res.RemovedRows, res.State.LogStartOffset, store.indexReads, store.maxIndex, store.trims, rows-10)
+			res.RemovedRows, res.State.LogStartOffset, store.Reads, store.MaxRows, store.trims, rows-10)
 	}
 }
