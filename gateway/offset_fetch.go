@@ -8,9 +8,7 @@ package gateway
 // v9 names the KIP-848 member and epoch, checked as OffsetCommit checks
 // them (UNKNOWN_MEMBER_ID, STALE_MEMBER_EPOCH). With require_stable (v7+)
 // a partition that an open transaction has staged an offset for answers
-// UNSTABLE_OFFSET_COMMIT, which clients retry until the transaction ends,
-// so that a consumer taking over a partition does not start from before
-// a commit in flight. It needs
+// UNSTABLE_OFFSET_COMMIT (gateway/groups). It needs
 // DESCRIBE on the group (GROUP_AUTHORIZATION_FAILED) and on each topic
 // (TOPIC_AUTHORIZATION_FAILED; a topic it may not describe is left out of
 // "every committed partition").
@@ -18,7 +16,6 @@ package gateway
 import (
 	"slices"
 
-	"github.com/caudal/caudal/metadata"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -40,17 +37,6 @@ func serveOffsetFetch(c *conn, kreq kmsg.Request) kmsg.Response {
 	} else if req.Version >= 2 {
 		resp.ErrorCode = kerr.GroupAuthorizationFailed.Code
 		return resp
-	}
-	if req.RequireStable && groupOK {
-		unstable := c.unstableOffsets(req.Group)
-		for i := range resp.Topics {
-			for j := range resp.Topics[i].Partitions {
-				p := &resp.Topics[i].Partitions[j]
-				if unstable[metadata.TopicPartition{Topic: resp.Topics[i].Topic, Partition: p.Partition}] {
-					p.Offset, p.ErrorCode = -1, kerr.UnstableOffsetCommit.Code
-				}
-			}
-		}
 	}
 	if req.Topics == nil { // every committed partition: those it may see
 		resp.Topics = slices.DeleteFunc(resp.Topics, func(t kmsg.OffsetFetchResponseTopic) bool {
@@ -108,17 +94,6 @@ func (c *conn) offsetFetchGroups(req *kmsg.OffsetFetchRequest) kmsg.Response {
 		if !groupOK[i] {
 			continue
 		}
-		if req.RequireStable {
-			unstable := c.unstableOffsets(g.Group)
-			for ti := range g.Topics {
-				for pi := range g.Topics[ti].Partitions {
-					p := &g.Topics[ti].Partitions[pi]
-					if unstable[metadata.TopicPartition{Topic: g.Topics[ti].Topic, Partition: p.Partition}] {
-						p.Offset, p.ErrorCode = -1, kerr.UnstableOffsetCommit.Code
-					}
-				}
-			}
-		}
 		if req.Groups[i].Topics == nil {
 			g.Topics = slices.DeleteFunc(g.Topics, func(t kmsg.OffsetFetchResponseGroupTopic) bool {
 				return !c.allowed(kmsg.ACLOperationDescribe, topicResource, t.Topic)
@@ -154,18 +129,4 @@ func (c *conn) describableTopics(topics []kmsg.OffsetFetchRequestTopic, groupOK 
 		}
 	}
 	return kept, ok
-}
-
-// unstableOffsets are the group's partitions with offsets staged by open
-// transactions. A store that cannot answer has failed the fetch itself.
-func (c *conn) unstableOffsets(group string) map[metadata.TopicPartition]bool {
-	pend, err := c.g.store.PendingTxnOffsets(c.ctx, group)
-	if err != nil {
-		c.g.log.Warn("read staged transactional offsets", "group", group, "err", err)
-	}
-	out := make(map[metadata.TopicPartition]bool, len(pend))
-	for _, p := range pend {
-		out[p] = true
-	}
-	return out
 }

@@ -99,6 +99,7 @@ type fetchedPartition struct {
 	offset      int64
 	leaderEpoch int32
 	metadata    *string
+	errCode     int16
 }
 
 type fetchedTopic struct {
@@ -125,7 +126,7 @@ func (co *Coordinator) OffsetFetch(ctx context.Context, req *kmsg.OffsetFetchReq
 			var fts []fetchedTopic
 			if code == 0 {
 				var err error
-				fts, err = co.fetchOffsets(ctx, rg.Group, topics)
+				fts, err = co.fetchOffsets(ctx, rg.Group, topics, req.RequireStable)
 				code = co.errCode(err)
 			}
 			gr.ErrorCode = code
@@ -134,7 +135,7 @@ func (co *Coordinator) OffsetFetch(ctx context.Context, req *kmsg.OffsetFetchReq
 				t.Topic = ft.topic
 				for _, fp := range ft.parts {
 					p := kmsg.NewOffsetFetchResponseGroupTopicPartition()
-					p.Partition, p.Offset, p.LeaderEpoch, p.Metadata = fp.partition, fp.offset, fp.leaderEpoch, fp.metadata
+					p.Partition, p.Offset, p.LeaderEpoch, p.Metadata, p.ErrorCode = fp.partition, fp.offset, fp.leaderEpoch, fp.metadata, fp.errCode
 					t.Partitions = append(t.Partitions, p)
 				}
 				gr.Topics = append(gr.Topics, t)
@@ -147,7 +148,7 @@ func (co *Coordinator) OffsetFetch(ctx context.Context, req *kmsg.OffsetFetchReq
 	var fts []fetchedTopic
 	if code == 0 {
 		var err error
-		fts, err = co.fetchOffsets(ctx, req.Group, req.Topics)
+		fts, err = co.fetchOffsets(ctx, req.Group, req.Topics, req.RequireStable)
 		code = co.errCode(err)
 	}
 	if code != 0 && req.Version < 2 {
@@ -160,7 +161,7 @@ func (co *Coordinator) OffsetFetch(ctx context.Context, req *kmsg.OffsetFetchReq
 		t.Topic = ft.topic
 		for _, fp := range ft.parts {
 			p := kmsg.NewOffsetFetchResponseTopicPartition()
-			p.Partition, p.Offset, p.LeaderEpoch, p.Metadata = fp.partition, fp.offset, fp.leaderEpoch, fp.metadata
+			p.Partition, p.Offset, p.LeaderEpoch, p.Metadata, p.ErrorCode = fp.partition, fp.offset, fp.leaderEpoch, fp.metadata, fp.errCode
 			if req.Version < 2 {
 				p.ErrorCode = code
 			}
@@ -191,11 +192,24 @@ func failedTopics(topics []kmsg.OffsetFetchRequestTopic) []fetchedTopic {
 }
 
 // fetchOffsets answers one group's OffsetFetch; topics nil means every
-// committed partition.
-func (co *Coordinator) fetchOffsets(ctx context.Context, group string, topics []kmsg.OffsetFetchRequestTopic) ([]fetchedTopic, error) {
+// committed partition. With requireStable (v7+), a partition an open
+// transaction has staged an offset for answers UNSTABLE_OFFSET_COMMIT,
+// which clients retry until the transaction ends, so that a consumer
+// taking it over does not start from before a commit in flight.
+func (co *Coordinator) fetchOffsets(ctx context.Context, group string, topics []kmsg.OffsetFetchRequestTopic, requireStable bool) ([]fetchedTopic, error) {
 	offs, err := co.store.FetchOffsets(ctx, group)
 	if err != nil {
 		return nil, err
+	}
+	unstable := map[metadata.TopicPartition]bool{}
+	if requireStable {
+		pending, err := co.store.PendingTxnOffsets(ctx, group)
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range pending {
+			unstable[p] = true
+		}
 	}
 	byTP := make(map[metadata.TopicPartition]metadata.GroupOffset, len(offs))
 	for _, o := range offs {
@@ -221,9 +235,13 @@ func (co *Coordinator) fetchOffsets(ctx context.Context, group string, topics []
 			fp := fetchedPartition{partition: p, offset: -1, leaderEpoch: -1}
 			empty := ""
 			fp.metadata = &empty
-			if o, ok := byTP[metadata.TopicPartition{Topic: t.Topic, Partition: p}]; ok {
+			tp := metadata.TopicPartition{Topic: t.Topic, Partition: p}
+			if o, ok := byTP[tp]; ok {
 				md := o.Metadata
 				fp.offset, fp.leaderEpoch, fp.metadata = o.Offset, o.LeaderEpoch, &md
+			}
+			if unstable[tp] {
+				fp.offset, fp.errCode = -1, kerr.UnstableOffsetCommit.Code
 			}
 			ft.parts = append(ft.parts, fp)
 		}
