@@ -11,17 +11,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
-// serveQuotaRequest serves req on c and returns its response.
-func serveQuotaRequest(t *testing.T, c *conn, req kmsg.Request) kmsg.Response {
-	t.Helper()
-	r, err := c.handle(requestBody(req, 1))
-	if err != nil {
-		t.Fatalf("%s closed the connection: %v", kmsg.NameForKey(req.Key()), err)
-	}
-	<-r.done
-	return r.resp
-}
-
 func quotaEntry(ops int, parts ...string) kmsg.AlterClientQuotasRequestEntry {
 	e := kmsg.NewAlterClientQuotasRequestEntry()
 	for i := 0; i < len(parts); i += 2 {
@@ -56,7 +45,7 @@ func TestClientQuotasHostile(t *testing.T) {
 	for i := range 20_000 {
 		many.Entries = append(many.Entries, quotaEntry(1, "client-id", "c"+strings.Repeat("x", i%7)+string(rune('a'+i%26))))
 	}
-	resp := serveQuotaRequest(t, c, many).(*kmsg.AlterClientQuotasResponse)
+	resp := serveRequest(t, c, many).(*kmsg.AlterClientQuotasResponse)
 	if len(resp.Entries) != len(many.Entries) {
 		t.Fatalf("%d entries answered of %d", len(resp.Entries), len(many.Entries))
 	}
@@ -82,7 +71,7 @@ func TestClientQuotasHostile(t *testing.T) {
 	junk.Ops = quotaEntry(1).Ops
 	wide.Entries = append(wide.Entries, users, junk)
 	wide.ValidateOnly = true
-	wresp := serveQuotaRequest(t, c, wide).(*kmsg.AlterClientQuotasResponse)
+	wresp := serveRequest(t, c, wide).(*kmsg.AlterClientQuotasResponse)
 	if len(wresp.Entries) != 2 || wresp.Entries[0].ErrorCode != 0 || len(wresp.Entries[0].Entity) != 1 {
 		t.Fatalf("200,000 user parts: %+v", wresp.Entries[0])
 	}
@@ -96,12 +85,12 @@ func TestClientQuotasHostile(t *testing.T) {
 		comp.EntityType, comp.MatchType = "user", kmsg.QuotasMatchTypeAny
 		filter.Components = append(filter.Components, comp)
 	}
-	dresp := serveQuotaRequest(t, c, filter).(*kmsg.DescribeClientQuotasResponse)
+	dresp := serveRequest(t, c, filter).(*kmsg.DescribeClientQuotasResponse)
 	if dresp.ErrorCode != kerr.InvalidRequest.Code || len(dresp.Entries) != 0 {
 		t.Fatalf("a 200,000-part filter: %v", kerr.ErrorForCode(dresp.ErrorCode))
 	}
 	all := kmsg.NewPtrDescribeClientQuotasRequest()
-	if d := serveQuotaRequest(t, c, all).(*kmsg.DescribeClientQuotasResponse); d.ErrorCode != 0 || len(d.Entries) != 0 {
+	if d := serveRequest(t, c, all).(*kmsg.DescribeClientQuotasResponse); d.ErrorCode != 0 || len(d.Entries) != 0 {
 		t.Fatalf("hostile requests stored quotas: %+v", d.Entries)
 	}
 	many, wide, filter = nil, nil, nil
@@ -123,7 +112,7 @@ func TestClientQuotasLyingCount(t *testing.T) {
 	body = append(body, 0, 0, 0, 1) // a start of an entry, and no more
 	sendExpectClosed(t, addr, body)
 	c := testConn(t, g)
-	if d := serveQuotaRequest(t, c, kmsg.NewPtrDescribeClientQuotasRequest()).(*kmsg.DescribeClientQuotasResponse); d.ErrorCode != 0 {
+	if d := serveRequest(t, c, kmsg.NewPtrDescribeClientQuotasRequest()).(*kmsg.DescribeClientQuotasResponse); d.ErrorCode != 0 {
 		t.Fatalf("the gateway does not serve afterwards: %v", kerr.ErrorForCode(d.ErrorCode))
 	}
 }
@@ -142,7 +131,7 @@ func TestClientQuotaThrottlesFetch(t *testing.T) {
 	op.Key, op.Value = "consumer_byte_rate", 100 // 1,000 bytes over the ten-window span
 	e.Ops = append(e.Ops, op)
 	alter.Entries = append(alter.Entries, e)
-	if r := serveQuotaRequest(t, c, alter).(*kmsg.AlterClientQuotasResponse); r.Entries[0].ErrorCode != 0 {
+	if r := serveRequest(t, c, alter).(*kmsg.AlterClientQuotasResponse); r.Entries[0].ErrorCode != 0 {
 		t.Fatalf("set the quota: %v", kerr.ErrorForCode(r.Entries[0].ErrorCode))
 	}
 	fetch := seedBuilders[kmsg.Fetch]().(*kmsg.FetchRequest)

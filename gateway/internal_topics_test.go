@@ -12,15 +12,7 @@ import (
 // and which clients cannot produce to, as with Kafka.
 func TestOffsetsTopicInternal(t *testing.T) {
 	c := testConn(t, newTestGateway(t))
-	do := func(req kmsg.Request) kmsg.Response {
-		t.Helper()
-		r, err := c.handle(requestBody(req, 1))
-		if err != nil {
-			t.Fatal(err)
-		}
-		<-r.done
-		return r.resp
-	}
+	do := func(req kmsg.Request) kmsg.Response { return serveRequest(t, c, req) }
 
 	fc := kmsg.NewPtrFindCoordinatorRequest()
 	fc.CoordinatorKeys = []string{"g"}
