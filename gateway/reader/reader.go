@@ -61,7 +61,7 @@ func New(c Config) (*Reader, error) {
 // Committed caches an object this gateway just committed, so that tailing
 // consumers rarely reach the bucket, and wakes the long polls. It takes
 // data over: the cache recycles it (Buffers) once evicted and unread.
-func (r *Reader) Committed(key string, data []byte) {
+func (r *Reader) Committed(key string, data []byte, _ metadata.CommitResult) {
 	r.objects.remember(key, data)
 	r.Notify()
 }

@@ -97,7 +97,7 @@ func (w *Writer) write(obj *pendingObject, prev <-chan struct{}, committed chan<
 		m.flushBytes.Observe(float64(len(data)))
 		m.flushDuration.Observe(w.c.Now().Sub(start).Seconds())
 		w.countProduced(obj)
-		w.c.Committed(key, data)
+		w.c.Committed(key, data, obj.results)
 	}
 	obj.err = err
 	close(obj.done)

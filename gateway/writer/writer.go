@@ -34,9 +34,10 @@ type Config struct {
 	// MaxBufferedBytes bounds bytes appended and not yet committed;
 	// Append waits while it is reached.
 	MaxBufferedBytes int
-	// Committed runs once an object is committed, with its bytes, before
-	// the producers are answered; it takes the bytes over.
-	Committed func(key string, data []byte)
+	// Committed runs once an object is committed, with its bytes and
+	// what the commit appended, before the producers are answered; it
+	// takes the bytes over.
+	Committed func(key string, data []byte, res metadata.CommitResult)
 	// Buffers, when set, supplies the buffers objects are built in (they
 	// are many MiB, and fresh pages cost more to touch than the copy into
 	// them) and takes back those of objects that failed; Committed owns
@@ -93,7 +94,7 @@ func New(c Config) (*Writer, error) {
 		c.Registerer = prometheus.NewRegistry()
 	}
 	if c.Committed == nil {
-		c.Committed = func(string, []byte) {}
+		c.Committed = func(string, []byte, metadata.CommitResult) {}
 	}
 	if c.Now == nil {
 		c.Now = time.Now

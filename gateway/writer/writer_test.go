@@ -53,7 +53,7 @@ func (env *testEnv) config() Config {
 		FlushBytes: 1 << 20, MaxBufferedBytes: 4 << 20}
 }
 
-func (env *testEnv) writer(t *testing.T, committed func(string, []byte)) *Writer {
+func (env *testEnv) writer(t *testing.T, committed func(string, []byte, metadata.CommitResult)) *Writer {
 	t.Helper()
 	c := env.config()
 	c.Committed = committed
@@ -86,7 +86,7 @@ func results(t *testing.T, ack *Ack) ([]metadata.BatchResult, error) {
 func TestAppendCommitsInOrder(t *testing.T) {
 	env := newTestEnv(t)
 	var keys []string
-	w := env.writer(t, func(key string, data []byte) { keys = append(keys, key) })
+	w := env.writer(t, func(key string, _ []byte, _ metadata.CommitResult) { keys = append(keys, key) })
 	ack, err := w.Append([]Item{env.item(0, 2), env.item(1, 1), env.item(0, 3)})
 	if err != nil {
 		t.Fatal(err)
