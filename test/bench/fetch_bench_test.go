@@ -57,9 +57,10 @@ func BenchmarkColdFetchThroughput(b *testing.B) {
 	}
 	writer.Kill() // every record was acknowledged, so all of it is durable
 
-	objBytes := objectsSize(b, bucketURL, keys["cold"])
+	objBytes, largest := objectsSize(b, bucketURL, keys["cold"])
 	var raw baseline
-	rawGet := func() float64 { return rawGetMBps(b, bucketURL, keys["cold"], readers) }
+	bufs := randomBuffers(readers, int(largest))
+	rawGet := func() float64 { return rawGetMBps(b, bucketURL, keys["cold"], bufs) }
 	raw.sample(3, rawGet)
 
 	httpAddr := testenv.FreeAddr(b)
@@ -91,7 +92,7 @@ func BenchmarkColdFetchThroughput(b *testing.B) {
 	raw.sample(3, rawGet)
 	mbps := float64(objBytes) / 1e6 / elapsed.Seconds()
 	ratio := mbps / raw.median()
-	rawObjBytes := objectsSize(b, bucketURL, keys["raw"])
+	rawObjBytes, _ := objectsSize(b, bucketURL, keys["raw"])
 	fetchMBps := float64(rawObjBytes) / 1e6 / rawElapsed.Seconds()
 
 	b.ReportMetric(mbps, "caudal-MB/s")
@@ -104,10 +105,12 @@ func BenchmarkColdFetchThroughput(b *testing.B) {
 		readers, raw, ratio, mbps/raw.best(), verdict(ratio >= 0.8))
 	report(b, "cold fetch: CPU seconds with kgo consumers (%.2fs wall, %d cores): %s", elapsed.Seconds(), runtimeCores(), cpu)
 	report(b, "cold fetch: %s", cpuCeiling(cpu, float64(objBytes)/1e9, raw))
+	report(b, "cold fetch: %s", cpuFloor(b, "", cpu, float64(objBytes)/1e9, raw, ratio))
 	report(b, "cold fetch: the gateway read %s for %.1f MB of objects", gets, float64(objBytes)/1e6)
 	report(b, "cold fetch, records not decoded: %.1f MB/s with %d fetch clients (%.1f MB of batches in %.2fs): ratio %.2f; CPU seconds: %s",
 		fetchMBps, readers, float64(rawBytes)/1e6, rawElapsed.Seconds(), fetchMBps/raw.median(), rawCPU)
 	report(b, "cold fetch, records not decoded: %s", cpuCeiling(rawCPU, float64(rawObjBytes)/1e9, raw))
+	report(b, "cold fetch, records not decoded: %s", cpuFloor(b, "undecoded-", rawCPU, float64(rawObjBytes)/1e9, raw, fetchMBps/raw.median()))
 	report(b, "cold fetch: gateway peak RSS (VmHWM) %.1f MiB", float64(hwm)/1024)
 }
 
@@ -252,20 +255,21 @@ func partitionEnds(b *testing.B, addr, topic string) map[int32]int64 {
 	return ends
 }
 
-// objectsSize sums the sizes of the objects with the given keys.
-func objectsSize(b *testing.B, bucketURL string, keys []string) int64 {
+// objectsSize sums the sizes of the objects with the given keys and finds
+// the largest.
+func objectsSize(b *testing.B, bucketURL string, keys []string) (total, largest int64) {
 	b.Helper()
 	bucket := openBucket(b, bucketURL)
 	defer bucket.Close()
-	var total int64
 	for _, k := range keys {
 		a, err := bucket.Stat(context.Background(), k)
 		if err != nil {
 			b.Fatal(err)
 		}
 		total += a.Size
+		largest = max(largest, a.Size)
 	}
-	return total
+	return total, largest
 }
 
 // bucketKeys lists the keys of every object under bucketURL.
@@ -278,13 +282,14 @@ func bucketKeys(b *testing.B, bucketURL string) []string {
 	return keys
 }
 
-// rawGetMBps GETs the objects with the given keys whole, from concurrency
-// readers, and returns MB/s.
-func rawGetMBps(b *testing.B, bucketURL string, keys []string, concurrency int) float64 {
+// rawGetMBps GETs the objects with the given keys whole with the raw
+// client, from one reader per buffer in bufs, each reading into its
+// buffer, and returns MB/s.
+func rawGetMBps(b *testing.B, bucketURL string, keys []string, bufs [][]byte) float64 {
 	b.Helper()
 	ctx := context.Background()
-	bucket := openBucket(b, bucketURL)
-	defer bucket.Close()
+	raw := newRawS3(b, bucketURL)
+	defer raw.close()
 	var (
 		next   atomic.Int64
 		total  atomic.Int64
@@ -292,14 +297,14 @@ func rawGetMBps(b *testing.B, bucketURL string, keys []string, concurrency int) 
 		wg     sync.WaitGroup
 	)
 	start := time.Now()
-	for range concurrency {
+	for _, buf := range bufs {
 		wg.Go(func() {
 			for {
 				i := int(next.Add(1) - 1)
 				if i >= len(keys) || failed.Load() != nil {
 					return
 				}
-				data, err := bucket.Get(ctx, keys[i], nil)
+				data, err := raw.get(ctx, keys[i], buf)
 				if err != nil {
 					failed.CompareAndSwap(nil, &err)
 					return

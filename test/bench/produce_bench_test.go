@@ -72,7 +72,8 @@ func BenchmarkProduceThroughput(b *testing.B) {
 	bucketURL, metadataURL := testenv.StoreURLs(b, testenv.Cloud)
 
 	var raw baseline
-	raw.sample(3, func() float64 { return rawPutMBps(b, srv, throughputBytes) })
+	rawData := randomBuffers(4, rawObjectSize)
+	raw.sample(3, func() float64 { return rawPutMBps(b, srv, rawData, throughputBytes) })
 
 	httpAddr := testenv.FreeAddr(b)
 	p := testenv.StartProcess(b, bucketURL, metadataURL, "--http-listen", httpAddr, "--pprof")
@@ -91,7 +92,7 @@ func BenchmarkProduceThroughput(b *testing.B) {
 	ops := objstoreOps(b, httpAddr)
 	objs, objBytes := bucketObjects(b, bucketURL)
 
-	raw.sample(3, func() float64 { return rawPutMBps(b, srv, throughputBytes) })
+	raw.sample(3, func() float64 { return rawPutMBps(b, srv, rawData, throughputBytes) })
 	mbps := float64(records*recordSize) / 1e6 / elapsed.Seconds()
 	ratio := mbps / raw.median()
 
@@ -108,6 +109,7 @@ func BenchmarkProduceThroughput(b *testing.B) {
 		put.count, put.mean()*1000, put.sum/elapsed.Seconds())
 	report(b, "produce throughput: CPU seconds during the run (%.2fs wall, %d cores): %s", elapsed.Seconds(), runtimeCores(), cpu)
 	report(b, "produce throughput: %s", cpuCeiling(cpu, float64(records*recordSize)/1e9, raw))
+	report(b, "produce throughput: %s", cpuFloor(b, "", cpu, float64(records*recordSize)/1e9, raw, ratio))
 }
 
 // BenchmarkProduceLatency produces 2,000 records/s of 1 KiB for 10 s, one
@@ -429,20 +431,42 @@ func (s baseline) String() string {
 }
 
 // cpuCeiling explains a CPU-bound ratio: CPU seconds per GB of the run
-// and of the baseline, and two ceilings on the ratio, the baseline's CPU
-// per GB over the run's with the gateway's replaced by:
+// and of the baseline, and two ceilings on the ratio (see cpuCeilings).
+func cpuCeiling(run cpuSample, gb float64, raw baseline) string {
+	r, base := run.scale(1/gb), raw.perGB()
+	free, rawCost := cpuCeilings(run, gb, raw)
+	return fmt.Sprintf("CPU-s per GB: run %.2f (gateway %.2f, kgo %.2f, MinIO %.2f, PostgreSQL %.2f), raw %.2f (client %.2f, MinIO %.2f); ratio ceiling %.2f with a gateway that cost nothing, %.2f with one that cost what the raw client did and MinIO at its raw cost",
+		r.total(), r.gateway, r.clients, r.minio, r.postgres, base.total(), base.clients, base.minio, free, rawCost)
+}
+
+// cpuCeilings are the ceilings on a CPU-bound throughput ratio: the
+// baseline's CPU per GB over the run's with the gateway's replaced by
 //
-//   - nothing, everything else as in the run;
+//   - nothing, everything else as in the run (free);
 //   - what the baseline's client spent, since the gateway moves the same
 //     bytes to or from MinIO (and more: it also talks to the clients),
 //     with MinIO at its cost in the baseline (it rises when the cores are
-//     shared).
-func cpuCeiling(run cpuSample, gb float64, raw baseline) string {
+//     shared) (rawCost).
+func cpuCeilings(run cpuSample, gb float64, raw baseline) (free, rawCost float64) {
 	r, base := run.scale(1/gb), raw.perGB()
 	others := r.clients + r.postgres
-	return fmt.Sprintf("CPU-s per GB: run %.2f (gateway %.2f, kgo %.2f, MinIO %.2f, PostgreSQL %.2f), raw %.2f (client %.2f, MinIO %.2f); ratio ceiling %.2f with a gateway that cost nothing, %.2f with one that cost what the raw client did and MinIO at its raw cost",
-		r.total(), r.gateway, r.clients, r.minio, r.postgres, base.total(), base.clients, base.minio,
-		base.total()/(others+r.minio), base.total()/(others+base.clients+base.minio))
+	return base.total() / (others + r.minio), base.total() / (others + base.clients + base.minio)
+}
+
+// cpuFloor compares the gateway's CPU seconds per GB with the raw client's
+// on the same bytes in the same run (a gateway that only received the
+// bytes and sent them on would cost about 2×), and the throughput ratio
+// with its ceiling for a gateway that cost what the raw client did. It
+// reports the figures as metrics named with prefix.
+func cpuFloor(b *testing.B, prefix string, run cpuSample, gb float64, raw baseline, ratio float64) string {
+	gw, client := run.gateway/gb, raw.perGB().clients
+	_, ceiling := cpuCeilings(run, gb, raw)
+	b.ReportMetric(gw, prefix+"gw-CPU-s/GB")
+	b.ReportMetric(client, prefix+"rawclient-CPU-s/GB")
+	b.ReportMetric(gw/client, prefix+"gw/rawclient-CPU")
+	b.ReportMetric(ratio/ceiling, prefix+"ratio/ceiling")
+	return fmt.Sprintf("gateway %.2f CPU-s per GB, raw client %.2f: %.2f× the raw client (target <= 2: %s); throughput ratio %.2f is %.2f of its ceiling %.2f",
+		gw, client, gw/client, verdict(gw/client <= 2), ratio, ratio/ceiling, ceiling)
 }
 
 // report prints a result line so that it shows in `go test -bench` output
@@ -571,15 +595,19 @@ func pacedProduce(b *testing.B, cl *kgo.Client, topic string, rate int, d time.D
 	return lats, errs
 }
 
-// rawPutMBps PUTs total bytes in 8 MiB objects, 4 concurrent writers,
-// into a fresh bucket through caudal's s3:// Bucket and returns MB/s.
-func rawPutMBps(b *testing.B, srv *testenv.MinIOServer, total int) float64 {
+// rawObjectSize is the size of the raw baseline's objects, the gateway's
+// default flush.bytes.
+const rawObjectSize = 8 << 20
+
+// rawPutMBps PUTs total bytes in objects from data (one buffer per
+// concurrent writer, rawObjectSize each) into a fresh bucket with the raw
+// client and returns MB/s.
+func rawPutMBps(b *testing.B, srv *testenv.MinIOServer, data [][]byte, total int) float64 {
 	b.Helper()
-	const size = 8 << 20
-	bucket := openBucket(b, srv.URL(srv.NewBucket(b), "raw"))
-	defer bucket.Close()
-	mbps := putThroughput(b, bucket, total/size, size, 4)
-	b.SetBytes(0) // putThroughput sets it for its own use of b's timer
+	raw := newRawS3(b, srv.URL(srv.NewBucket(b), "raw"))
+	defer raw.close()
+	mbps := putBuffers(b, total/rawObjectSize, data, raw.put)
+	b.SetBytes(0) // putBuffers sets it for its own use of b's timer
 	return mbps
 }
 
@@ -786,27 +814,36 @@ func (s cpuSample) String() string {
 		s.gateway, s.clients, s.minio, s.postgres, s.faults, float64(s.faults)/256)
 }
 
+// sampleCPU counts only the processes this benchmark started: the
+// gateway, this process, and testenv's MinIO and PostgreSQL servers, found
+// by their pids (other work on the machine runs its own).
 func sampleCPU(gatewayPid int) cpuSample {
 	var s cpuSample
 	s.gateway, s.faults = procCPU(gatewayPid), procMinorFaults(gatewayPid)
 	var ru syscall.Rusage
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	s.clients = float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
+	s.minio = procCPU(testenv.MinIOPid())
+	s.postgres = postmasterCPU(testenv.PostgresPid())
+	return s
+}
+
+// postmasterCPU is the CPU seconds of a PostgreSQL server: the postmaster,
+// the children it has reaped (fields 16 and 17: backends of closed
+// connections) and its live children (backends, background workers).
+func postmasterCPU(pid int) float64 {
+	if pid == 0 {
+		return 0
+	}
+	cpu := procCPU(pid) + (procStat(pid, 16)+procStat(pid, 17))/100
 	ents, _ := os.ReadDir("/proc")
 	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
-		switch strings.TrimSpace(string(comm)) {
-		case "minio":
-			s.minio += procCPU(pid)
-		case "postgres":
-			s.postgres += procCPU(pid)
+		child, err := strconv.Atoi(e.Name())
+		if err == nil && int(procStat(child, 4)) == pid {
+			cpu += procCPU(child)
 		}
 	}
-	return s
+	return cpu
 }
 
 // procCPU is a process's user+system CPU seconds from /proc/<pid>/stat:

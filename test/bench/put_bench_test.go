@@ -48,12 +48,26 @@ func putThroughput(b *testing.B, bucket objstore.Bucket, objects, size, concurre
 // putLoop is putThroughput for any PUT function.
 func putLoop(b *testing.B, objects, size, concurrency int, put func(ctx context.Context, key string, data []byte) error) float64 {
 	b.Helper()
-	// Distinct contents per writer so that no layer can deduplicate.
-	data := make([][]byte, concurrency)
-	for i := range data {
-		data[i] = make([]byte, size)
-		rand.Read(data[i])
+	return putBuffers(b, objects, randomBuffers(concurrency, size), put)
+}
+
+// randomBuffers are n buffers of size random bytes, distinct so that no
+// layer can deduplicate, and with their pages touched: a client reusing
+// them pays nothing for them in what it measures.
+func randomBuffers(n, size int) [][]byte {
+	bufs := make([][]byte, n)
+	for i := range bufs {
+		bufs[i] = make([]byte, size)
+		rand.Read(bufs[i])
 	}
+	return bufs
+}
+
+// putBuffers PUTs objects objects from len(data) writers, writer w sending
+// data[w] each time, and returns the throughput in MB/s, like putLoop.
+func putBuffers(b *testing.B, objects int, data [][]byte, put func(ctx context.Context, key string, data []byte) error) float64 {
+	b.Helper()
+	size, concurrency := len(data[0]), len(data)
 	run := time.Now().UnixNano()
 	var next atomic.Int64
 	var failed atomic.Pointer[error]

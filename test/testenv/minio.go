@@ -215,6 +215,16 @@ func (s *MinIOServer) stop() {
 	os.RemoveAll(s.dir)
 }
 
+// MinIOPid is the pid of the shared server MinIO started, 0 if this
+// process has not started it: benchmarks count the CPU of their own
+// server, not of every minio process on a shared machine.
+func MinIOPid() int {
+	if minioServer == nil || minioServer.cmd == nil || minioServer.cmd.Process == nil {
+		return 0
+	}
+	return minioServer.cmd.Process.Pid
+}
+
 // Endpoint is the server's S3 API base URL, http://127.0.0.1:PORT.
 func (s *MinIOServer) Endpoint() string { return "http://" + s.addr }
 

@@ -21,10 +21,11 @@ import (
 )
 
 var (
-	pgOnce sync.Once
-	pgBase string // postgres://postgres@127.0.0.1:PORT
-	pgErr  error
-	pgDBs  atomic.Int64
+	pgOnce   sync.Once
+	pgBase   string // postgres://postgres@127.0.0.1:PORT
+	pgShared *pgServer
+	pgErr    error
+	pgDBs    atomic.Int64
 )
 
 // Postgres returns the URL of a fresh, empty database on a throwaway
@@ -88,7 +89,30 @@ func startPostgres() (string, error) {
 		return "", err
 	}
 	atExit(stop)
+	pgShared = s
 	return "postgres://postgres@" + s.addr, nil
+}
+
+// PostgresPid is the postmaster pid of the shared server Postgres started,
+// 0 if this process has not started it. Its backends are its children:
+// benchmarks count their own server's CPU by it, not every postgres
+// process on a shared machine.
+func PostgresPid() int {
+	if pgShared == nil {
+		return 0
+	}
+	return pgShared.pid()
+}
+
+// pid is the running postmaster's pid, the first line of postmaster.pid.
+func (s *pgServer) pid() int {
+	data, err := os.ReadFile(filepath.Join(s.data, "postmaster.pid"))
+	if err != nil {
+		return 0
+	}
+	line, _, _ := strings.Cut(string(data), "\n")
+	pid, _ := strconv.Atoi(strings.TrimSpace(line))
+	return pid
 }
 
 // pgServer is a PostgreSQL cluster made with initdb in a temporary

@@ -1,0 +1,115 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+
+	"github.com/caudal/caudal/test/testenv"
+)
+
+// rawS3 is the cheapest S3 client the baselines can have, so that a
+// gateway's CPU per GB is compared with the floor of moving the same bytes:
+// one HTTP request per object, signed over its headers only (SigV4 with
+// UNSIGNED-PAYLOAD: no SHA-256 of the body), no Content-MD5 and no
+// checksum header, the body sent from the caller's buffer and read into
+// one. Nothing else an SDK does (middleware, retries, body wrappers).
+type rawS3 struct {
+	http     *http.Client
+	base     string // endpoint/bucket/prefix
+	signer   *v4.Signer
+	creds    aws.Credentials
+	region   string
+	unsigned string
+}
+
+// newRawS3 is a raw client for the s3:// bucket URL of testenv's MinIO,
+// with root credentials.
+func newRawS3(b *testing.B, bucketURL string) *rawS3 {
+	b.Helper()
+	u, err := url.Parse(bucketURL)
+	if err != nil {
+		b.Fatal(err)
+	}
+	base := strings.TrimSuffix(u.Query().Get("endpoint"), "/") + "/" + u.Host
+	if prefix := strings.Trim(u.Path, "/"); prefix != "" {
+		base += "/" + prefix
+	}
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = 16 // one kept connection per concurrent request
+	t.DisableCompression = true
+	return &rawS3{
+		http:     &http.Client{Transport: t},
+		base:     base,
+		signer:   v4.NewSigner(),
+		creds:    aws.Credentials{AccessKeyID: testenv.MinIOUser, SecretAccessKey: testenv.MinIOPassword},
+		region:   testenv.MinIORegion,
+		unsigned: "UNSIGNED-PAYLOAD",
+	}
+}
+
+// close closes the client's idle connections.
+func (c *rawS3) close() { c.http.CloseIdleConnections() }
+
+// do signs req without its payload and sends it.
+func (c *rawS3) do(req *http.Request) (*http.Response, error) {
+	req.Header.Set("X-Amz-Content-Sha256", c.unsigned)
+	if err := c.signer.SignHTTP(req.Context(), c.creds, req, c.unsigned, "s3", c.region, time.Now()); err != nil {
+		return nil, err
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode/100 != 2 {
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<10))
+		resp.Body.Close()
+		return nil, fmt.Errorf("%s %s: %s: %s", req.Method, req.URL.Path, resp.Status, msg)
+	}
+	return resp, nil
+}
+
+// put stores data under key.
+func (c *rawS3) put(ctx context.Context, key string, data []byte) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut, c.base+"/"+key, bytes.NewReader(data))
+	if err != nil {
+		return err
+	}
+	resp, err := c.do(req)
+	if err != nil {
+		return err
+	}
+	io.Copy(io.Discard, resp.Body)
+	return resp.Body.Close()
+}
+
+// get reads the object at key into buf, growing it only if the object does
+// not fit, and returns the object's bytes.
+func (c *rawS3) get(ctx context.Context, key string, buf []byte) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+"/"+key, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if n := int(resp.ContentLength); n > cap(buf) {
+		buf = make([]byte, n)
+	}
+	data := buf[:resp.ContentLength]
+	if _, err := io.ReadFull(resp.Body, data); err != nil {
+		return nil, fmt.Errorf("GET %s: %w", key, err)
+	}
+	return data, nil
+}
