@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"io/fs"
 	"os"
@@ -17,6 +18,7 @@ import (
 	"time"
 
 	"github.com/minio/minio-go/v7"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/caudal/caudal/objstore"
 	"github.com/caudal/caudal/segments"
@@ -74,6 +76,35 @@ func TestS3BackendOnMinIO(t *testing.T) {
 	}
 }
 
+// The store checks the CRC-32C a caller hands PutWithCRC32C, also through
+// the metrics wrapper the gateway puts around its bucket: a wrong one
+// fails the PUT and stores nothing.
+func TestS3RefusesWrongCRC32C(t *testing.T) {
+	t.Parallel()
+	srv := testenv.MinIO(t)
+	inner, err := objstore.Open(t.Context(), srv.URL(srv.NewBucket(t), ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer inner.Close()
+	measured, err := objstore.WithMetrics(inner, prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, b := range []objstore.Bucket{inner, measured} {
+		key := fmt.Sprintf("wrong-crc/%d", i)
+		data := randomBytes(1 << 20)
+		if err := objstore.PutWithCRC32C(t.Context(), b, key, data, crc32.Checksum(data, castagnoli)+1); err == nil {
+			t.Fatalf("PutWithCRC32C %s with a wrong CRC-32C succeeded", key)
+		}
+		if _, err := b.Get(t.Context(), key, nil); !errors.Is(err, objstore.ErrNotFound) {
+			t.Errorf("Get %s after the refused PUT: %v, want ErrNotFound", key, err)
+		}
+	}
+}
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
 // runAcceptance is the suite every backend passes unchanged.
 func runAcceptance(t *testing.T, open backend) {
 	t.Run("GetIntoBuffer", func(t *testing.T) {
@@ -127,6 +158,24 @@ func runAcceptance(t *testing.T, open backend) {
 			if since := time.Since(a.LastModified); since > time.Hour || since < -time.Hour {
 				t.Errorf("Stat %s: LastModified %v is far from now", key, a.LastModified)
 			}
+			checkStored(t, v, key, data)
+		}
+	})
+
+	t.Run("PutWithCRC32C", func(t *testing.T) {
+		t.Parallel()
+		b, v := open(t)
+		measured, err := objstore.WithMetrics(b, prometheus.NewRegistry())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, bucket := range []objstore.Bucket{b, measured} {
+			key := fmt.Sprintf("crc/%d", i)
+			data := randomBytes(3 << 20)
+			if err := objstore.PutWithCRC32C(t.Context(), bucket, key, data, crc32.Checksum(data, castagnoli)); err != nil {
+				t.Fatalf("PutWithCRC32C %s: %v", key, err)
+			}
+			mustGet(t, bucket, key, data)
 			checkStored(t, v, key, data)
 		}
 	})

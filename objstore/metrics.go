@@ -95,6 +95,13 @@ func (m *metricsBucket) Put(ctx context.Context, key string, data []byte) error 
 	return err
 }
 
+func (m *metricsBucket) putCRC32C(ctx context.Context, key string, data []byte, crc uint32) error {
+	start := time.Now()
+	err := PutWithCRC32C(ctx, m.inner, key, data, crc)
+	m.observe(OpPut, start, err, len(data))
+	return err
+}
+
 func (m *metricsBucket) Get(ctx context.Context, key string, buf []byte) ([]byte, error) {
 	start := time.Now()
 	data, err := m.inner.Get(ctx, key, buf)

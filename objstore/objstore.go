@@ -37,6 +37,25 @@ type Bucket interface {
 	Close() error
 }
 
+// PutWithCRC32C writes data like b.Put, with crc as its CRC-32C
+// (Castagnoli). A caller that knows it without reading every byte (a
+// segment's batches carry their own) saves a pass over the object: a
+// backend that sends it for the store to check (s3://) uses it instead of
+// computing it, the others write as Put does. A wrong crc fails the PUT
+// there.
+func PutWithCRC32C(ctx context.Context, b Bucket, key string, data []byte, crc uint32) error {
+	if c, ok := b.(crc32cPutter); ok {
+		return c.putCRC32C(ctx, key, data, crc)
+	}
+	return b.Put(ctx, key, data)
+}
+
+// crc32cPutter is a Bucket that takes a caller's CRC-32C (see
+// PutWithCRC32C).
+type crc32cPutter interface {
+	putCRC32C(ctx context.Context, key string, data []byte, crc uint32) error
+}
+
 // Attrs describes a stored object.
 type Attrs struct {
 	Key          string

@@ -237,7 +237,11 @@ var s3ErrorCodes = map[string]error{
 // keeps the bytes' integrity end to end at a fraction of that, because the
 // store recomputes it and refuses a mismatch (S3's BadDigest).
 func (b *s3Bucket) Put(ctx context.Context, key string, data []byte) error {
-	return b.put(ctx, key, data, crc32cBase64(data))
+	return b.putCRC32C(ctx, key, data, crc32.Checksum(data, castagnoli))
+}
+
+func (b *s3Bucket) putCRC32C(ctx context.Context, key string, data []byte, crc uint32) error {
+	return b.put(ctx, key, data, base64.StdEncoding.EncodeToString(binary.BigEndian.AppendUint32(nil, crc)))
 }
 
 func (b *s3Bucket) put(ctx context.Context, key string, data []byte, crc string) error {
@@ -259,11 +263,6 @@ func (b *s3Bucket) put(ctx context.Context, key string, data []byte, crc string)
 }
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
-
-// crc32cBase64 is data's CRC-32C as S3's checksum headers carry it.
-func crc32cBase64(data []byte) string {
-	return base64.StdEncoding.EncodeToString(binary.BigEndian.AppendUint32(nil, crc32.Checksum(data, castagnoli)))
-}
 
 func (b *s3Bucket) Get(ctx context.Context, key string, buf []byte) ([]byte, error) {
 	full, err := b.key(ctx, OpGet, key)

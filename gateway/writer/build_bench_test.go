@@ -31,7 +31,7 @@ func BenchmarkBuild(b *testing.B) {
 			w := &Writer{c: Config{Buffers: tc.buffers}}
 			b.SetBytes(int64(16 * 512 * len(batch)))
 			for b.Loop() {
-				_, _, data, err := w.build(obj)
+				_, _, data, _, err := w.build(obj)
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/caudal/caudal/metadata"
+	"github.com/caudal/caudal/objstore"
 	"github.com/caudal/caudal/segments"
 	"github.com/google/uuid"
 )
@@ -73,10 +74,10 @@ func (w *Writer) write(obj *pendingObject, prev <-chan struct{}, committed chan<
 	ctx, cancel := context.WithTimeout(context.Background(), segments.CommitTimeout)
 	defer cancel()
 	m := w.metrics
-	key, commit, data, err := w.build(obj)
+	key, commit, data, crc, err := w.build(obj)
 	if err != nil {
 		m.flushErrors.WithLabelValues("build").Inc()
-	} else if err = w.c.Bucket.Put(ctx, key, data); err != nil {
+	} else if err = objstore.PutWithCRC32C(ctx, w.c.Bucket, key, data, crc); err != nil {
 		m.flushErrors.WithLabelValues("put").Inc()
 		err = fmt.Errorf("put object %s: %w", key, err)
 		// A request that failed may still be reading its body (an
@@ -158,12 +159,12 @@ func (w *Writer) countProduced(obj *pendingObject) {
 	}
 }
 
-// build lays out the object, in a buffer from Buffers when set, and the
-// commit that describes it.
-func (w *Writer) build(obj *pendingObject) (string, metadata.ObjectCommit, []byte, error) {
+// build lays out the object, in a buffer from Buffers when set, the
+// commit that describes it, and its CRC-32C.
+func (w *Writer) build(obj *pendingObject) (string, metadata.ObjectCommit, []byte, uint32, error) {
 	key, err := segments.NewObjectKey()
 	if err != nil {
-		return "", metadata.ObjectCommit{}, nil, err
+		return "", metadata.ObjectCommit{}, nil, 0, err
 	}
 	parts := make([]segments.Part, len(obj.parts))
 	for i, p := range obj.parts {
@@ -178,7 +179,7 @@ func (w *Writer) build(obj *pendingObject) (string, metadata.ObjectCommit, []byt
 		if dst != nil {
 			w.c.Buffers.Put(dst)
 		}
-		return key, metadata.ObjectCommit{}, nil, fmt.Errorf("build object %s: %w", key, err)
+		return key, metadata.ObjectCommit{}, nil, 0, fmt.Errorf("build object %s: %w", key, err)
 	}
 	commit := metadata.ObjectCommit{Key: key, Size: int64(len(data)), Runs: make([]metadata.PartitionRun, len(obj.parts)), Completions: obj.completions}
 	for i, p := range obj.parts {
@@ -189,5 +190,5 @@ func (w *Writer) build(obj *pendingObject) (string, metadata.ObjectCommit, []byt
 		}
 		commit.Runs[i] = run
 	}
-	return key, commit, data, nil
+	return key, commit, data, objectCRC(data, spans), nil
 }
