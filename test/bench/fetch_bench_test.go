@@ -66,7 +66,7 @@ func BenchmarkColdFetchThroughput(b *testing.B) {
 	httpAddr := testenv.FreeAddr(b)
 	// The killed writer stays registered until its heartbeat is older than
 	// the reader's --gateway-timeout; a short one keeps clients off it.
-	p := testenv.StartProcess(b, bucketURL, metadataURL, "--http-listen", httpAddr, "--heartbeat-interval", "200ms", "--gateway-timeout", "1s")
+	p := testenv.StartProcess(b, bucketURL, metadataURL, "--http-listen", httpAddr, "--pprof", "--heartbeat-interval", "200ms", "--gateway-timeout", "1s")
 	time.Sleep(1500 * time.Millisecond)
 	pid := processPid(b, p)
 	consumeAll(b, p.Addr, "warm", endOffsets(b, p.Addr, "warm"), readers)

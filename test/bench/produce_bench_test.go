@@ -896,6 +896,10 @@ func profileGateway(b *testing.B, httpAddr string, d time.Duration) func() {
 		}
 		defer resp.Body.Close()
 		data, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusOK { // a gateway started without --pprof
+			b.Logf("profile gateway: %s: %s", resp.Status, data)
+			return
+		}
 		name := filepath.Join(dir, strings.ReplaceAll(b.Name(), "/", "_")+".pprof")
 		if err := os.WriteFile(name, data, 0o644); err != nil {
 			b.Logf("write profile: %v", err)
