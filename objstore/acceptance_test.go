@@ -87,11 +87,7 @@ func TestS3RefusesWrongCRC32C(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer inner.Close()
-	measured, err := objstore.WithMetrics(inner, prometheus.NewRegistry())
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i, b := range []objstore.Bucket{inner, measured} {
+	for i, b := range alsoMeasured(t, inner) {
 		key := fmt.Sprintf("wrong-crc/%d", i)
 		data := randomBytes(1 << 20)
 		if err := objstore.PutWithCRC32C(t.Context(), b, key, data, crc32.Checksum(data, castagnoli)+1); err == nil {
@@ -104,6 +100,17 @@ func TestS3RefusesWrongCRC32C(t *testing.T) {
 }
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// alsoMeasured is b and b wrapped with metrics, as the gateway wraps its
+// bucket.
+func alsoMeasured(t *testing.T, b objstore.Bucket) []objstore.Bucket {
+	t.Helper()
+	measured, err := objstore.WithMetrics(b, prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return []objstore.Bucket{b, measured}
+}
 
 // runAcceptance is the suite every backend passes unchanged.
 func runAcceptance(t *testing.T, open backend) {
@@ -165,11 +172,7 @@ func runAcceptance(t *testing.T, open backend) {
 	t.Run("PutWithCRC32C", func(t *testing.T) {
 		t.Parallel()
 		b, v := open(t)
-		measured, err := objstore.WithMetrics(b, prometheus.NewRegistry())
-		if err != nil {
-			t.Fatal(err)
-		}
-		for i, bucket := range []objstore.Bucket{b, measured} {
+		for i, bucket := range alsoMeasured(t, b) {
 			key := fmt.Sprintf("crc/%d", i)
 			data := randomBytes(3 << 20)
 			if err := objstore.PutWithCRC32C(t.Context(), bucket, key, data, crc32.Checksum(data, castagnoli)); err != nil {
