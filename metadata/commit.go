@@ -275,6 +275,8 @@ func (s *sqlStore) assign(c ObjectCommit, keys []tp, pkeys []prodKey, parts map[
 		}
 	}
 
+	res.Appended = appended(c, index, parts)
+
 	// The writes: one statement per table.
 	var stmts []stmt
 	var upd [][]any
@@ -314,8 +316,36 @@ func (s *sqlStore) assign(c ObjectCommit, keys []tp, pkeys []prodKey, parts map[
 	stmts = append(stmts, tc.writes(s)...)
 	stmts = append(stmts, stmt{"INSERT INTO objects (" + objectCols + ") VALUES (?, ?, ?, ?, 0)",
 		[]any{c.Key, c.Size, string(ObjectLive), now}})
-	s.announce(c.Key) // notify.go: told other gateways once committed
+	s.announce(c.Key, res.Appended) // notify.go: told other gateways once committed
 	return res, stmts
+}
+
+// appended groups a commit's index rows by partition, in the order the
+// runs name them.
+func appended(c ObjectCommit, index []IndexEntry, parts map[tp]*partState) []Appended {
+	at := map[tp]int{}
+	var out []Appended
+	for _, e := range index {
+		k := tp{e.Topic, e.Partition}
+		i, ok := at[k]
+		if !ok {
+			i = len(out)
+			at[k] = i
+			out = append(out, Appended{Topic: e.Topic, Partition: e.Partition, LogStartOffset: parts[k].start})
+		}
+		e.ObjectSize = c.Size
+		out[i].Rows = append(out[i].Rows, e)
+	}
+	for _, r := range c.Runs {
+		i, ok := at[tp{r.Topic, r.Partition}]
+		if !ok {
+			continue
+		}
+		for _, b := range r.Batches {
+			out[i].Txn = out[i].Txn || b.Transactional || b.Control
+		}
+	}
+	return out
 }
 
 // rowSource returns a FROM item named v with columns column1, column2, …

@@ -23,11 +23,12 @@ import (
 // (BenchmarkCommitNotify, docs/capacity.md). Instead each store has an announcer. CommitObject
 // hands it the key of the object being committed, and the announcer, on a
 // connection of its own, looks up which of those objects are committed
-// (at most once per announceEvery) and sends one NOTIFY for all of them. So
-// a woken reader always finds the commits it was woken for, several
-// commits cost one notification, and a commit is announced once its row
-// is visible however long it took (until announceGiveUp: then it failed,
-// and readers see anything else at their own re-check).
+// (at most once per announceEvery) and sends, in one transaction, the
+// NOTIFYs of all of them: each carries what its commit appended
+// (notify_payload.go). So a woken reader always finds the commits it was
+// woken for, and a commit is announced once its row is visible however
+// long it took (until announceGiveUp: then it failed, and readers see
+// anything else at their own re-check).
 
 // commitChannel is the PostgreSQL notification channel of object commits.
 const commitChannel = "caudal_commits"
@@ -35,12 +36,14 @@ const commitChannel = "caudal_commits"
 // Watcher is implemented by stores that tell one process about commits
 // made by others.
 type Watcher interface {
-	// Watch calls fn after objects are committed (by any process), until
-	// ctx ends, and then returns nil. fn may also be called spuriously,
-	// e.g. after a reconnect, when notifications may have been missed.
-	// Lost connections are logged on log and retried. A store without
-	// cross-process notifications returns nil at once.
-	Watch(ctx context.Context, log *slog.Logger, fn func()) error
+	// Watch calls fn after objects are committed (by any process, this
+	// one's included), with what each commit appended, until ctx ends,
+	// and then returns nil. fn(nil) means anything may have changed: a
+	// commit too wide to describe, or a reconnect, after which
+	// notifications may have been missed. Lost connections are logged on
+	// log and retried. A store without cross-process notifications
+	// returns nil at once.
+	Watch(ctx context.Context, log *slog.Logger, fn func([]Appended)) error
 }
 
 const (
@@ -63,10 +66,16 @@ const (
 type announcer struct {
 	b    *pgBackend
 	wake chan struct{} // one token: something is pending
-	// pending is the keys of objects being committed, with when each was
-	// handed over; guarded by announcers.
-	pending map[string]time.Time
+	// pending is the objects being committed by key; guarded by
+	// announcers.
+	pending map[string]pendingCommit
 	conn    *pgx.Conn // the announcer's own; nil until connected
+}
+
+// pendingCommit is a commit waiting to be announced.
+type pendingCommit struct {
+	since    time.Time // when it was handed over
+	appended []Appended
 }
 
 // announcers maps each store with commits to announce to its running
@@ -85,10 +94,11 @@ var muted sync.Map
 // timer. Only benchmarks call it, to print what notifications cost.
 func MuteNotifications(s Store) { muted.Store(s, true) }
 
-// announce hands the object that the commit being written creates to the
-// store's announcer, starting one if none runs. CommitObject calls it
-// before COMMIT: the announcer waits to see the object.
-func (s *sqlStore) announce(key string) {
+// announce hands the object that the commit being written creates, and
+// what it appends, to the store's announcer, starting one if none runs.
+// CommitObject calls it before COMMIT: the announcer waits to see the
+// object.
+func (s *sqlStore) announce(key string, appended []Appended) {
 	pb, ok := s.b.(*pgBackend)
 	if _, quiet := muted.Load(s); quiet || !ok {
 		return
@@ -96,13 +106,15 @@ func (s *sqlStore) announce(key string) {
 	announcers.Lock()
 	a := announcers.m[s]
 	if a == nil {
-		a = &announcer{b: pb, wake: make(chan struct{}, 1), pending: map[string]time.Time{}}
+		a = &announcer{b: pb, wake: make(chan struct{}, 1), pending: map[string]pendingCommit{}}
 		announcers.m[s] = a
 		go a.run(s)
 	}
-	if _, ok := a.pending[key]; !ok { // lockAndWrite's retries hand it over again
-		a.pending[key] = time.Now()
+	since := time.Now()
+	if p, ok := a.pending[key]; ok { // lockAndWrite's retries hand it over again
+		since = p.since
 	}
+	a.pending[key] = pendingCommit{since, appended}
 	announcers.Unlock()
 	select {
 	case a.wake <- struct{}{}:
@@ -153,8 +165,8 @@ func (a *announcer) run(s *sqlStore) {
 func (a *announcer) due() bool {
 	announcers.Lock()
 	defer announcers.Unlock()
-	for k, since := range a.pending {
-		if time.Since(since) > announceGiveUp {
+	for k, p := range a.pending {
+		if time.Since(p.since) > announceGiveUp {
 			delete(a.pending, k)
 		}
 	}
@@ -174,12 +186,18 @@ func (a *announcer) retire(s *sqlStore) bool {
 }
 
 // announceVisible looks up which pending objects are committed and, if
-// any are, sends one NOTIFY for them, stops tracking them and returns true.
+// any are, sends their NOTIFYs, stops tracking them and returns true.
 func (a *announcer) announceVisible() (bool, error) {
+	var keys, payloads []string
 	announcers.Lock()
-	keys := make([]string, 0, len(a.pending))
-	for k := range a.pending {
-		keys = append(keys, k)
+	for k, p := range a.pending {
+		chunks := encodePayloads(k, p.appended)
+		if chunks == nil {
+			chunks = []string{""} // too wide to describe: anything may have changed
+		}
+		for _, payload := range chunks {
+			keys, payloads = append(keys, k), append(payloads, payload)
+		}
 	}
 	announcers.Unlock()
 
@@ -197,11 +215,11 @@ func (a *announcer) announceVisible() (bool, error) {
 		}
 		a.conn = conn
 	}
-	// One statement, one transaction: pg_notify runs for each object seen
-	// committed (PostgreSQL folds identical notifications of a transaction
-	// into one, delivered at its end) and not at all when none is. The
-	// payload is only a tick: readers re-read the partitions they wait on.
-	rows, err := a.conn.Query(ctx, "SELECT object_key, pg_notify($2, '') FROM objects WHERE object_key = ANY($1)", keys, commitChannel)
+	// One statement, one transaction: pg_notify runs for each payload of
+	// an object seen committed, and not at all when none is; the
+	// notifications are delivered, in order, when it commits.
+	rows, err := a.conn.Query(ctx, "SELECT v.key, pg_notify($2, v.payload) FROM unnest($1::text[], $3::text[]) AS v(key, payload)"+
+		" WHERE EXISTS (SELECT 1 FROM objects o WHERE o.object_key = v.key)", keys, commitChannel, payloads)
 	if err != nil {
 		return false, err
 	}
@@ -238,14 +256,14 @@ const (
 	watchBackoff = 5 * time.Second
 )
 
-func (s *sqlStore) Watch(ctx context.Context, log *slog.Logger, fn func()) error {
+func (s *sqlStore) Watch(ctx context.Context, log *slog.Logger, fn func([]Appended)) error {
 	pb, ok := s.b.(*pgBackend)
 	if !ok {
 		return nil
 	}
 	wait := watchRetry
 	for ctx.Err() == nil {
-		listened, err := pb.listen(ctx, fn)
+		listened, err := pb.listen(ctx, log, fn)
 		if ctx.Err() != nil {
 			break
 		}
@@ -267,7 +285,7 @@ func (s *sqlStore) Watch(ctx context.Context, log *slog.Logger, fn func()) error
 // listen holds one dedicated connection (outside the pool, which it would
 // otherwise pin) in LISTEN until it fails or ctx ends, and returns for how
 // long it listened.
-func (b *pgBackend) listen(ctx context.Context, fn func()) (time.Duration, error) {
+func (b *pgBackend) listen(ctx context.Context, log *slog.Logger, fn func([]Appended)) (time.Duration, error) {
 	conn, err := pgx.ConnectConfig(ctx, b.pool.Config().ConnConfig.Copy())
 	if err != nil {
 		return 0, fmt.Errorf("connect: %w", err)
@@ -278,11 +296,16 @@ func (b *pgBackend) listen(ctx context.Context, fn func()) (time.Duration, error
 	}
 	start := time.Now()
 	// Commits may have happened while this process was not listening.
-	fn()
+	fn(nil)
 	for {
-		if _, err := conn.WaitForNotification(ctx); err != nil {
+		n, err := conn.WaitForNotification(ctx)
+		if err != nil {
 			return time.Since(start), fmt.Errorf("wait for notification: %w", err)
 		}
-		fn()
+		appended, err := decodePayload(n.Payload)
+		if err != nil {
+			log.Warn("commit notification not understood; rereading everything", "err", err)
+		}
+		fn(appended)
 	}
 }

@@ -3,6 +3,7 @@ package metadata_test
 import (
 	"context"
 	"log/slog"
+	"reflect"
 	"testing"
 	"time"
 
@@ -12,21 +13,17 @@ import (
 )
 
 // TestWatchCommits: on PostgreSQL a commit made through one store (one
-// gateway process) wakes Watch on another; SQLite's Watch returns at once.
+// gateway process) reaches Watch on another with what it appended, as
+// its CommitResult said; SQLite's Watch returns at once.
 func TestWatchCommits(t *testing.T) {
 	eachBackend(t, func(t *testing.T, e *env) {
 		other := e.open(t)
 		wctx, cancel := context.WithCancel(ctx)
 		defer cancel()
-		woken := make(chan struct{}, 100)
+		told := make(chan []metadata.Appended, 100)
 		done := make(chan error, 1)
 		go func() {
-			done <- other.Watch(wctx, slog.New(slog.DiscardHandler), func() {
-				select {
-				case woken <- struct{}{}:
-				default:
-				}
-			})
+			done <- other.Watch(wctx, slog.New(slog.DiscardHandler), func(a []metadata.Appended) { told <- a })
 		}()
 		if e.url[:6] == "sqlite" {
 			select {
@@ -39,19 +36,35 @@ func TestWatchCommits(t *testing.T) {
 			}
 			return
 		}
-		// The first call comes once the listener is in place.
+		// The first call comes once the listener is in place, and says
+		// that anything may have changed.
 		select {
-		case <-woken:
+		case a := <-told:
+			if a != nil {
+				t.Fatalf("first call told %+v, want nil", a)
+			}
 		case <-time.After(10 * time.Second):
 			t.Fatal("Watch never started listening")
 		}
 		tp := mustTopic(t, e.s, "watched", 2)
-		for i := range 3 {
-			commitOne(t, e.s, tp.ID, int32(i%2), plain(0, 100, 1, 1))
+		for i, c := range []metadata.ObjectCommit{
+			{Size: 1000, Runs: []metadata.PartitionRun{{Topic: tp.ID, Partition: 0, Batches: []metadata.BatchAppend{plain(0, 100, 1, 1), plain(100, 50, 3, 7)}}}},
+			{Size: 2000, Runs: []metadata.PartitionRun{
+				{Topic: tp.ID, Partition: 1, Batches: []metadata.BatchAppend{plain(0, 100, 2, 1)}},
+				{Topic: tp.ID, Partition: 0, Batches: []metadata.BatchAppend{plain(100, 100, 1, -5)}},
+			}},
+		} {
+			res := mustCommit(t, e.s, c)
+			if len(res.Appended) != len(c.Runs) {
+				t.Fatalf("commit %d appended %+v, want one per run", i, res.Appended)
+			}
 			select {
-			case <-woken:
+			case a := <-told:
+				if !reflect.DeepEqual(a, res.Appended) {
+					t.Fatalf("commit %d: Watch told %+v, want %+v", i, a, res.Appended)
+				}
 			case <-time.After(5 * time.Second):
-				t.Fatalf("commit %d did not wake the other store's Watch", i)
+				t.Fatalf("commit %d did not reach the other store's Watch", i)
 			}
 		}
 		cancel()
@@ -215,7 +228,9 @@ func watchOther(t *testing.T, fn func(other metadata.Store, tp metadata.Topic)) 
 	w.tp = mustTopic(t, w.s, "watched", 1)
 	wctx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
-	go func() { done <- other.Watch(wctx, slog.New(slog.DiscardHandler), func() { fn(other, w.tp) }) }()
+	go func() {
+		done <- other.Watch(wctx, slog.New(slog.DiscardHandler), func([]metadata.Appended) { fn(other, w.tp) })
+	}()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
@@ -256,7 +271,7 @@ func TestWatchReconnects(t *testing.T) {
 	calls := make(chan struct{}, 10)
 	wctx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
-	go func() { done <- s.Watch(wctx, slog.New(logged), func() { calls <- struct{}{} }) }()
+	go func() { done <- s.Watch(wctx, slog.New(logged), func([]metadata.Appended) { calls <- struct{}{} }) }()
 	defer func() {
 		cancel()
 		if err := <-done; err != nil {

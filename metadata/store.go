@@ -213,7 +213,27 @@ type BatchAppend struct {
 // parallel to the ObjectCommit.
 type CommitResult struct {
 	Runs [][]BatchResult
+	// Appended is what the commit appended, one per partition it grew.
+	Appended []Appended
 }
+
+// Appended is what one commit appended to one partition, as readers
+// cache it: its index rows (ObjectSize set) are contiguous and in offset
+// order, from the partition's next offset before the commit to the one
+// after it. Commits tell their own process through CommitResult and
+// other processes through Watch.
+type Appended struct {
+	Topic          uuid.UUID
+	Partition      int32
+	LogStartOffset int64
+	Rows           []IndexEntry
+	// Txn: a transactional batch or a marker was appended, so the last
+	// stable offset may have moved; readers look it up again.
+	Txn bool
+}
+
+// NextOffset is the partition's next offset after the commit.
+func (a Appended) NextOffset() int64 { return a.Rows[len(a.Rows)-1].LastOffset + 1 }
 
 type BatchResult struct {
 	BaseOffset     int64

@@ -40,8 +40,9 @@ type Config struct {
 	// OnChange runs after the live gateways changed, with the new list,
 	// so that coordinators can hand off what moved away.
 	OnChange func(ctx context.Context, live []metadata.Gateway)
-	// OnRemoteCommit runs when another gateway committed an object.
-	OnRemoteCommit func()
+	// OnRemoteCommit runs when a gateway committed an object, with what
+	// it appended (metadata.Watcher).
+	OnRemoteCommit func([]metadata.Appended)
 }
 
 // Registry keeps this gateway registered and the live list current.

@@ -269,7 +269,7 @@ func listen(b *testing.B, s metadata.Store) <-chan time.Time {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- s.Watch(ctx, slog.New(slog.DiscardHandler), func() {
+		done <- s.Watch(ctx, slog.New(slog.DiscardHandler), func([]metadata.Appended) {
 			select {
 			case wakes <- time.Now():
 			default:
