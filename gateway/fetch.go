@@ -6,8 +6,9 @@ package gateway
 // the read cache), writes the real offsets into the batches, and honours
 // max_bytes, partition_max_bytes and KIP-74's "at least one batch". When
 // less than min_bytes is available the request waits up to max_wait_ms,
-// woken by commits (this gateway's and, through the metadata store, other
-// gateways') and re-reading at least every fetchRecheck. Topic ids are
+// woken by commits to its partitions (this gateway's and, through the
+// metadata store, other gateways') and re-reading at least every
+// reader.MaxStaleness. Topics are resolved once per request. Topic ids are
 // used from v13. Every partition reports its last stable offset (the first
 // offset of its oldest open transaction); isolation_level=read_committed
 // reads only below it and gets the aborted transactions of what it read,
@@ -32,9 +33,6 @@ func init() { register(kmsg.Fetch, 4, 16, serveFetch) }
 // maxFetchWait bounds max_wait_ms; clients default to 500 ms.
 const maxFetchWait = 30 * time.Second
 
-// fetchRecheck bounds how long a long-polling fetch waits between reads.
-const fetchRecheck = 500 * time.Millisecond
-
 func serveFetch(c *conn, kreq kmsg.Request) kmsg.Response {
 	req := kreq.(*kmsg.FetchRequest)
 	if req.Rack != "" {
@@ -44,27 +42,27 @@ func serveFetch(c *conn, kreq kmsg.Request) kmsg.Response {
 	// so a hostile max_wait_ms would pin it for days.
 	wait := min(time.Duration(req.MaxWaitMillis)*time.Millisecond, maxFetchWait)
 	deadline := time.Now().Add(wait)
+	wants := c.fetchWants(req)
 	for {
-		wake := c.g.reader.Wait()
-		resp, n, failed, release := c.fetchOnce(req)
+		wake, stop := c.g.reader.Wait(wants)
+		resp, n, failed, release := c.fetchOnce(req, wants)
 		wait := time.Until(deadline)
 		if failed || n >= int(req.MinBytes) || wait <= 0 {
+			stop()
 			c.release = release
 			return resp
 		}
-		// Re-checked every fetchRecheck even without a wake-up: the
-		// fallback when another gateway's commit notification is lost.
-		t := time.NewTimer(min(wait, fetchRecheck))
+		// Re-read when the partition states may have gone stale without
+		// a wake-up (reader.MaxStaleness).
+		t := time.NewTimer(min(wait, reader.MaxStaleness))
 		select {
 		case <-wake:
-			t.Stop()
 		case <-t.C:
 		case <-c.ctx.Done():
-			t.Stop()
-			c.release = release
-			return resp
 		}
-		if c.g.isClosed() {
+		t.Stop()
+		stop()
+		if c.ctx.Err() != nil || c.g.isClosed() {
 			// Every wait returns at once now: answer instead of
 			// re-reading until the deadline.
 			c.release = release
@@ -74,37 +72,46 @@ func serveFetch(c *conn, kreq kmsg.Request) kmsg.Response {
 	}
 }
 
+// fetchWants resolves the request's topics, once for all its reads, and
+// lists its partitions in request order.
+func (c *conn) fetchWants(req *kmsg.FetchRequest) []reader.Want {
+	maxBytes := fetchMaxBytes(req)
+	var wants []reader.Want
+	for _, rt := range req.Topics {
+		t, terr := c.fetchTopic(req.Version, rt)
+		for _, rp := range rt.Partitions {
+			wants = append(wants, reader.Want{Topic: t, Partition: rp.Partition, Offset: rp.FetchOffset,
+				MaxBytes: min(int(rp.PartitionMaxBytes), maxBytes), ReadCommitted: req.IsolationLevel == 1, Err: terr})
+		}
+	}
+	return wants
+}
+
+func fetchMaxBytes(req *kmsg.FetchRequest) int {
+	if req.MaxBytes <= 0 {
+		return 52428800 // fetch.max.bytes default, for versions without it
+	}
+	return int(req.MaxBytes)
+}
+
 // fetchOnce reads every requested partition once (gateway/reader). It
 // reports the record bytes returned, whether any partition failed, and
 // release, which recycles the response's records once it is written or
 // dropped.
-func (c *conn) fetchOnce(req *kmsg.FetchRequest) (*kmsg.FetchResponse, int, bool, func()) {
-	g, ctx := c.g, c.ctx
+func (c *conn) fetchOnce(req *kmsg.FetchRequest, wants []reader.Want) (*kmsg.FetchResponse, int, bool, func()) {
+	g := c.g
 	resp := req.ResponseKind().(*kmsg.FetchResponse)
-	maxBytes := int(req.MaxBytes)
-	if maxBytes <= 0 {
-		maxBytes = 52428800 // fetch.max.bytes default, for versions without it
-	}
-	var wants []reader.Want
+	got, total, release := g.reader.Fetch(c.ctx, wants, fetchMaxBytes(req))
+	failed, i := false, 0
 	for _, rt := range req.Topics {
 		tr := kmsg.NewFetchResponseTopic()
 		tr.Topic, tr.TopicID = rt.Topic, rt.TopicID
-		t, terr := c.fetchTopic(req.Version, rt)
-		for _, rp := range rt.Partitions {
-			pr := kmsg.NewFetchResponseTopicPartition()
+		tr.Partitions = make([]kmsg.FetchResponseTopicPartition, len(rt.Partitions))
+		for pi, rp := range rt.Partitions {
+			pr, rd := &tr.Partitions[pi], got[i]
+			pr.Default()
 			pr.Partition = rp.Partition
 			pr.PreferredReadReplica = -1
-			tr.Partitions = append(tr.Partitions, pr)
-			wants = append(wants, reader.Want{Topic: t, Partition: rp.Partition, Offset: rp.FetchOffset,
-				MaxBytes: min(int(rp.PartitionMaxBytes), maxBytes), ReadCommitted: req.IsolationLevel == 1, Err: terr})
-		}
-		resp.Topics = append(resp.Topics, tr)
-	}
-	got, total, release := g.reader.Fetch(ctx, wants, maxBytes)
-	failed, i := false, 0
-	for ti := range resp.Topics {
-		for pi := range resp.Topics[ti].Partitions {
-			pr, rd := &resp.Topics[ti].Partitions[pi], got[i]
 			name := wants[i].Topic.Name
 			i++
 			pr.HighWatermark, pr.LastStableOffset, pr.LogStartOffset = rd.State.NextOffset, rd.State.LastStableOffset, rd.State.LogStartOffset
@@ -126,6 +133,7 @@ func (c *conn) fetchOnce(req *kmsg.FetchRequest) (*kmsg.FetchResponse, int, bool
 				g.metrics.fetchedRecords.WithLabelValues(name).Add(float64(rd.Count))
 			}
 		}
+		resp.Topics = append(resp.Topics, tr)
 	}
 	return resp, total, failed, release
 }

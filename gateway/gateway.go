@@ -220,7 +220,7 @@ func New(cfg Config, store metadata.Store, bucket objstore.Bucket) (*Gateway, er
 				g.groups.ReleaseMoved(ctx)
 			}
 		},
-		OnRemoteCommit: func([]metadata.Appended) { g.reader.Notify() },
+		OnRemoteCommit: g.reader.Appended,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("register gateway: %w", err)

@@ -69,6 +69,7 @@ func (r *Reader) Fetch(ctx context.Context, wants []Want, maxBytes int) (got []G
 		g.Records, g.Count = trimBatches(rd.data, maxBytes-total, total == 0)
 		total += len(g.Records)
 		if rd.committed && g.Count > 0 && g.Err == nil {
+			r.queries.WithLabelValues("aborted").Inc()
 			g.Aborted, g.Err = r.store.AbortedTxns(ctx, rd.topic.ID, rd.partition, rd.offset, rd.end())
 		}
 	}
@@ -98,8 +99,15 @@ type partitionRead struct {
 // fetchConcurrency bounds the partitions one fetch reads at once.
 const fetchConcurrency = 8
 
-// eachRead runs fn on the reads that have not failed, concurrently.
+// eachRead runs fn on the reads that have not failed, concurrently; a
+// lone read (a long poll of one partition, often) runs inline.
 func eachRead(reads []*partitionRead, fn func(*partitionRead)) {
+	if len(reads) == 1 {
+		if reads[0].err == nil {
+			fn(reads[0])
+		}
+		return
+	}
 	sem := make(chan struct{}, fetchConcurrency)
 	var wg sync.WaitGroup
 	for _, rd := range reads {
@@ -189,15 +197,31 @@ func (r *Reader) planPartition(ctx context.Context, rd *partitionRead) ([]metada
 	if rd.partition < 0 || rd.partition >= t.Partitions {
 		return nil, metadata.ErrUnknownPartition
 	}
-	st, err := r.states.get(ctx, r.store, t.ID, rd.partition)
+	v, err := r.states.get(ctx, t.ID, rd.partition)
 	if err != nil {
 		return nil, err
 	}
-	rd.state = st
-	if rd.offset < st.LogStartOffset || rd.offset > st.NextOffset {
+	rd.state = v.st
+	if rd.offset < v.st.LogStartOffset || rd.offset > v.st.NextOffset {
 		return nil, metadata.ErrOffsetOutOfRange
 	}
+	if rd.offset >= v.from() {
+		return cachedRows(v.rows, rd.offset, rd.end(), rd.limit), nil
+	}
 	return r.indexRows(ctx, t.ID, rd.partition, rd.offset, rd.end(), rd.limit)
+}
+
+// cachedRows is indexRows answered from a partition's cached last rows,
+// which hold every row from `from` on.
+func cachedRows(rows []metadata.IndexEntry, from, hw int64, maxBytes int) []metadata.IndexEntry {
+	if from >= hw {
+		return nil
+	}
+	i := 0
+	for i < len(rows) && rows[i].LastOffset < from {
+		i++
+	}
+	return rowsToRead(belowHW(rows[i:], hw), maxBytes)
 }
 
 // end is where the read stops: the high watermark, or the last stable

@@ -18,6 +18,7 @@ const indexRowsPerRead = 32
 func (r *Reader) indexRows(ctx context.Context, topic uuid.UUID, partition int32, from, hw int64, maxBytes int) ([]metadata.IndexEntry, error) {
 	var rows []metadata.IndexEntry
 	for bytes := 0; from < hw && (len(rows) == 0 || bytes < maxBytes); {
+		r.queries.WithLabelValues("index").Inc()
 		page, err := r.store.Index(ctx, topic, partition, from, indexRowsPerRead)
 		if err != nil {
 			return nil, fmt.Errorf("look up index of partition %d from offset %d: %w", partition, from, err)

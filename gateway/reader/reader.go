@@ -7,11 +7,13 @@
 package reader
 
 import (
+	"context"
 	"fmt"
 	"time"
 
 	"github.com/caudal/caudal/metadata"
 	"github.com/caudal/caudal/objstore"
+	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -31,6 +33,8 @@ type Reader struct {
 	objects *objectReader
 	waiters *waiters
 	states  *states
+	// queries counts the store queries of the read path, by query.
+	queries *prometheus.CounterVec
 }
 
 // New builds a Reader with an empty cache.
@@ -41,42 +45,79 @@ func New(c Config) (*Reader, error) {
 	cacheRequests := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "caudal_cache_requests_total", Help: "Object byte reads by result (hit, miss); hit/(hit+miss) is the cache hit ratio.",
 	}, []string{"result"})
-	if err := c.Registerer.Register(cacheRequests); err != nil {
-		return nil, fmt.Errorf("register reader metrics: %w", err)
+	queries := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "caudal_read_queries_total", Help: "Metadata store queries of the read path, by query (partition, index, aborted).",
+	}, []string{"query"})
+	for _, m := range []prometheus.Collector{cacheRequests, queries} {
+		if err := c.Registerer.Register(m); err != nil {
+			return nil, fmt.Errorf("register reader metrics: %w", err)
+		}
 	}
 	// Series that exist from the start, so that rate() sees 0 rather
 	// than nothing.
 	for _, result := range []string{"hit", "miss"} {
 		cacheRequests.WithLabelValues(result)
 	}
+	for _, q := range []string{"partition", "index", "aborted"} {
+		queries.WithLabelValues(q)
+	}
 	objects, err := newObjectReader(c.Bucket, c.CacheBytes, cacheRequests)
 	if err != nil {
 		return nil, err
 	}
+	r := &Reader{store: c.Store, objects: objects, waiters: newWaiters(), queries: queries}
 	// States age on the wall clock, not an injected one: their bound is
 	// a cache's, not a retention setting.
-	return &Reader{store: c.Store, objects: objects, waiters: newWaiters(), states: newStates(time.Now)}, nil
+	r.states = newStates(time.Now, func(ctx context.Context, topic uuid.UUID, part int32) (metadata.PartitionState, error) {
+		r.queries.WithLabelValues("partition").Inc()
+		return r.store.Partition(ctx, topic, part)
+	})
+	return r, nil
 }
 
 // Committed caches an object this gateway just committed, so that tailing
-// consumers rarely reach the bucket, and wakes the long polls. It takes
-// data over: the cache recycles it (Buffers) once evicted and unread.
-func (r *Reader) Committed(key string, data []byte, _ metadata.CommitResult) {
+// consumers rarely reach the bucket, and what the commit appended, so
+// that they need no query, and wakes the long polls of its partitions.
+// It takes data over: the cache recycles it (Buffers) once evicted and
+// unread.
+func (r *Reader) Committed(key string, data []byte, res metadata.CommitResult) {
 	r.objects.remember(key, data)
-	r.Notify()
+	r.Appended(res.Appended)
 }
 
-// Notify wakes the long polls: an object was committed (by another
-// gateway, or a change such as DeleteRecords was made). The partition
-// states they share go stale first, so that they re-read them.
+// Appended takes in what a commit appended (another gateway's, told by
+// the metadata store; nil when anything may have changed) and wakes the
+// long polls of the partitions it changed.
+func (r *Reader) Appended(appended []metadata.Appended) {
+	if appended == nil {
+		r.Notify()
+		return
+	}
+	r.waiters.notify(r.states.apply(appended))
+}
+
+// Notify wakes every long poll, after a change that no commit describes
+// (such as DeleteRecords); the partition states go stale first, so that
+// they are read again.
 func (r *Reader) Notify() {
-	r.states.stale()
-	r.waiters.notify()
+	r.states.dropAll()
+	r.waiters.notifyAll()
 }
 
-// Wait returns a channel closed by the next commit; a fetch takes it
-// before it reads, so that it misses no commit after the read.
-func (r *Reader) Wait() <-chan struct{} { return r.waiters.wait() }
+// Wait registers a long poll of wants' partitions. Its channel is closed
+// by the next change to one of them; a fetch takes it before it reads,
+// so that it misses no commit after the read, and calls stop when it
+// stops waiting.
+func (r *Reader) Wait(wants []Want) (woken <-chan struct{}, stop func()) {
+	keys := make([]stateKey, 0, len(wants))
+	for _, w := range wants {
+		if w.Err == nil {
+			keys = append(keys, stateKey{w.Topic.ID, w.Partition})
+		}
+	}
+	wt := r.waiters.wait(keys)
+	return wt.ch, func() { r.waiters.done(wt) }
+}
 
 // Closing wakes every long poll for shutdown; later waits return at once.
 func (r *Reader) Closing() { r.waiters.closeAll() }

@@ -2,6 +2,7 @@ package reader
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -11,93 +12,281 @@ import (
 	"github.com/google/uuid"
 )
 
-// countingStore answers Partition with a next offset it can be told, and
-// counts the queries; it blocks them while hold is set.
-type countingStore struct {
-	metadata.Store
+// fakePartitions answers Partition queries with a next offset it can be
+// told, and counts them; it blocks them while hold is set.
+type fakePartitions struct {
 	queries atomic.Int64
 	next    atomic.Int64
+	lso     atomic.Int64 // 0: equal to next
 	hold    chan struct{}
 }
 
-func (s *countingStore) Partition(ctx context.Context, topic uuid.UUID, part int32) (metadata.PartitionState, error) {
-	s.queries.Add(1)
-	if s.hold != nil {
-		<-s.hold
+func (f *fakePartitions) query(_ context.Context, topic uuid.UUID, part int32) (metadata.PartitionState, error) {
+	f.queries.Add(1)
+	if f.hold != nil {
+		<-f.hold
 	}
-	return metadata.PartitionState{Topic: topic, Partition: part, NextOffset: s.next.Load()}, nil
+	st := metadata.PartitionState{Topic: topic, Partition: part, NextOffset: f.next.Load(), LastStableOffset: f.lso.Load()}
+	if st.LastStableOffset == 0 {
+		st.LastStableOffset = st.NextOffset
+	}
+	return st, nil
+}
+
+// testClock is a clock tests move by hand.
+type testClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *testClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+func (c *testClock) add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
 }
 
 func TestStatesShared(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	var (
-		mu  sync.Mutex
-		now = time.Unix(0, 0)
-	)
-	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
-	store := &countingStore{}
-	s := newStates(clock)
+	clock := &testClock{now: time.Unix(0, 0)}
+	f := &fakePartitions{}
+	s := newStates(clock.Now, f.query)
 	topic := uuid.New()
+	next := func(part int32) int64 {
+		t.Helper()
+		v, err := s.get(ctx, topic, part)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v.st.NextOffset
+	}
 
-	store.next.Store(5)
+	f.next.Store(5)
 	for range 100 {
-		if st, _ := s.get(ctx, store, topic, 0); st.NextOffset != 5 {
-			t.Fatalf("next offset %d, want 5", st.NextOffset)
+		if n := next(0); n != 5 {
+			t.Fatalf("next offset %d, want 5", n)
 		}
 	}
-	if n := store.queries.Load(); n != 1 {
+	if n := f.queries.Load(); n != 1 {
 		t.Fatalf("100 fetches of an unchanged partition ran %d queries, want 1", n)
 	}
-	// A commit makes the state stale at once.
-	store.next.Store(7)
-	s.stale()
-	if st, _ := s.get(ctx, store, topic, 0); st.NextOffset != 7 {
-		t.Fatalf("after a commit: next offset %d, want 7", st.NextOffset)
+	// A change no commit describes drops every state at once.
+	f.next.Store(7)
+	s.dropAll()
+	if n := next(0); n != 7 {
+		t.Fatalf("after dropAll: next offset %d, want 7", n)
 	}
-	// Unannounced changes are seen once the state is stateMaxAge old.
-	store.next.Store(9)
-	if st, _ := s.get(ctx, store, topic, 0); st.NextOffset != 7 {
-		t.Fatalf("state re-read before it aged: %d", st.NextOffset)
+	// Unannounced changes are seen once the state is MaxStaleness old.
+	f.next.Store(9)
+	if n := next(0); n != 7 {
+		t.Fatalf("state re-read before it aged: %d", n)
 	}
-	mu.Lock()
-	now = now.Add(stateMaxAge)
-	mu.Unlock()
-	if st, _ := s.get(ctx, store, topic, 0); st.NextOffset != 9 {
-		t.Fatalf("after stateMaxAge: next offset %d, want 9", st.NextOffset)
+	clock.add(MaxStaleness)
+	if n := next(0); n != 9 {
+		t.Fatalf("after MaxStaleness: next offset %d, want 9", n)
 	}
 
 	// Fetches that miss together share one query.
-	store.queries.Store(0)
-	store.hold = make(chan struct{})
-	s.stale()
+	f.queries.Store(0)
+	f.hold = make(chan struct{})
 	var wg sync.WaitGroup
 	for range 50 {
-		wg.Go(func() { s.get(ctx, store, topic, 1) })
+		wg.Go(func() { s.get(ctx, topic, 1) })
 	}
-	for store.queries.Load() == 0 {
+	for f.queries.Load() == 0 {
 		time.Sleep(time.Millisecond)
 	}
-	close(store.hold)
+	close(f.hold)
 	wg.Wait()
-	if n := store.queries.Load(); n != 1 {
+	if n := f.queries.Load(); n != 1 {
 		t.Fatalf("50 concurrent misses ran %d queries, want 1", n)
 	}
 
-	// A query that began before a commit is not kept.
-	store.hold = make(chan struct{})
-	s.stale()
+	// A query that ran while a commit appended to its partition is not
+	// kept: it may predate the commit, whose update found nothing to
+	// extend.
+	f.hold = make(chan struct{})
 	done := make(chan struct{})
-	go func() { s.get(ctx, store, topic, 2); close(done) }()
-	for store.queries.Load() == 1 {
+	go func() { s.get(ctx, topic, 2); close(done) }()
+	for f.queries.Load() == 1 {
 		time.Sleep(time.Millisecond)
 	}
-	s.stale()
-	close(store.hold)
+	if changed := s.apply([]metadata.Appended{appendedAt(topic, 2, 9, 3, false)}); len(changed) != 1 {
+		t.Fatalf("a commit to a partition being read changed %v, want it", changed)
+	}
+	close(f.hold)
 	<-done
-	store.hold = nil
-	s.get(ctx, store, topic, 2)
-	if n := store.queries.Load(); n != 3 {
-		t.Fatalf("a state read before the last commit was kept (%d queries, want 3)", n)
+	f.hold = nil
+	s.get(ctx, topic, 2)
+	if n := f.queries.Load(); n != 3 {
+		t.Fatalf("a state read across a commit was kept (%d queries, want 3)", n)
+	}
+}
+
+// appendedAt is a commit of n offsets at base, in one row of 100 bytes.
+func appendedAt(topic uuid.UUID, part int32, base, n int64, txn bool) metadata.Appended {
+	return metadata.Appended{Topic: topic, Partition: part, Txn: txn, Rows: []metadata.IndexEntry{{
+		Topic: topic, Partition: part, BaseOffset: base, LastOffset: base + n - 1, ObjectKey: "o", ByteLength: 100, ObjectSize: 100,
+	}}}
+}
+
+// TestStatesExtendedByCommits: a commit that follows on from a cached
+// state extends it, and its rows serve fetches from the old next offset,
+// without a query; any other commit makes the next fetch read again.
+func TestStatesExtendedByCommits(t *testing.T) {
+	t.Parallel()
+	topic := uuid.New()
+	for _, tc := range []struct {
+		name      string
+		lso       int64 // of the cached state; 0: no open transaction
+		commits   []metadata.Appended
+		queries   int64 // after the first read
+		next, lsO int64
+		rowsFrom  int64 // the view's from()
+	}{
+		{name: "follows on", commits: []metadata.Appended{appendedAt(topic, 0, 10, 5, false)}, next: 15, lsO: 15, rowsFrom: 10},
+		{name: "two in order", commits: []metadata.Appended{appendedAt(topic, 0, 10, 5, false), appendedAt(topic, 0, 15, 1, false)},
+			next: 16, lsO: 16, rowsFrom: 10},
+		{name: "told twice", commits: []metadata.Appended{appendedAt(topic, 0, 10, 5, false), appendedAt(topic, 0, 10, 5, false)},
+			next: 15, lsO: 15, rowsFrom: 10},
+		{name: "open transaction keeps its lso", lso: 8, commits: []metadata.Appended{appendedAt(topic, 0, 10, 5, false)},
+			next: 15, lsO: 8, rowsFrom: 10},
+		{name: "gap", commits: []metadata.Appended{appendedAt(topic, 0, 12, 5, false)}, queries: 1, next: 99, lsO: 99, rowsFrom: 99},
+		{name: "transactional", commits: []metadata.Appended{appendedAt(topic, 0, 10, 5, true)}, queries: 1, next: 99, lsO: 99, rowsFrom: 99},
+		{name: "other partition", commits: []metadata.Appended{appendedAt(topic, 1, 10, 5, false)}, next: 10, lsO: 10, rowsFrom: 10},
+		{name: "many rows keep the last", commits: slices.Collect(func(yield func(metadata.Appended) bool) {
+			for i := range int64(tailRows + 3) {
+				yield(appendedAt(topic, 0, 10+i, 1, false))
+			}
+		}), next: 10 + tailRows + 3, lsO: 10 + tailRows + 3, rowsFrom: 13},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			clock := &testClock{now: time.Unix(0, 0)}
+			f := &fakePartitions{}
+			f.next.Store(10)
+			f.lso.Store(tc.lso)
+			s := newStates(clock.Now, f.query)
+			if _, err := s.get(ctx, topic, 0); err != nil {
+				t.Fatal(err)
+			}
+			f.next.Store(99) // what a query would find now
+			f.lso.Store(0)
+			f.queries.Store(0)
+			s.apply(tc.commits)
+			v, err := s.get(ctx, topic, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if q := f.queries.Load(); q != tc.queries || v.st.NextOffset != tc.next || v.st.LastStableOffset != tc.lsO || v.from() != tc.rowsFrom {
+				t.Fatalf("%d queries, next %d, lso %d, rows from %d; want %d, %d, %d, %d",
+					q, v.st.NextOffset, v.st.LastStableOffset, v.from(), tc.queries, tc.next, tc.lsO, tc.rowsFrom)
+			}
+			for i, r := range v.rows {
+				if i > 0 && r.BaseOffset != v.rows[i-1].LastOffset+1 || i == len(v.rows)-1 && r.LastOffset != v.st.NextOffset-1 {
+					t.Fatalf("rows %+v do not run to the next offset %d", v.rows, v.st.NextOffset)
+				}
+			}
+		})
+	}
+}
+
+// TestStatesRowsAge: cached rows stop serving reads once tailRowMaxAge
+// old, even while commits keep the state fresh, and survive a re-read of
+// a state whose next offset has not moved.
+func TestStatesRowsAge(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	clock := &testClock{now: time.Unix(0, 0)}
+	f := &fakePartitions{}
+	f.next.Store(10)
+	s := newStates(clock.Now, f.query)
+	topic := uuid.New()
+	s.get(ctx, topic, 0)
+	s.apply([]metadata.Appended{appendedAt(topic, 0, 10, 5, false)})
+	f.next.Store(15)
+	clock.add(MaxStaleness) // re-read, same next offset: the rows stay
+	if v, _ := s.get(ctx, topic, 0); v.from() != 10 || f.queries.Load() != 2 {
+		t.Fatalf("after a re-read: rows from %d after %d queries, want 10 after 2", v.from(), f.queries.Load())
+	}
+	clock.add(tailRowMaxAge - MaxStaleness - time.Millisecond)
+	s.apply([]metadata.Appended{appendedAt(topic, 0, 15, 5, false)})
+	if v, _ := s.get(ctx, topic, 0); v.from() != 10 {
+		t.Fatalf("rows from %d just before they age, want 10", v.from())
+	}
+	clock.add(time.Millisecond)
+	if v, _ := s.get(ctx, topic, 0); v.from() != 15 || v.st.NextOffset != 20 {
+		t.Fatalf("rows from %d, next %d once the first aged; want 15, 20", v.from(), v.st.NextOffset)
+	}
+}
+
+func TestCachedRows(t *testing.T) {
+	t.Parallel()
+	topic := uuid.New()
+	rows := []metadata.IndexEntry{
+		appendedAt(topic, 0, 10, 5, false).Rows[0],
+		appendedAt(topic, 0, 15, 5, false).Rows[0],
+		appendedAt(topic, 0, 20, 5, false).Rows[0],
+	}
+	for _, tc := range []struct {
+		from, hw int64
+		maxBytes int
+		want     []int64 // base offsets
+	}{
+		{from: 10, hw: 25, maxBytes: 1000, want: []int64{10, 15, 20}},
+		{from: 17, hw: 25, maxBytes: 1000, want: []int64{15, 20}},
+		{from: 10, hw: 18, maxBytes: 1000, want: []int64{10, 15}},
+		{from: 10, hw: 25, maxBytes: 150, want: []int64{10, 15}},
+		{from: 10, hw: 25, maxBytes: 1, want: []int64{10}},
+		{from: 25, hw: 25, maxBytes: 1000},
+		{from: 18, hw: 18, maxBytes: 1000}, // read_committed at the lso
+	} {
+		var got []int64
+		for _, r := range cachedRows(rows, tc.from, tc.hw, tc.maxBytes) {
+			got = append(got, r.BaseOffset)
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("from %d below %d in %d bytes: rows at %v, want %v", tc.from, tc.hw, tc.maxBytes, got, tc.want)
+		}
+	}
+}
+
+// TestWaiters: a change wakes only the fetches of its partitions; a
+// change to anything, or shutdown, wakes all; done leaves nothing behind.
+func TestWaiters(t *testing.T) {
+	t.Parallel()
+	w := newWaiters()
+	a, b := stateKey{uuid.New(), 0}, stateKey{uuid.New(), 1}
+	onA, onB, onBoth := w.wait([]stateKey{a}), w.wait([]stateKey{b}), w.wait([]stateKey{a, b})
+	woken := func(wt *waiter) bool {
+		select {
+		case <-wt.ch:
+			return true
+		default:
+			return false
+		}
+	}
+	w.notify([]stateKey{a})
+	if !woken(onA) || woken(onB) || !woken(onBoth) {
+		t.Fatalf("a change to a woke a=%v b=%v both=%v, want true false true", woken(onA), woken(onB), woken(onBoth))
+	}
+	w.notify([]stateKey{a}) // nobody waits on a now: a no-op
+	for _, wt := range []*waiter{onA, onB, onBoth} {
+		w.done(wt)
+	}
+	if len(w.by) != 0 {
+		t.Fatalf("registrations left after done: %v", w.by)
+	}
+	again := w.wait([]stateKey{b})
+	w.notifyAll()
+	if !woken(again) {
+		t.Fatal("notifyAll did not wake a fetch")
+	}
+	w.done(again)
+	w.closeAll()
+	if late := w.wait([]stateKey{a}); !woken(late) {
+		t.Fatal("a wait after closeAll did not return at once")
 	}
 }

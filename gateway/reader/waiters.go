@@ -2,41 +2,98 @@ package reader
 
 import "sync"
 
-// waiters wakes long-polling fetches when this gateway commits an object.
-// A commit closes the current channel and installs a new one, so a fetch
-// waits on what it saw before it read; commits come at most once per flush
-// interval, so waking every poller and letting each re-read is cheap.
+// waiters wakes long-polling fetches when a partition they wait on
+// changes. A fetch registers before it reads, so that it misses no commit
+// after the read; only the polls on the partitions a commit appended to
+// wake, so that thousands of polls on quiet partitions cost nothing when
+// a busy one commits.
 type waiters struct {
 	mu     sync.Mutex
-	ch     chan struct{}
+	by     map[stateKey]map[*waiter]struct{}
 	closed bool
 }
 
-func newWaiters() *waiters { return &waiters{ch: make(chan struct{})} }
-
-// wait returns a channel closed by the next commit.
-func (w *waiters) wait() <-chan struct{} {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.ch
+// waiter is one fetch's registration; ch closes at the first change.
+type waiter struct {
+	ch    chan struct{}
+	keys  []stateKey
+	fired bool
 }
 
-func (w *waiters) notify() {
+func newWaiters() *waiters { return &waiters{by: map[stateKey]map[*waiter]struct{}{}} }
+
+// wait registers a fetch of keys; call done when it stops waiting.
+func (w *waiters) wait(keys []stateKey) *waiter {
+	wt := &waiter{ch: make(chan struct{}), keys: keys}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.closed {
-		return
+		wt.fire()
+		return wt
 	}
-	close(w.ch)
-	w.ch = make(chan struct{})
+	for _, k := range keys {
+		set := w.by[k]
+		if set == nil {
+			set = map[*waiter]struct{}{}
+			w.by[k] = set
+		}
+		set[wt] = struct{}{}
+	}
+	return wt
 }
 
-// closeAll wakes every poller for shutdown; later waits return at once.
+func (w *waiters) done(wt *waiter) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, k := range wt.keys {
+		if set := w.by[k]; set != nil {
+			delete(set, wt)
+			if len(set) == 0 {
+				delete(w.by, k)
+			}
+		}
+	}
+}
+
+// notify wakes the fetches waiting on keys.
+func (w *waiters) notify(keys []stateKey) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, k := range keys {
+		for wt := range w.by[k] {
+			wt.fire()
+		}
+		delete(w.by, k)
+	}
+}
+
+// notifyAll wakes every fetch: anything may have changed.
+func (w *waiters) notifyAll() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.fireAll()
+}
+
+// closeAll wakes every fetch for shutdown; later waits return at once.
 func (w *waiters) closeAll() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if !w.closed {
-		w.closed = true
-		close(w.ch)
+	w.closed = true
+	w.fireAll()
+}
+
+func (w *waiters) fireAll() {
+	for _, set := range w.by {
+		for wt := range set {
+			wt.fire()
+		}
+	}
+	clear(w.by)
+}
+
+func (wt *waiter) fire() {
+	if !wt.fired {
+		wt.fired = true
+		close(wt.ch)
 	}
 }
