@@ -39,9 +39,15 @@ const defaultBodyTimeout = 30 * time.Second
 const defaultWriteTimeout = 30 * time.Second
 
 // A request body's buffer starts at minChunk or what has already arrived,
-// and grows to at most double the bytes that have arrived, so that a
-// claimed size is never allocated before its bytes come.
-const minChunk = 4 << 10
+// and grows to at most bodyGrowth times the bytes that have arrived, so
+// that a claimed size is never allocated before its bytes come. Each
+// growth copies the body and touches fresh pages: growing by doubling from
+// 4 KiB was 29% of the gateway's produce CPU (BenchmarkProduceThroughput's
+// profile), while a lying client now holds at most 8 times what it sent.
+const (
+	minChunk   = 4 << 10
+	bodyGrowth = 8
+)
 
 // smallFrame is the largest request body not charged to the gateway's
 // budget of queued request bytes: metadata, fetch, commit and small
@@ -310,7 +316,7 @@ func (c *conn) readBody(br *bufio.Reader, size int, deadline time.Time) ([]byte,
 	var body []byte
 	held := int64(0)
 	for len(body) < size {
-		n := min(size-len(body), max(len(body), br.Buffered(), minChunk))
+		n := min(size-len(body), max((bodyGrowth-1)*len(body), br.Buffered(), minChunk))
 		if size > smallFrame {
 			if err := c.g.budget.take(c.ctx, int64(n), deadline); err != nil {
 				return nil, held, err
