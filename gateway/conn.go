@@ -12,6 +12,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/caudal/caudal/gateway/acl"
@@ -269,21 +270,49 @@ func (c *conn) holdOff(d time.Duration) bool {
 	}
 }
 
-// connBufferSize sizes each connection's read and write buffers. They
+// connBufferSize sizes the connections' read and write buffers. They
 // only gather small pieces (headers, small requests and responses):
 // bodies and records at least this large bypass them. At 64 KiB, 2,000
 // idle long polls held 235 MB of buffers (BenchmarkIdleConnections).
 const connBufferSize = 8 << 10
 
+// A connection holds a read or write buffer only while it has bytes in
+// it: between requests it waits for the next frame's size unbuffered, and
+// its replies go out through a buffer it gives back once they are
+// flushed. Idle connections, long polls mostly, then hold none.
+var (
+	readBuffers  = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, connBufferSize) }}
+	writeBuffers = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, connBufferSize) }}
+)
+
 // readFrames reads request frames and hands them over, one at a time.
 func (c *conn) readFrames(frames chan<- requestFrame) error {
-	br := bufio.NewReaderSize(c.nc, connBufferSize)
+	var br *bufio.Reader // while it holds bytes not yet read
+	defer func() {
+		if br != nil {
+			br.Reset(nil)
+			readBuffers.Put(br)
+		}
+	}()
 	var sizeBuf [4]byte
 	for {
 		// Kafka's connections.max.idle.ms: a silent client is dropped.
 		c.nc.SetReadDeadline(time.Now().Add(maxIdle))
-		if _, err := io.ReadFull(br, sizeBuf[:]); err != nil {
+		if br != nil && br.Buffered() == 0 {
+			br.Reset(nil)
+			readBuffers.Put(br)
+			br = nil
+		}
+		src := io.Reader(br)
+		if br == nil {
+			src = c.nc
+		}
+		if _, err := io.ReadFull(src, sizeBuf[:]); err != nil {
 			return err
+		}
+		if br == nil {
+			br = readBuffers.Get().(*bufio.Reader)
+			br.Reset(c.nc)
 		}
 		size := int32(binary.BigEndian.Uint32(sizeBuf[:]))
 		// Checked before anything is read or allocated. A frame too short
@@ -520,7 +549,19 @@ func (c *conn) ready(corr int32, key int16, resp kmsg.Response) *reply {
 }
 
 func (c *conn) writeLoop() {
-	bw := bufio.NewWriterSize(deadlineWriter{c.nc, c.g.writeTimeout}, connBufferSize)
+	var bw *bufio.Writer // while it holds replies not yet flushed
+	flush := func() {
+		if bw == nil {
+			return
+		}
+		if err := bw.Flush(); err != nil {
+			c.fail()
+		}
+		bw.Reset(nil)
+		writeBuffers.Put(bw)
+		bw = nil
+	}
+	defer flush()
 	var buf []byte
 	for r := range c.out {
 		select {
@@ -528,9 +569,7 @@ func (c *conn) writeLoop() {
 		default:
 			// r waits for a flush: send what is already written first,
 			// or earlier answers would wait a whole flush cycle with it.
-			if err := bw.Flush(); err != nil {
-				c.fail()
-			}
+			flush()
 			<-r.done
 		}
 		c.g.budget.give(r.held)
@@ -543,6 +582,10 @@ func (c *conn) writeLoop() {
 		if r.resp == nil && r.raw == nil {
 			continue
 		}
+		if bw == nil {
+			bw = writeBuffers.Get().(*bufio.Writer)
+			bw.Reset(deadlineWriter{c.nc, c.g.writeTimeout})
+		}
 		var err error
 		buf, err = writeResponse(bw, buf, r)
 		if err != nil {
@@ -552,9 +595,7 @@ func (c *conn) writeLoop() {
 		// Flush when nothing else is ready, so pipelined responses share
 		// a write.
 		if len(c.out) == 0 {
-			if err := bw.Flush(); err != nil {
-				c.fail()
-			}
+			flush()
 		}
 	}
 }
