@@ -57,6 +57,13 @@ func produceOne(t *testing.T, addr, topic string) {
 // too (3 GiB after one round in the report).
 func heapInUse(t *testing.T, httpAddr string) int64 {
 	t.Helper()
+	return int64(metricValue(t, httpAddr, "go_memstats_heap_inuse_bytes"))
+}
+
+// metricValue is one series of the gateway's /metrics behind httpAddr,
+// named as exposed (name{labels}).
+func metricValue(t *testing.T, httpAddr, series string) float64 {
+	t.Helper()
 	resp, err := http.Get("http://" + httpAddr + "/metrics")
 	if err != nil {
 		t.Fatal(err)
@@ -64,15 +71,15 @@ func heapInUse(t *testing.T, httpAddr string) int64 {
 	defer resp.Body.Close()
 	sc := bufio.NewScanner(resp.Body)
 	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "go_memstats_heap_inuse_bytes "); ok {
+		if v, ok := strings.CutPrefix(sc.Text(), series+" "); ok {
 			f, err := strconv.ParseFloat(v, 64)
 			if err != nil {
 				t.Fatal(err)
 			}
-			return int64(f)
+			return f
 		}
 	}
-	t.Fatal("no go_memstats_heap_inuse_bytes in /metrics")
+	t.Fatalf("no %s in /metrics", series)
 	return 0
 }
 
