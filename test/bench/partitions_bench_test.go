@@ -9,7 +9,10 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -162,9 +165,28 @@ func reportFlushCommits(b *testing.B, d series, records int) {
 	const name = "caudal_metadata_commit_duration_seconds"
 	c := d.hist(name, "")
 	under := func(le string) float64 { return 100 * d[name+`_bucket{le="`+le+`"}`] / float64(max(c.count, 1)) }
-	report(b, "gateway flush commits: %d commits of %.0f partitions on average, %.0f failed: mean %.2f ms, %.0f%% ≤ 32 ms, %.0f%% ≤ 64 ms (histogram buckets), target ≤ 50 ms: %s; load %s",
-		c.count, float64(records)/float64(max(c.count, 1)), d[`caudal_flush_errors_total{stage="commit"}`], 1e3*c.mean(), under("0.032"), under("0.064"),
-		verdict(c.mean() <= 0.05), machineLoad(b))
+	p99 := histBound(d, name, 0.99)
+	report(b, "gateway flush commits: %d commits of %.0f partitions on average, %.0f failed: mean %.2f ms, p99 ≤ %.0f ms, %.0f%% ≤ 32 ms, %.0f%% ≤ 64 ms (histogram buckets), target ≤ 50 ms: %s; load %s",
+		c.count, float64(records)/float64(max(c.count, 1)), d[`caudal_flush_errors_total{stage="commit"}`], 1e3*c.mean(), 1e3*p99, under("0.032"), under("0.064"),
+		verdict(p99 <= 0.05), machineLoad(b))
+}
+
+// histBound is the upper bound of the smallest bucket of histogram name
+// in d that holds the q-quantile of its observations: the quantile
+// rounded up to the bucket edges, +Inf when it lies past the last.
+func histBound(d series, name string, q float64) float64 {
+	want := q * d[name+"_count"]
+	bound := math.Inf(1)
+	for k, n := range d {
+		le, ok := strings.CutPrefix(k, name+`_bucket{le="`)
+		if !ok || n < want {
+			continue
+		}
+		if v, err := strconv.ParseFloat(strings.TrimSuffix(le, `"}`), 64); err == nil {
+			bound = min(bound, v)
+		}
+	}
+	return bound
 }
 
 // metadataLatencies times metadataRequests Metadata requests for all
