@@ -10,7 +10,6 @@ import (
 	"math"
 	"net"
 	"reflect"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -40,11 +39,12 @@ const defaultBodyTimeout = 30 * time.Second
 const defaultWriteTimeout = 30 * time.Second
 
 // A request body's buffer starts at minChunk or what has already arrived,
-// and grows to at most bodyGrowth times the bytes that have arrived, so
-// that a claimed size is never allocated before its bytes come. Each
-// growth copies the body and touches fresh pages: growing by doubling from
-// 4 KiB was 29% of the gateway's produce CPU (BenchmarkProduceThroughput's
-// profile), while a lying client now holds at most 8 times what it sent.
+// and grows to at most bodyGrowth times the bytes that have arrived
+// (rounded up to a class of bodypool.go's, which it is from the second
+// growth on), so that a claimed size is never allocated before its bytes
+// come. Each growth copies the body: growing by doubling from 4 KiB was
+// 29% of the gateway's produce CPU (BenchmarkProduceThroughput's profile),
+// while a lying client now holds at most 8 times what it sent.
 const (
 	minChunk   = 4 << 10
 	bodyGrowth = 8
@@ -122,6 +122,12 @@ type reply struct {
 	// budget once the response is written: a produce request's batches
 	// live in its body until they are committed.
 	held int64
+	// bodyFree, set by a handler, says that nothing refers to the
+	// request's body once done is closed: a produce's batches are copied
+	// into their object before it is acknowledged. body is then that
+	// body, which the write loop recycles (bodypool.go).
+	bodyFree bool
+	body     []byte
 	// throttle is how long a client over its byte-rate quota waits
 	// (applyQuota); the response carries it as throttle_time_ms.
 	throttle time.Duration
@@ -204,6 +210,9 @@ func (c *conn) handleFrames(frames <-chan requestFrame) error {
 			return err
 		}
 		r.held = f.held
+		if r.bodyFree {
+			r.body = f.body
+		}
 		c.applyQuota(r, len(f.body))
 		select {
 		case c.out <- r:
@@ -338,28 +347,40 @@ func (c *conn) readFrames(frames chan<- requestFrame) error {
 }
 
 // readBody reads a body of size bytes into a buffer that grows with the
-// bytes that arrive. A body over smallFrame takes from the gateway's
-// budget before each growth. It returns the bytes it holds of the budget,
-// also on failure.
+// bytes that arrive, from the pools of bodypool.go. A body over smallFrame
+// takes from the gateway's budget the bytes it reads before it reads them.
+// It returns the bytes it holds of the budget, also on failure.
 func (c *conn) readBody(br *bufio.Reader, size int, deadline time.Time) ([]byte, int64, error) {
 	var body []byte
 	held := int64(0)
 	for len(body) < size {
-		n := min(size-len(body), max((bodyGrowth-1)*len(body), br.Buffered(), minChunk))
+		if len(body) == cap(body) {
+			body = growBody(body, min(size, len(body)+max((bodyGrowth-1)*len(body), br.Buffered(), minChunk)))
+		}
+		n := min(size, cap(body)) - len(body)
 		if size > smallFrame {
 			if err := c.g.budget.take(c.ctx, int64(n), deadline); err != nil {
+				putBody(body)
 				return nil, held, err
 			}
 			held += int64(n)
 		}
-		body = slices.Grow(body, n)
 		k, err := io.ReadFull(br, body[len(body):len(body)+n])
 		body = body[:len(body)+k]
 		if err != nil {
+			putBody(body)
 			return nil, held, err
 		}
 	}
 	return body, held, nil
+}
+
+// growBody moves body into a buffer with room for n bytes and recycles
+// the one it was in.
+func growBody(body []byte, n int) []byte {
+	grown := append(getBody(n), body...)
+	putBody(body)
+	return grown
 }
 
 // handle parses one request and starts serving it.
@@ -573,6 +594,7 @@ func (c *conn) writeLoop() {
 			<-r.done
 		}
 		c.g.budget.give(r.held)
+		putBody(r.body)
 		if t, ok := r.resp.(kmsg.SetThrottleResponse); ok && r.throttle > 0 {
 			t.SetThrottle(int32(min(r.throttle.Milliseconds(), math.MaxInt32)))
 		}

@@ -45,6 +45,10 @@ func serveProduce(c *conn, kreq kmsg.Request, r *reply) {
 	if req.Acks != 0 {
 		r.resp = resp
 	}
+	// Only the batches refer to the body (kmsg's ReadFrom copies strings
+	// and aliases bytes), and r is done once they are in their object or
+	// were never appended.
+	r.bodyFree = true
 	var (
 		items   []writer.Item
 		waiting []producePart
