@@ -23,9 +23,8 @@ import (
 // (BenchmarkCommitNotify, docs/capacity.md). Instead each store has an announcer. CommitObject
 // hands it the key of the object being committed, and the announcer, on a
 // connection of its own, looks up which of those objects are committed
-// (at most once per announceEvery) and sends, in one transaction, the
-// NOTIFYs of all of them: each carries what its commit appended
-// (notify_payload.go). So a woken reader always finds the commits it was
+// (at most once per announceEvery) and sends, in one transaction, NOTIFYs
+// that carry what they appended (notify_payload.go). So a woken reader always finds the commits it was
 // woken for, and a commit is announced once its row is visible however
 // long it took (until announceGiveUp: then it failed, and readers see
 // anything else at their own re-check).
@@ -186,18 +185,13 @@ func (a *announcer) retire(s *sqlStore) bool {
 }
 
 // announceVisible looks up which pending objects are committed and, if
-// any are, sends their NOTIFYs, stops tracking them and returns true.
+// any are, sends the NOTIFYs that tell what they appended, stops
+// tracking them and returns true.
 func (a *announcer) announceVisible() (bool, error) {
-	var keys, payloads []string
 	announcers.Lock()
-	for k, p := range a.pending {
-		chunks := encodePayloads(k, p.appended)
-		if chunks == nil {
-			chunks = []string{""} // too wide to describe: anything may have changed
-		}
-		for _, payload := range chunks {
-			keys, payloads = append(keys, k), append(payloads, payload)
-		}
+	keys := make([]string, 0, len(a.pending))
+	for k := range a.pending {
+		keys = append(keys, k)
 	}
 	announcers.Unlock()
 
@@ -215,21 +209,25 @@ func (a *announcer) announceVisible() (bool, error) {
 		}
 		a.conn = conn
 	}
-	// One statement, one transaction: pg_notify runs for each payload of
-	// an object seen committed, and not at all when none is; the
-	// notifications are delivered, in order, when it commits.
-	rows, err := a.conn.Query(ctx, "SELECT v.key, pg_notify($2, v.payload) FROM unnest($1::text[], $3::text[]) AS v(key, payload)"+
-		" WHERE EXISTS (SELECT 1 FROM objects o WHERE o.object_key = v.key)", keys, commitChannel, payloads)
+	// Only commits seen committed are told: one still running may yet
+	// fail, and readers take the rows told as the partition's.
+	rows, err := a.conn.Query(ctx, "SELECT object_key FROM objects WHERE object_key = ANY($1)", keys)
 	if err != nil {
 		return false, err
 	}
-	var (
-		key  string
-		seen []string
-	)
-	// The second column (void) is skipped. Reading the rows to their end
-	// waits for the statement's transaction, NOTIFY included, to commit.
-	if _, err := pgx.ForEachRow(rows, []any{&key, nil}, func() error { seen = append(seen, key); return nil }); err != nil {
+	seen, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil || len(seen) == 0 {
+		return false, err
+	}
+	commits := make([]announced, len(seen))
+	announcers.Lock()
+	for i, k := range seen {
+		commits[i] = announced{k, a.pending[k].appended}
+	}
+	announcers.Unlock()
+	// One statement, one transaction: the notifications are delivered,
+	// in order, when it commits.
+	if _, err := a.conn.Exec(ctx, "SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p", commitChannel, encodePayloads(commits)); err != nil {
 		return false, err
 	}
 	announcers.Lock()
@@ -237,7 +235,7 @@ func (a *announcer) announceVisible() (bool, error) {
 		delete(a.pending, k)
 	}
 	announcers.Unlock()
-	return len(seen) > 0, nil
+	return true, nil
 }
 
 func (a *announcer) disconnect() {

@@ -9,58 +9,104 @@ import (
 	"github.com/google/uuid"
 )
 
-// A commit notification's payload carries what the commit appended, so
-// that other gateways update the partition states and index rows they
-// cache without a query (gateway/reader). It is binary, base64-encoded
-// because NOTIFY payloads are text, and bounded by PostgreSQL's limit; a
-// commit too wide for maxPayloads payloads goes out with an empty one,
-// which readers take as "anything may have changed".
+// A commit notification's payload carries what commits appended, so that
+// other gateways update the partition states and index rows they cache
+// without a query (gateway/reader). It is binary, base64-encoded because
+// NOTIFY payloads are text, and bounded by PostgreSQL's limit; the
+// commits an announcer sends together share payloads, and a commit too
+// wide for maxPayloads payloads goes out as an empty one, which readers
+// take as "anything may have changed".
 //
-// Layout: version, object key, object size, then per partition: topic id,
-// partition, log start offset, flags, row count, and per row the gap from
-// the previous row's end (0 for contiguous rows), offset count, byte
-// offset, byte length and max timestamp.
+// Layout: version, then per object: key, size, partition count, and per
+// partition: topic id, partition, log start offset, flags, row count, the
+// first row's base offset, and per row the gap from the previous row's
+// end (0 for contiguous rows), offset count, byte offset, byte length and
+// max timestamp. An object whose partitions span payloads appears in each.
 
 const (
-	payloadVersion = 1
+	payloadVersion = 2
 	// maxPayloadBytes keeps clear of PostgreSQL's 8000-byte limit.
 	maxPayloadBytes = 7900
-	// maxPayloads bounds the notifications of one commit; a wider commit
-	// is announced by an empty payload.
+	// maxPayloadRaw is the most bytes that encode to maxPayloadBytes.
+	maxPayloadRaw = maxPayloadBytes / 4 * 3
+	// maxPayloads bounds the payloads one commit may fill; a wider
+	// commit is announced by an empty payload.
 	maxPayloads = 16
 	flagTxn     = 1
 )
 
 var errPayload = errors.New("malformed commit notification payload")
 
-// encodePayloads splits what the commit of object key appended into
-// payloads of at most maxPayloadBytes, each naming the object, or returns
-// nil when that takes more than maxPayloads.
-func encodePayloads(key string, appended []Appended) []string {
-	var out []string
-	head := appendString([]byte{payloadVersion}, key)
-	if len(appended) > 0 && len(appended[0].Rows) > 0 {
-		head = binary.AppendUvarint(head, uint64(appended[0].Rows[0].ObjectSize))
-	} else {
-		head = binary.AppendUvarint(head, 0)
-	}
-	buf := head
-	for _, a := range appended {
-		part := appendPartition(nil, a)
-		if base64.RawStdEncoding.EncodedLen(len(head)+len(part)) > maxPayloadBytes {
-			return nil
+// announced is one commit to announce: its object and what it appended.
+type announced struct {
+	key      string
+	appended []Appended
+}
+
+// encodePayloads packs what the commits appended into payloads of at most
+// maxPayloadBytes, and adds one empty payload when a commit is too wide
+// to describe.
+func encodePayloads(commits []announced) []string {
+	var (
+		out     []string
+		cur     = []byte{payloadVersion}
+		tooWide bool
+	)
+	flush := func() {
+		if len(cur) > 1 {
+			out = append(out, base64.RawStdEncoding.EncodeToString(cur))
+			cur = cur[:1:1]
 		}
-		if base64.RawStdEncoding.EncodedLen(len(buf)+len(part)) > maxPayloadBytes {
-			out = append(out, base64.RawStdEncoding.EncodeToString(buf))
-			buf = head
-		}
-		buf = append(buf[:len(buf):len(buf)], part...)
 	}
-	out = append(out, base64.RawStdEncoding.EncodeToString(buf))
-	if len(out) > maxPayloads {
-		return nil
+	for _, c := range commits {
+		parts, size := make([][]byte, len(c.appended)), 0
+		for i, a := range c.appended {
+			parts[i] = appendPartition(nil, a)
+			size += len(parts[i])
+		}
+		if size > maxPayloads*maxPayloadRaw {
+			tooWide = true
+			continue
+		}
+		head := appendString(nil, c.key)
+		head = binary.AppendUvarint(head, uint64(objectSize(c.appended)))
+		for len(parts) > 0 { // a commit that appended nothing tells nobody anything
+			room := maxPayloadRaw - len(cur) - len(head) - binary.MaxVarintLen64
+			n, used := 0, 0
+			for n < len(parts) && used+len(parts[n]) <= room {
+				used += len(parts[n])
+				n++
+			}
+			if n == 0 {
+				if len(cur) == 1 { // one partition larger than a payload
+					tooWide = true
+					break
+				}
+				flush()
+				continue
+			}
+			cur = binary.AppendUvarint(append(cur, head...), uint64(n))
+			for _, p := range parts[:n] {
+				cur = append(cur, p...)
+			}
+			parts = parts[n:]
+		}
+	}
+	flush()
+	if tooWide {
+		out = append(out, "")
 	}
 	return out
+}
+
+// objectSize is the size of the object rows name.
+func objectSize(appended []Appended) int64 {
+	for _, a := range appended {
+		if len(a.Rows) > 0 {
+			return a.Rows[0].ObjectSize
+		}
+	}
+	return 0
 }
 
 func appendPartition(b []byte, a Appended) []byte {
@@ -94,8 +140,7 @@ func appendString(b []byte, s string) []byte {
 }
 
 // decodePayload reads one payload; an empty payload is (nil, nil):
-// anything may have changed. A commit that appended nothing (its batches
-// were all duplicates) is an empty, non-nil slice.
+// anything may have changed.
 func decodePayload(payload string) ([]Appended, error) {
 	if payload == "" {
 		return nil, nil
@@ -105,35 +150,39 @@ func decodePayload(payload string) ([]Appended, error) {
 		return nil, errPayload
 	}
 	d := payloadReader{b: raw[1:]}
-	key := d.string()
-	size := d.int(false)
-	var out []Appended
+	out := []Appended{}
 	for d.err == nil && len(d.b) > 0 {
-		a := Appended{Topic: d.uuid(), Partition: int32(d.bounded(math.MaxInt32)), LogStartOffset: d.int(true)}
-		a.Txn = d.byte()&flagTxn != 0
-		n := d.bounded(uint64(len(d.b)))
-		if n == 0 {
-			return nil, errPayload
+		key, size := d.string(), d.int(false)
+		for range d.bounded(uint64(len(d.b))) {
+			out = append(out, d.partition(key, size))
 		}
-		end := d.int(true)
-		a.Rows = make([]IndexEntry, 0, n)
-		for range n {
-			r := IndexEntry{Topic: a.Topic, Partition: a.Partition, ObjectKey: key, ObjectSize: size}
-			r.BaseOffset = end + d.int(true)
-			r.LastOffset = r.BaseOffset + d.int(false)
-			r.ByteOffset, r.ByteLength, r.MaxTimestamp = d.int(false), d.int(false), d.int(true)
-			end = r.LastOffset + 1
-			a.Rows = append(a.Rows, r)
-		}
-		out = append(out, a)
 	}
 	if d.err != nil {
 		return nil, errPayload
 	}
-	if out == nil {
-		return []Appended{}, nil // a commit that appended nothing
-	}
 	return out, nil
+}
+
+// partition reads one partition's record of object key.
+func (d *payloadReader) partition(key string, size int64) Appended {
+	a := Appended{Topic: d.uuid(), Partition: int32(d.bounded(math.MaxInt32)), LogStartOffset: d.int(true)}
+	a.Txn = d.byte()&flagTxn != 0
+	n := d.bounded(uint64(len(d.b)))
+	if n == 0 {
+		d.fail()
+		return a
+	}
+	end := d.int(true)
+	a.Rows = make([]IndexEntry, 0, n)
+	for range n {
+		r := IndexEntry{Topic: a.Topic, Partition: a.Partition, ObjectKey: key, ObjectSize: size}
+		r.BaseOffset = end + d.int(true)
+		r.LastOffset = r.BaseOffset + d.int(false)
+		r.ByteOffset, r.ByteLength, r.MaxTimestamp = d.int(false), d.int(false), d.int(true)
+		end = r.LastOffset + 1
+		a.Rows = append(a.Rows, r)
+	}
+	return a
 }
 
 // payloadReader reads a payload's fields, remembering the first error.

@@ -31,6 +31,9 @@ func decodeAll(t *testing.T, payloads []string) []Appended {
 		if len(p) > maxPayloadBytes {
 			t.Fatalf("a payload of %d bytes, over %d", len(p), maxPayloadBytes)
 		}
+		if p == "" {
+			continue
+		}
 		a, err := decodePayload(p)
 		if err != nil {
 			t.Fatalf("decode: %v", err)
@@ -42,33 +45,40 @@ func decodeAll(t *testing.T, payloads []string) []Appended {
 
 func TestPayloadRoundTrip(t *testing.T) {
 	t.Parallel()
+	commit := func(key string, partitions int) announced { return announced{key, wideCommit(partitions)} }
 	for _, tc := range []struct {
-		name       string
-		partitions int
-		payloads   int // 0: too wide, announced as "anything"
+		name     string
+		commits  []announced
+		payloads int
+		anything bool // an empty payload ends them: a commit was too wide
 	}{
-		{"one partition", 1, 1},
-		{"a flush of a hundred", 100, 1},
-		{"a thousand, split", 1000, 8},
-		{"too wide", 5000, 0},
+		{"one partition", []announced{commit("a", 1)}, 1, false},
+		{"three commits share one", []announced{commit("a", 10), commit("b", 1), commit("c", 30)}, 1, false},
+		{"a thousand partitions, split", []announced{commit("a", 1000)}, 8, false},
+		{"too wide beside one described", []announced{commit("a", 5000), commit("b", 2)}, 2, true},
+		{"nothing appended", []announced{{"a", nil}}, 0, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			in := wideCommit(tc.partitions)
-			payloads := encodePayloads("segments/ab/k", in)
-			if len(payloads) != tc.payloads {
-				t.Fatalf("%d payloads, want %d", len(payloads), tc.payloads)
+			payloads := encodePayloads(tc.commits)
+			if len(payloads) != tc.payloads || tc.payloads > 0 && (payloads[len(payloads)-1] == "") != tc.anything {
+				t.Fatalf("%d payloads, the last empty: %v; want %d, %v", len(payloads), len(payloads) > 0 && payloads[len(payloads)-1] == "", tc.payloads, tc.anything)
 			}
-			if tc.payloads == 0 {
-				return
+			var want []Appended
+			for _, c := range tc.commits {
+				if !tc.anything || len(c.appended) < 5000 {
+					for _, a := range c.appended {
+						for i := range a.Rows {
+							a.Rows[i].ObjectKey = c.key
+						}
+						want = append(want, a)
+					}
+				}
 			}
-			if out := decodeAll(t, payloads); !reflect.DeepEqual(out, in) {
-				t.Fatalf("decoded %+v, want %+v", out[0], in[0])
+			if out := decodeAll(t, payloads); !reflect.DeepEqual(out, want) {
+				t.Fatalf("decoded %d partitions, want %d: first %+v, want %+v", len(out), len(want), out[0], want[0])
 			}
 		})
-	}
-	if a, err := decodePayload(encodePayloads("k", nil)[0]); err != nil || a == nil || len(a) != 0 {
-		t.Fatalf("a commit that appended nothing decodes to %v, %v; want an empty, non-nil slice", a, err)
 	}
 	if a, err := decodePayload(""); a != nil || err != nil {
 		t.Fatalf("the empty payload decodes to %v, %v; want nil, nil", a, err)
@@ -79,14 +89,14 @@ func TestPayloadRoundTrip(t *testing.T) {
 // are refused, whatever they claim.
 func TestPayloadMalformed(t *testing.T) {
 	t.Parallel()
-	good, _ := base64.RawStdEncoding.DecodeString(encodePayloads("k", wideCommit(2))[0])
-	head := good[:7] // version, key, object size
+	good, _ := base64.RawStdEncoding.DecodeString(encodePayloads([]announced{{"k", wideCommit(2)}})[0])
+	head := good[:8] // version, key, object size, partition count
 	partition := func(tail ...byte) []byte {
 		return append(append(append([]byte{}, head...), make([]byte, 16)...), tail...)
 	}
 	for name, raw := range map[string][]byte{
 		"not base64":     nil,
-		"version 2":      append([]byte{2}, good[1:]...),
+		"version 1":      append([]byte{1}, good[1:]...),
 		"truncated":      good[:len(good)-3],
 		"no rows":        partition(0, 0, 0, 0),
 		"huge row count": partition(0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0x0f),
@@ -103,8 +113,8 @@ func TestPayloadMalformed(t *testing.T) {
 }
 
 func FuzzDecodePayload(f *testing.F) {
-	for _, n := range []int{0, 1, 3} {
-		for _, p := range encodePayloads("segments/00/x", wideCommit(n)) {
+	for _, n := range []int{1, 3} {
+		for _, p := range encodePayloads([]announced{{"segments/00/x", wideCommit(n)}, {"segments/01/y", wideCommit(1)}}) {
 			f.Add(p)
 		}
 	}
