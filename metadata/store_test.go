@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/caudal/caudal/test/testclock"
 	"github.com/google/uuid"
 
 	"github.com/caudal/caudal/metadata"
@@ -22,25 +23,10 @@ import (
 
 func TestMain(m *testing.M) { os.Exit(testenv.Run(m)) }
 
-// clock is an injectable time source.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: time.UnixMilli(1_700_000_000_000)} }
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 // env is one fresh database of one backend.
 type env struct {
 	url   string
-	clock *clock
+	clock *testclock.Clock
 	s     metadata.Store
 }
 
@@ -67,7 +53,7 @@ func eachBackend(t *testing.T, fn func(t *testing.T, e *env)) {
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {
 			t.Parallel()
-			e := &env{url: b.url(t), clock: newClock()}
+			e := &env{url: b.url(t), clock: testclock.New(time.UnixMilli(1_700_000_000_000))}
 			e.s = e.open(t)
 			fn(t, e)
 		})
@@ -451,13 +437,13 @@ func TestExpireProducers(t *testing.T) {
 			many = append(many, idem(pid, 0, 0, 1))
 		}
 		commitOne(t, s, a.ID, 2, many...)
-		e.clock.Advance(maxAge / 2)
+		e.clock.Add(maxAge / 2)
 		commitOne(t, s, a.ID, 1, idem(2, 0, 1, 1)) // producer 2 stays active on partition 1
 		commitOne(t, s, a.ID, 0, idem(3, 0, 0, 1))
 		if n, err := s.ExpireProducers(ctx, maxAge); err != nil || n != 0 {
 			t.Fatalf("expiry before any state is old enough removed %d rows: %v", n, err)
 		}
-		e.clock.Advance(maxAge / 2) // the first writes are exactly maxAge old
+		e.clock.Add(maxAge / 2) // the first writes are exactly maxAge old
 		n, err := s.ExpireProducers(ctx, maxAge)
 		if err != nil || n != 2+1200 {
 			t.Fatalf("ExpireProducers = %d, %v; want %d rows", n, err, 2+1200)
@@ -699,7 +685,7 @@ func TestObjects(t *testing.T) {
 		for _, k := range keys {
 			mustCommit(t, s, metadata.ObjectCommit{Key: k, Size: 7, Runs: []metadata.PartitionRun{
 				{Topic: a.ID, Partition: 0, Batches: []metadata.BatchAppend{plain(0, 7, 1, 1)}}}})
-			e.clock.Advance(time.Second)
+			e.clock.Add(time.Second)
 		}
 		var got []string
 		if err := s.Objects(ctx, func(o metadata.Object) error { got = append(got, o.Key); return nil }); err != nil {
@@ -754,7 +740,7 @@ func TestGateways(t *testing.T) {
 			t.Fatalf("reused node id %d", g4.NodeID)
 		}
 		start := e.clock.Now()
-		e.clock.Advance(10 * time.Second)
+		e.clock.Add(10 * time.Second)
 		if g, err := s.Heartbeat(ctx, metadata.Gateway{NodeID: g1.NodeID, Addr: "h1:9093", Rack: "r2"}); err != nil || g.NodeID != g1.NodeID {
 			t.Fatalf("refresh: %+v %v", g, err)
 		}
@@ -870,7 +856,7 @@ func TestLeases(t *testing.T) {
 		if err != nil || !ok || l.Holder != "w1" || !l.Expires.Equal(e.clock.Now().Add(10*time.Second)) {
 			t.Fatalf("take: %+v %v %v", l, ok, err)
 		}
-		e.clock.Advance(5 * time.Second)
+		e.clock.Add(5 * time.Second)
 		if l, ok, _ = s.AcquireLease(ctx, "worker", "w2", 10*time.Second); ok || l.Holder != "w1" {
 			t.Fatalf("w2 took a held lease: %+v", l)
 		}
@@ -880,11 +866,11 @@ func TestLeases(t *testing.T) {
 		if _, ok, _ = s.AcquireLease(ctx, "other", "w2", time.Second); !ok {
 			t.Fatal("leases are not independent by name")
 		}
-		e.clock.Advance(9 * time.Second)
+		e.clock.Add(9 * time.Second)
 		if _, ok, _ = s.AcquireLease(ctx, "worker", "w2", 10*time.Second); ok {
 			t.Fatal("taken before expiry")
 		}
-		e.clock.Advance(time.Second) // now exactly at expiry
+		e.clock.Add(time.Second) // now exactly at expiry
 		if l, ok, _ = s.AcquireLease(ctx, "worker", "w2", 10*time.Second); !ok || l.Holder != "w2" {
 			t.Fatalf("take over after expiry: %+v %v", l, ok)
 		}
@@ -1070,7 +1056,7 @@ func TestClaimOrphans(t *testing.T) {
 		if n, err := s.DropOrphanFences(ctx, time.Hour); err != nil || n != 0 {
 			t.Fatalf("DropOrphanFences of a young fence = %d, %v", n, err)
 		}
-		e.clock.Advance(time.Hour)
+		e.clock.Add(time.Hour)
 		if n, err := s.DropOrphanFences(ctx, time.Hour); err != nil || n != 1 {
 			t.Fatalf("DropOrphanFences = %d, %v; want 1", n, err)
 		}

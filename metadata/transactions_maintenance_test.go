@@ -90,7 +90,7 @@ func TestForgetTransactions(t *testing.T) {
 		if err != nil || len(read) != 3 {
 			t.Fatalf("transactions %+v, %v", read, err)
 		}
-		e.clock.Advance(time.Second)
+		e.clock.Add(time.Second)
 		if _, err := s.UpdateTransaction(ctx, "changed", func(tx *metadata.Transaction, _ bool) error { tx.Epoch++; return nil }); err != nil {
 			t.Fatal(err)
 		}

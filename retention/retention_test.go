@@ -5,10 +5,10 @@ import (
 	"fmt"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/caudal/caudal/test/testclock"
 	"github.com/minio/minio-go/v7"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -24,25 +24,13 @@ import (
 
 func TestMain(m *testing.M) { os.Exit(testenv.Run(m)) }
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
-}
-
 type env struct {
 	c      *testenv.Caudal
 	store  metadata.Store
 	bucket objstore.Bucket
 	cl     *kgo.Client
 	adm    *kadm.Client
-	clock  *clock
+	clock  *testclock.Clock
 	ret    *retention.Retainer
 }
 
@@ -58,7 +46,7 @@ func newEnv(t *testing.T) *env {
 	}
 	t.Cleanup(cl.Close)
 	broker, _ := topicconfig.NewBroker(nil)
-	e := &env{c: c, store: store, bucket: bucket, cl: cl, adm: kadm.NewClient(cl), clock: &clock{t: time.Now()}}
+	e := &env{c: c, store: store, bucket: bucket, cl: cl, adm: kadm.NewClient(cl), clock: testclock.New(time.Now())}
 	e.ret = retention.New(job.Config{Store: store, Bucket: bucket, Broker: broker, Grace: grace, Now: e.clock.Now})
 	return e
 }

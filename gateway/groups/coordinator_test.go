@@ -3,30 +3,17 @@ package groups
 import (
 	"context"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/caudal/caudal/metadata"
 	"github.com/caudal/caudal/metadata/topicconfig"
+	"github.com/caudal/caudal/test/testclock"
 	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
-
-// fakeClock is the injected clock.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *fakeClock) add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 // fixedTopics are the topics a test's coordinator sees.
 type fixedTopics []metadata.Topic
@@ -43,14 +30,14 @@ func (ts fixedTopics) ByName(_ context.Context, name string) (metadata.Topic, er
 func (ts fixedTopics) All(context.Context) ([]metadata.Topic, error) { return ts, nil }
 
 // testCoordinator is a coordinator whose timers only the test fires.
-func testCoordinator(t *testing.T) (*Coordinator, *fakeClock) {
+func testCoordinator(t *testing.T) (*Coordinator, *testclock.Clock) {
 	t.Helper()
-	clk := &fakeClock{t: time.Unix(1_700_000_000, 0)}
+	clk := testclock.New(time.Unix(1_700_000_000, 0))
 	bc, err := topicconfig.NewBroker(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	co := New(Config{Broker: bc, Now: clk.now, Registerer: prometheus.NewRegistry(),
+	co := New(Config{Broker: bc, Now: clk.Now, Registerer: prometheus.NewRegistry(),
 		Coordinates: func(string) bool { return true }})
 	co.gs = newMemGroupStore()
 	return co, clk
@@ -184,13 +171,13 @@ func TestClassicGroupLifecycle(t *testing.T) {
 		t.Fatalf("unknown member heartbeat: %d", code)
 	}
 	// b's session expires: a rebalance starts, a rejoins alone.
-	clk.add(6 * time.Second)
+	clk.Add(6 * time.Second)
 	hb.MemberID = a
 	if code := co.heartbeat(ctx, hb); code != 0 {
 		t.Fatalf("heartbeat: %d", code)
 	}
-	clk.add(6 * time.Second)
-	co.tick(clk.now())
+	clk.Add(6 * time.Second)
+	co.tick(clk.Now())
 	if s, _ := state(co, "g"); s != groupPreparingRebalance {
 		t.Fatalf("after expiry state %v", s)
 	}
@@ -221,19 +208,19 @@ func TestJoinPhaseWaitsForRebalanceTimeout(t *testing.T) {
 	waitJoining(t, co, "g", 1)
 	co.mu.Lock()
 	for _, m := range co.groups.get("g").members {
-		m.expires = clk.now().Add(time.Hour)
+		m.expires = clk.Now().Add(time.Hour)
 	}
 	co.mu.Unlock()
 	// a never rejoins: the join phase ends at the rebalance timeout.
-	clk.add(29 * time.Second)
-	co.tick(clk.now())
+	clk.Add(29 * time.Second)
+	co.tick(clk.Now())
 	select {
 	case <-bw:
 		t.Fatal("join completed before the rebalance timeout")
 	case <-time.After(50 * time.Millisecond):
 	}
-	clk.add(2 * time.Second)
-	co.tick(clk.now())
+	clk.Add(2 * time.Second)
+	co.tick(clk.Now())
 	rb := recv(t, bw)
 	if rb.Generation != 2 || rb.LeaderID != b || len(rb.Members) != 1 {
 		t.Fatalf("after timeout: %+v", rb)
@@ -438,8 +425,8 @@ func TestConsumerRevokeBeforeAssign(t *testing.T) {
 	if r := hb("b", -1, nil); r.ErrorCode != 0 || r.MemberEpoch != -1 {
 		t.Fatalf("leave: %+v", r)
 	}
-	clk.add(46 * time.Second)
-	co.tick(clk.now())
+	clk.Add(46 * time.Second)
+	co.tick(clk.Now())
 	co.mu.Lock()
 	n := len(co.groups.get("cg").cons.members)
 	co.mu.Unlock()

@@ -141,16 +141,16 @@ func TestEmptyGroupsEvicted(t *testing.T) {
 			t.Fatalf("leave %s: %v", name, kerr.ErrorForCode(code))
 		}
 	}
-	if err := store.CommitOffsets(ctx, "with-offsets", []metadata.GroupOffset{{Topic: "t", Partition: 0, Offset: 5, CommitTime: clk.now()}}); err != nil {
+	if err := store.CommitOffsets(ctx, "with-offsets", []metadata.GroupOffset{{Topic: "t", Partition: 0, Offset: 5, CommitTime: clk.Now()}}); err != nil {
 		t.Fatal(err)
 	}
 	co.persist(ctx)
-	co.evictEmpty(ctx, clk.now())
+	co.evictEmpty(ctx, clk.Now())
 	if n := inMemory(co); n != 2 {
 		t.Fatalf("%d groups in memory right after they emptied, want 2", n)
 	}
-	clk.add(co.set.evictAfter)
-	co.evictEmpty(ctx, clk.now())
+	clk.Add(co.set.evictAfter)
+	co.evictEmpty(ctx, clk.Now())
 	co.persist(ctx)
 	if n := inMemory(co); n != 0 {
 		t.Fatalf("%d groups in memory after evictAfter, want 0", n)
@@ -190,7 +190,7 @@ func TestEvictedGroupOffsetsExpire(t *testing.T) {
 	store := metadatatest.OpenSQLite(t, metadata.Options{})
 	co.store = store
 	co.coordinates = func(name string) bool { return name != "elsewhere" }
-	committed := clk.now()
+	committed := clk.Now()
 	for _, name := range []string{"g", "elsewhere"} {
 		if err := store.CommitOffsets(ctx, name, []metadata.GroupOffset{{Topic: "t", Partition: 0, Offset: 5, CommitTime: committed}}); err != nil {
 			t.Fatal(err)
@@ -198,14 +198,14 @@ func TestEvictedGroupOffsetsExpire(t *testing.T) {
 	}
 	_, aw := joinNew(t, co, "g", "range")
 	recv(t, aw)
-	clk.add(time.Hour) // consuming for an hour after the commit
+	clk.Add(time.Hour) // consuming for an hour after the commit
 	if code, _ := co.leave(ctx, "g", []kmsg.LeaveGroupRequestMember{{MemberID: memberOf(co, "g")}}); code != 0 {
 		t.Fatalf("leave: %v", kerr.ErrorForCode(code))
 	}
-	emptied := clk.now()
+	emptied := clk.Now()
 	co.persist(ctx)
-	clk.add(co.set.evictAfter)
-	co.evictEmpty(ctx, clk.now())
+	clk.Add(co.set.evictAfter)
+	co.evictEmpty(ctx, clk.Now())
 	if n := inMemory(co); n != 0 {
 		t.Fatalf("%d groups in memory after evictAfter, want 0", n)
 	}
@@ -218,15 +218,15 @@ func TestEvictedGroupOffsetsExpire(t *testing.T) {
 		}
 		return len(offs)
 	}
-	clk.t = committed.Add(co.set.offsetsRetention + time.Minute)
-	if err := co.expireOffsets(ctx, clk.now()); err != nil {
+	clk.Set(committed.Add(co.set.offsetsRetention + time.Minute))
+	if err := co.expireOffsets(ctx, clk.Now()); err != nil {
 		t.Fatal(err)
 	}
 	if offsets("g") != 1 {
 		t.Fatal("offsets expired counting from their commit, not from when the group became empty")
 	}
-	clk.t = emptied.Add(co.set.offsetsRetention)
-	if err := co.expireOffsets(ctx, clk.now()); err != nil {
+	clk.Set(emptied.Add(co.set.offsetsRetention))
+	if err := co.expireOffsets(ctx, clk.Now()); err != nil {
 		t.Fatal(err)
 	}
 	if offsets("g") != 0 {

@@ -55,11 +55,11 @@ func TestInitialRebalanceDelay(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			co, clk := testCoordinator(t)
 			co.set.initialDelay = tc.delay
-			start := clk.now()
+			start := clk.Now()
 			var waits []chan *kmsg.JoinGroupResponse
 			for i, st := range tc.steps {
-				clk.t = start.Add(st.at)
-				co.tick(clk.now())
+				clk.Set(start.Add(st.at))
+				co.tick(clk.Now())
 				for range st.joins {
 					req := joinReq("g", "", "range")
 					req.Version = 3 // no MEMBER_ID_REQUIRED round
@@ -108,8 +108,8 @@ func TestInitialDelayOnlyFromEmpty(t *testing.T) {
 		return joinNow(t, co, req)
 	}
 	w, _ := join("")
-	clk.add(3 * time.Second)
-	co.tick(clk.now())
+	clk.Add(3 * time.Second)
+	co.tick(clk.Now())
 	a := answered(t, w).MemberID
 	co.syncGroup(t.Context(), syncReq("g", a, 1, map[string]string{a: "A"}))
 	// The leader rejoins a Stable group: generation 2 at once.
@@ -121,14 +121,14 @@ func TestInitialDelayOnlyFromEmpty(t *testing.T) {
 		t.Fatalf("after the last member left: %v", s)
 	}
 	w, _ = join("")
-	co.tick(clk.now())
+	co.tick(clk.Now())
 	select {
 	case r := <-w:
 		t.Fatalf("a group that emptied did not wait again: %+v", r)
 	default:
 	}
-	clk.add(3 * time.Second)
-	co.tick(clk.now())
+	clk.Add(3 * time.Second)
+	co.tick(clk.Now())
 	if r := answered(t, w); r.Generation != 4 {
 		t.Fatalf("join after the delay: generation %d, want 4", r.Generation)
 	}
@@ -143,13 +143,13 @@ func TestPendingMemberOutlivesJoinPhase(t *testing.T) {
 	first := joinReq("g", "", "range")
 	first.Version = 3
 	w, _ := joinNow(t, co, first)
-	clk.add(2900 * time.Millisecond)
+	clk.Add(2900 * time.Millisecond)
 	_, r := joinNow(t, co, joinReq("g", "", "range"))
 	if r == nil || r.ErrorCode != kerr.MemberIDRequired.Code {
 		t.Fatalf("v9 join without an id: %+v, want MEMBER_ID_REQUIRED", r)
 	}
-	clk.add(100 * time.Millisecond)
-	co.tick(clk.now())
+	clk.Add(100 * time.Millisecond)
+	co.tick(clk.Now())
 	if a := answered(t, w); a.Generation != 1 || len(a.Members) != 1 {
 		t.Fatalf("join phase: %+v, want generation 1 of one member", a)
 	}

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/caudal/caudal/test/testclock"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -54,7 +55,7 @@ func staticJoin(member, instance string, version int16, protos ...string) *kmsg.
 // leader), i1 and i2 whose assignments are "A0", "A1" and "A2", in one
 // generation thanks to the initial rebalance delay; it returns their
 // member ids by instance id.
-func staticGroup(t *testing.T, co *Coordinator, clk *fakeClock) map[string]string {
+func staticGroup(t *testing.T, co *Coordinator, clk *testclock.Clock) map[string]string {
 	t.Helper()
 	co.set.initialDelay = time.Second
 	defer func() { co.set.initialDelay = 0 }()
@@ -68,8 +69,8 @@ func staticGroup(t *testing.T, co *Coordinator, clk *fakeClock) map[string]strin
 	}
 	// One step of the delay, extended once for the two that joined in it.
 	for range 2 {
-		clk.add(time.Second)
-		co.tick(clk.now())
+		clk.Add(time.Second)
+		co.tick(clk.Now())
 	}
 	ids := map[string]string{}
 	assign := map[string]string{}
@@ -267,9 +268,9 @@ func TestAbsentStaticMemberKept(t *testing.T) {
 	w0, _ := joinNow(t, co, staticJoin(ids["i0"], "i0", 9, "range", "roundrobin"))
 	w1, _ := joinNow(t, co, staticJoin(ids["i1"], "i1", 9, "range", "roundrobin"))
 	for range 4 {
-		clk.add(8 * time.Second)
+		clk.Add(8 * time.Second)
 		heartbeatCode(co, ids["i2"], "i2", gen)
-		co.tick(clk.now())
+		co.tick(clk.Now())
 	}
 	r0, r1 := answered(t, w0), answered(t, w1)
 	if r0.Generation != gen+1 || r1.Generation != gen+1 || len(r0.Members) != 3 {
@@ -288,12 +289,12 @@ func TestAbsentStaticMemberKept(t *testing.T) {
 	}
 	// Its session ends: it is removed and the others rebalance.
 	for range 2 {
-		clk.add(5 * time.Second)
+		clk.Add(5 * time.Second)
 		heartbeatCode(co, ids["i0"], "i0", gen+1)
 		heartbeatCode(co, ids["i1"], "i1", gen+1)
 	}
-	clk.add(time.Second)
-	co.tick(clk.now())
+	clk.Add(time.Second)
+	co.tick(clk.Now())
 	if s, _ := state(co, "g"); s != groupPreparingRebalance || classicAssignment(co, ids["i2"]) != "<no member>" {
 		t.Fatalf("after i2's session: %v, i2 %q", s, classicAssignment(co, ids["i2"]))
 	}
@@ -308,18 +309,18 @@ func TestJoinPhaseWaitsForStaticMembers(t *testing.T) {
 	co.mu.Lock()
 	gr := co.groups.get("g")
 	for _, m := range gr.members {
-		m.expires = clk.now().Add(time.Hour)
+		m.expires = clk.Now().Add(time.Hour)
 	}
 	co.prepareRebalance(gr)
 	co.mu.Unlock()
-	clk.add(31 * time.Second)
-	co.tick(clk.now())
+	clk.Add(31 * time.Second)
+	co.tick(clk.Now())
 	if s, g := state(co, "g"); s != groupPreparingRebalance || g != gen {
 		t.Fatalf("after the rebalance timeout with no one back: %v generation %d", s, g)
 	}
 	w, _ := joinNow(t, co, staticJoin(ids["i1"], "i1", 9, "range", "roundrobin"))
-	clk.add(31 * time.Second)
-	co.tick(clk.now())
+	clk.Add(31 * time.Second)
+	co.tick(clk.Now())
 	if r := answered(t, w); r.Generation != gen+1 || r.LeaderID != ids["i1"] {
 		t.Fatalf("i1 alone back: generation %d leader %s; want %d and i1 as the leader", r.Generation, r.LeaderID, gen+1)
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/caudal/caudal/metadata"
+	"github.com/caudal/caudal/test/testclock"
 	"github.com/google/uuid"
 )
 
@@ -33,23 +34,10 @@ func (f *fakePartitions) query(_ context.Context, topic uuid.UUID, part int32) (
 	return st, nil
 }
 
-// testClock is a clock tests move by hand.
-type testClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *testClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *testClock) add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 func TestStatesShared(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	clock := &testClock{now: time.Unix(0, 0)}
+	clock := testclock.New(time.Unix(0, 0))
 	f := &fakePartitions{}
 	s := newStates(clock.Now, f.query)
 	topic := uuid.New()
@@ -82,7 +70,7 @@ func TestStatesShared(t *testing.T) {
 	if n := next(0); n != 7 {
 		t.Fatalf("state re-read before it aged: %d", n)
 	}
-	clock.add(MaxStaleness)
+	clock.Add(MaxStaleness)
 	if n := next(0); n != 9 {
 		t.Fatalf("after MaxStaleness: next offset %d, want 9", n)
 	}
@@ -164,7 +152,7 @@ func TestStatesExtendedByCommits(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
-			clock := &testClock{now: time.Unix(0, 0)}
+			clock := testclock.New(time.Unix(0, 0))
 			f := &fakePartitions{}
 			f.next.Store(10)
 			f.lso.Store(tc.lso)
@@ -199,7 +187,7 @@ func TestStatesExtendedByCommits(t *testing.T) {
 func TestStatesRowsAge(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	clock := &testClock{now: time.Unix(0, 0)}
+	clock := testclock.New(time.Unix(0, 0))
 	f := &fakePartitions{}
 	f.next.Store(10)
 	s := newStates(clock.Now, f.query)
@@ -207,16 +195,16 @@ func TestStatesRowsAge(t *testing.T) {
 	s.get(ctx, topic, 0)
 	s.apply([]metadata.Appended{appendedAt(topic, 0, 10, 5, false)})
 	f.next.Store(15)
-	clock.add(MaxStaleness) // re-read, same next offset: the rows stay
+	clock.Add(MaxStaleness) // re-read, same next offset: the rows stay
 	if v, _ := s.get(ctx, topic, 0); v.from() != 10 || f.queries.Load() != 2 {
 		t.Fatalf("after a re-read: rows from %d after %d queries, want 10 after 2", v.from(), f.queries.Load())
 	}
-	clock.add(tailRowMaxAge - MaxStaleness - time.Millisecond)
+	clock.Add(tailRowMaxAge - MaxStaleness - time.Millisecond)
 	s.apply([]metadata.Appended{appendedAt(topic, 0, 15, 5, false)})
 	if v, _ := s.get(ctx, topic, 0); v.from() != 10 {
 		t.Fatalf("rows from %d just before they age, want 10", v.from())
 	}
-	clock.add(time.Millisecond)
+	clock.Add(time.Millisecond)
 	if v, _ := s.get(ctx, topic, 0); v.from() != 15 || v.st.NextOffset != 20 {
 		t.Fatalf("rows from %d, next %d once the first aged; want 15, 20", v.from(), v.st.NextOffset)
 	}

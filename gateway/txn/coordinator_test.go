@@ -3,7 +3,6 @@ package txn
 import (
 	"context"
 	"errors"
-	"sync"
 	"testing"
 	"time"
 
@@ -12,26 +11,15 @@ import (
 	"github.com/caudal/caudal/metadata/metadatatest"
 	"github.com/caudal/caudal/objstore/objstoretest"
 	"github.com/caudal/caudal/segments/segmentstest"
+	"github.com/caudal/caudal/test/testclock"
 	"github.com/twmb/franz-go/pkg/kerr"
 )
-
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 type env struct {
 	co    *Coordinator
 	store metadata.Store
 	w     *writer.Writer
-	clk   *clock
+	clk   *testclock.Clock
 	part  metadata.TxnPartition
 }
 
@@ -39,8 +27,8 @@ type env struct {
 // a topic of one partition, on a clock the test moves.
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	clk := &clock{t: time.UnixMilli(1_700_000_000_000)}
-	store := metadatatest.OpenSQLite(t, metadata.Options{Now: clk.now})
+	clk := testclock.New(time.UnixMilli(1_700_000_000_000))
+	store := metadatatest.OpenSQLite(t, metadata.Options{Now: clk.Now})
 	w, err := writer.New(writer.Config{Store: store, Bucket: objstoretest.OpenFile(t), FlushInterval: time.Millisecond,
 		FlushBytes: 1 << 20, MaxBufferedBytes: 1 << 24})
 	if err != nil {
@@ -51,7 +39,7 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	co := New(Config{Store: store, Writer: w, MaxTimeout: time.Minute, Now: clk.now})
+	co := New(Config{Store: store, Writer: w, MaxTimeout: time.Minute, Now: clk.Now})
 	return &env{co: co, store: store, w: w, clk: clk, part: metadata.TxnPartition{Topic: tp.ID, Partition: 0}}
 }
 
@@ -210,7 +198,7 @@ func TestSweep(t *testing.T) {
 	if e.state(t, "hang").State != metadata.TxnOngoing {
 		t.Fatal("the sweep aborted a transaction before its timeout")
 	}
-	e.clk.advance(6 * time.Second)
+	e.clk.Add(6 * time.Second)
 	e.co.Sweep(ctx)
 	got := e.state(t, "hang")
 	if got.State != metadata.TxnCompleteAbort || got.Epoch != epoch+1 {
@@ -242,7 +230,7 @@ func TestSweep(t *testing.T) {
 	if e.state(t, "dead").State != metadata.TxnPrepareCommit {
 		t.Fatal("the sweep took a just-prepared transaction from its EndTxn")
 	}
-	e.clk.advance(3 * time.Second)
+	e.clk.Add(3 * time.Second)
 	e.co.Sweep(ctx)
 	if got := e.state(t, "dead"); got.State != metadata.TxnCompleteCommit {
 		t.Fatalf("prepared commit after takeover: %s", got.State)
