@@ -42,6 +42,14 @@ func bodyClassCap(i int) int {
 	return (4 + step) << (shift - 2)
 }
 
+// bodyCap is the capacity of the buffer getBody(n) returns.
+func bodyCap(n int) int {
+	if _, capacity, ok := bodyClass(n); ok {
+		return capacity
+	}
+	return n
+}
+
 // getBody returns an empty buffer with room for n bytes, from its class's
 // pool when n is within the classes.
 func getBody(n int) []byte {

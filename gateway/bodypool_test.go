@@ -1,8 +1,10 @@
 package gateway
 
 import (
+	"bufio"
 	"context"
 	"fmt"
+	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -104,5 +106,50 @@ func TestRecycledProduceBodiesKeepTheirBatches(t *testing.T) {
 			}
 			delete(want, string(r.Value))
 		}
+	}
+}
+
+// Bytes that wait in the kernel have arrived: a body whose bytes came in
+// one write grows to hold them at once, not in rounds that copy it each
+// time; a connection that is not a socket grows with what it read.
+func TestBodyRoomCountsUnreadBytes(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	client, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	server, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer server.Close()
+	const sent = 64 << 10
+	if _, err := client.Write(make([]byte, sent)); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(5 * time.Second); unread(server) < sent; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the kernel holds %d of the %d bytes sent after 5s", unread(server), sent)
+		}
+	}
+	c := &conn{nc: server}
+	br := bufio.NewReader(server)
+	if got := c.bodyRoom(br, 0, maxRequestBytes); got != bodyGrowth*sent {
+		t.Errorf("room for a body with %d bytes in the kernel: %d, want %d", sent, got, bodyGrowth*sent)
+	}
+	if got := c.bodyRoom(br, 0, sent); got != sent {
+		t.Errorf("room for a body of %d bytes, all in the kernel: %d, want all of it", sent, got)
+	}
+
+	piped, _ := net.Pipe()
+	defer piped.Close()
+	c = &conn{nc: piped}
+	if got := c.bodyRoom(bufio.NewReader(piped), 4*minChunk, maxRequestBytes); got != 4*minChunk*bodyGrowth {
+		t.Errorf("room on a pipe after %d bytes read: %d, want %d", 4*minChunk, got, 4*minChunk*bodyGrowth)
 	}
 }

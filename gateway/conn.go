@@ -38,13 +38,13 @@ const defaultBodyTimeout = 30 * time.Second
 // reading is dropped instead of holding its responses' buffers.
 const defaultWriteTimeout = 30 * time.Second
 
-// A request body's buffer starts at minChunk or what has already arrived,
-// and grows to at most bodyGrowth times the bytes that have arrived
-// (rounded up to a class of bodypool.go's, which it is from the second
-// growth on), so that a claimed size is never allocated before its bytes
-// come. Each growth copies the body: growing by doubling from 4 KiB was
-// 29% of the gateway's produce CPU (BenchmarkProduceThroughput's profile),
-// while a lying client now holds at most 8 times what it sent.
+// A request body's buffer holds at most bodyGrowth times the bytes of it
+// that have arrived (read, buffered, or waiting in the kernel: unread), or
+// minChunk, rounded up to a class of bodypool.go's, so that a claimed size
+// is never allocated before its bytes come. It grows as they come, and
+// each growth copies the body: growing by doubling from 4 KiB was 29% of
+// the gateway's produce CPU (BenchmarkProduceThroughput's profile), while
+// a lying client now holds at most 8 times what it sent.
 const (
 	minChunk   = 4 << 10
 	bodyGrowth = 8
@@ -354,10 +354,9 @@ func (c *conn) readBody(br *bufio.Reader, size int, deadline time.Time) ([]byte,
 	var body []byte
 	held := int64(0)
 	for len(body) < size {
-		if len(body) == cap(body) {
-			body = growBody(body, min(size, len(body)+max((bodyGrowth-1)*len(body), br.Buffered(), minChunk)))
-		}
-		n := min(size, cap(body)) - len(body)
+		// Each round fills the buffer, or ends the body.
+		capacity := bodyCap(c.bodyRoom(br, len(body), size))
+		n := min(size, capacity) - len(body)
 		if size > smallFrame {
 			if err := c.g.budget.take(c.ctx, int64(n), deadline); err != nil {
 				putBody(body)
@@ -365,6 +364,7 @@ func (c *conn) readBody(br *bufio.Reader, size int, deadline time.Time) ([]byte,
 			}
 			held += int64(n)
 		}
+		body = growBody(body, capacity)
 		k, err := io.ReadFull(br, body[len(body):len(body)+n])
 		body = body[:len(body)+k]
 		if err != nil {
@@ -373,6 +373,17 @@ func (c *conn) readBody(br *bufio.Reader, size int, deadline time.Time) ([]byte,
 		}
 	}
 	return body, held, nil
+}
+
+// bodyRoom is the room a body of size bytes, have of them read, may take
+// now: bodyGrowth times the bytes that have arrived, asking the kernel how
+// many wait there only when the others do not cover the body.
+func (c *conn) bodyRoom(br *bufio.Reader, have, size int) int {
+	arrived := have + br.Buffered()
+	if size > minChunk && bodyGrowth*arrived < size {
+		arrived += unread(c.nc)
+	}
+	return min(size, max(bodyGrowth*arrived, minChunk))
 }
 
 // growBody moves body into a buffer with room for n bytes and recycles
