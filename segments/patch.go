@@ -110,3 +110,20 @@ func FindOffset(b []byte, base, offset int64) (int, error) {
 	}
 	return found, nil
 }
+
+// PatchedLen is how many leading bytes of a batch PatchOffsets rewrites:
+// baseOffset, batchLength (unchanged) and partitionLeaderEpoch.
+const PatchedLen = posLeaderEpoch + 4
+
+// AppendPatched appends the first n bytes of a stored batch to dst with
+// the real baseOffset and leader epoch written in, as PatchOffsets writes
+// them; n is at least PatchedLen and at most the batch's length. With n
+// = PatchedLen, a fetch writes the rest of the batch straight from the
+// shared bytes it is stored in, which stay untouched.
+func AppendPatched(dst, batch []byte, n int, base int64, leaderEpoch int32) []byte {
+	start := len(dst)
+	dst = append(dst, batch[:n]...)
+	binary.BigEndian.PutUint64(dst[start:], uint64(base))
+	binary.BigEndian.PutUint32(dst[start+posLeaderEpoch:], uint32(leaderEpoch))
+	return dst
+}

@@ -51,6 +51,39 @@ func TestPatchOffsets(t *testing.T) {
 	}
 }
 
+// A patched prefix followed by the rest of the stored batch, or a whole
+// patched copy, is byte for byte what PatchOffsets writes, and the
+// stored bytes stay untouched.
+func TestAppendPatchedMatchesPatchOffsets(t *testing.T) {
+	t.Parallel()
+	orig := storedBatches(t, 3, 1, 5)
+	want := bytes.Clone(orig)
+	if _, err := PatchOffsets(want, 40, 0); err != nil {
+		t.Fatal(err)
+	}
+	spans, err := BatchIndex(orig, 40)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored := bytes.Clone(orig)
+	var got []byte
+	for i, s := range spans {
+		batch := stored[s.Off : s.Off+s.Len]
+		if i%2 == 0 {
+			got = AppendPatched(got, batch, PatchedLen, s.BaseOffset, 0)
+			got = append(got, batch[PatchedLen:]...)
+		} else {
+			got = AppendPatched(got, batch, len(batch), s.BaseOffset, 0)
+		}
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatal("patched prefixes and stored rests differ from PatchOffsets' result")
+	}
+	if !bytes.Equal(stored, orig) {
+		t.Fatal("AppendPatched changed the stored bytes")
+	}
+}
+
 func TestPatchOffsetsLeavesBadInputAlone(t *testing.T) {
 	t.Parallel()
 	b := storedBatches(t, 3, 2)
