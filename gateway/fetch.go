@@ -96,12 +96,13 @@ func fetchMaxBytes(req *kmsg.FetchRequest) int {
 
 // fetchOnce reads every requested partition once (gateway/reader). It
 // reports the record bytes returned, whether any partition failed, and
-// release, which recycles the response's records once it is written or
-// dropped.
+// release, which lets go of the response's records (the cache's bytes,
+// mostly) once it is written or superseded.
 func (c *conn) fetchOnce(req *kmsg.FetchRequest, wants []reader.Want) (*kmsg.FetchResponse, int, bool, func()) {
 	g := c.g
 	resp := req.ResponseKind().(*kmsg.FetchResponse)
 	got, total, release := g.reader.Fetch(c.ctx, wants, fetchMaxBytes(req))
+	parts := map[*kmsg.FetchResponseTopicPartition][][]byte{}
 	failed, i := false, 0
 	for _, rt := range req.Topics {
 		tr := kmsg.NewFetchResponseTopic()
@@ -127,15 +128,15 @@ func (c *conn) fetchOnce(req *kmsg.FetchRequest, wants []reader.Want) (*kmsg.Fet
 				pr.ErrorCode = errCode(rd.Err)
 				failed = true
 			}
-			pr.RecordBatches = rd.Records
+			pr.RecordBatches = recordsField(rd.Records, pr, parts)
 			if rd.Count > 0 {
-				g.metrics.fetchedBytes.WithLabelValues(name).Add(float64(len(rd.Records)))
+				g.metrics.fetchedBytes.WithLabelValues(name).Add(float64(rd.Records.Len))
 				g.metrics.fetchedRecords.WithLabelValues(name).Add(float64(rd.Count))
 			}
 		}
 		resp.Topics = append(resp.Topics, tr)
 	}
-	return resp, total, failed, release
+	return resp, total, failed, spliceRecords(resp, parts, release)
 }
 
 // fetchTopic resolves a fetched topic the principal may READ; by name,

@@ -3,8 +3,11 @@ package gateway
 import (
 	"bytes"
 	"math/rand/v2"
+	"runtime"
+	"sync/atomic"
 	"testing"
 
+	"github.com/caudal/caudal/gateway/reader"
 	"github.com/google/uuid"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -84,5 +87,99 @@ func TestFetchPiecesDeclinesACollision(t *testing.T) {
 	r := &reply{key: kmsg.Fetch.Int16(), resp: resp, header: true}
 	if _, pieces := fetchPieces(nil, r, resp); pieces != nil {
 		t.Error("spliced a response whose placeholder was not where its records are")
+	}
+}
+
+// splicedResponse is a v12 fetch response whose partitions hold records
+// of the given sizes, each as pieces of up to 1,000 bytes as the reader
+// returns them, and the same response with the records in its fields.
+func splicedResponse(t *testing.T, sizes ...int) (resp, want *kmsg.FetchResponse, release func(), released *atomic.Int32) {
+	t.Helper()
+	rng := rand.New(rand.NewPCG(3, 4))
+	resp, want = kmsg.NewPtrFetchResponse(), kmsg.NewPtrFetchResponse()
+	resp.SetVersion(12)
+	want.SetVersion(12)
+	topic, wantTopic := kmsg.NewFetchResponseTopic(), kmsg.NewFetchResponseTopic()
+	topic.Topic, wantTopic.Topic = "t", "t"
+	topic.Partitions = make([]kmsg.FetchResponseTopicPartition, len(sizes))
+	parts := map[*kmsg.FetchResponseTopicPartition][][]byte{}
+	for i, size := range sizes {
+		var recs reader.Records
+		for recs.Len < size {
+			piece := make([]byte, min(1000, size-recs.Len))
+			for j := range piece {
+				piece[j] = byte(rng.Uint32())
+			}
+			recs.Pieces, recs.Len = append(recs.Pieces, piece), recs.Len+len(piece)
+		}
+		p, w := &topic.Partitions[i], kmsg.NewFetchResponseTopicPartition()
+		p.Default()
+		p.Partition, w.Partition = int32(i), int32(i)
+		p.RecordBatches, w.RecordBatches = recordsField(recs, p, parts), recs.AppendTo([]byte{})
+		wantTopic.Partitions = append(wantTopic.Partitions, w)
+	}
+	resp.Topics, want.Topics = append(resp.Topics, topic), append(want.Topics, wantTopic)
+	released = new(atomic.Int32)
+	release = spliceRecords(resp, parts, func() { released.Add(1) })
+	return resp, want, release, released
+}
+
+// Records written from pieces make the bytes kmsg encodes with the
+// records in their fields, small ones included, and their bytes are let
+// go of once, when the response is released.
+func TestFetchPiecesWritesReaderPieces(t *testing.T) {
+	t.Parallel()
+	resp, want, release, released := splicedResponse(t, 0, 100, splicedMin, 50<<10)
+	if len(resp.Topics[0].Partitions[3].RecordBatches) != 50<<10 {
+		t.Fatal("a large records field does not count its records' length")
+	}
+	r := &reply{corr: 1, key: kmsg.Fetch.Int16(), resp: resp, header: true}
+	_, pieces := fetchPieces(nil, r, resp)
+	if pieces == nil {
+		t.Fatal("not spliced")
+	}
+	wantBytes := appendResponse(nil, &reply{corr: 1, key: kmsg.Fetch.Int16(), resp: want, header: true})
+	if got := bytes.Join(pieces, nil); !bytes.Equal(got, wantBytes) {
+		t.Fatalf("spliced response (%d bytes) differs from kmsg's encoding of the records (%d bytes)", len(got), len(wantBytes))
+	}
+	release()
+	release()
+	if n := released.Load(); n != 1 {
+		t.Errorf("records let go of %d times, want once", n)
+	}
+}
+
+// When the response cannot be spliced, its records are put in their
+// fields and it is encoded whole.
+func TestFetchPiecesFallsBackToRecords(t *testing.T) {
+	t.Parallel()
+	resp, want, release, _ := splicedResponse(t, splicedMin, 20<<10)
+	defer release()
+	resp.Topics[0].Topic = string(placeholderSeed[:]) + "\x00\x00\x00\x00\x00\x00\x00\x00"
+	want.Topics[0].Topic = resp.Topics[0].Topic
+	r := &reply{key: kmsg.Fetch.Int16(), resp: resp, header: true}
+	if _, pieces := fetchPieces(nil, r, resp); pieces != nil {
+		t.Fatal("spliced a response whose placeholder was not where its records are")
+	}
+	got := appendResponse(nil, r)
+	if wantBytes := appendResponse(nil, &reply{key: kmsg.Fetch.Int16(), resp: want, header: true}); !bytes.Equal(got, wantBytes) {
+		t.Fatal("the response encoded whole lacks its records")
+	}
+}
+
+// A response dropped unwritten (its connection gone) lets go of its
+// records' bytes once it is collected.
+func TestDroppedFetchResponseReleased(t *testing.T) {
+	_, _, _, released := splicedResponse(t, 50<<10)
+	// The cleanup runs after a collection finds the response gone.
+	for i := 0; released.Load() == 0; i++ {
+		if i == 1000 {
+			t.Fatal("a dropped response still holds its records after 1,000 collections")
+		}
+		runtime.GC()
+		runtime.Gosched()
+	}
+	if n := released.Load(); n != 1 {
+		t.Errorf("records let go of %d times, want once", n)
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"sync"
 
 	"github.com/caudal/caudal/metadata"
-	"github.com/caudal/caudal/segments"
 )
 
 // Want is one partition a fetch asks for.
@@ -30,10 +29,9 @@ type Got struct {
 	// State is the partition's offsets; zero when it failed before they
 	// were known.
 	State metadata.PartitionState
-	// Records are whole batches with their real offsets written in, never
-	// nil: librdkafka rejects null records, so an empty fetch is empty
-	// bytes. Count is how many records they hold.
-	Records []byte
+	// Records are whole batches with their real offsets written in.
+	// Count is how many records they hold.
+	Records Records
 	Count   int
 	// Aborted are the aborted transactions overlapping Records, for a
 	// read_committed fetch.
@@ -41,13 +39,32 @@ type Got struct {
 	Err     error
 }
 
+// Records are a partition's fetched batches as pieces to write in order:
+// patched copies of batch headers and of small batches, and the rest of
+// large batches straight from the cached objects, so that nothing copies
+// the bulk of the bytes between the object and the socket. Len is their
+// total length.
+type Records struct {
+	Pieces [][]byte
+	Len    int
+}
+
+// AppendTo appends the records' bytes to dst.
+func (r Records) AppendTo(dst []byte) []byte {
+	for _, p := range r.Pieces {
+		dst = append(dst, p...)
+	}
+	return dst
+}
+
 // Fetch reads every partition once. Partitions are looked up in the index
 // concurrently, maxBytes is then shared among them in request order from
 // their index rows' sizes, and only then are their bytes read,
 // concurrently: a cold fetch keeps several GETs in flight without reading
 // partition_max_bytes of every partition only to drop what does not fit.
-// It returns the record bytes returned in all, and release, which recycles
-// the records' buffers: call it once they are written or dropped.
+// It returns the record bytes returned in all, and release, which lets
+// go of the records' bytes (the cache may then recycle them): call it
+// once they are written or dropped.
 func (r *Reader) Fetch(ctx context.Context, wants []Want, maxBytes int) (got []Got, total int, release func()) {
 	reads := make([]*partitionRead, len(wants))
 	for i, w := range wants {
@@ -56,26 +73,24 @@ func (r *Reader) Fetch(ctx context.Context, wants []Want, maxBytes int) (got []G
 	eachRead(reads, func(rd *partitionRead) { rd.rows, rd.err = r.planPartition(ctx, rd) })
 	budgetReads(reads, maxBytes)
 	whole := wholeObjects(reads, r.objects.wholeMax)
-	eachRead(reads, func(rd *partitionRead) { rd.data, rd.err = r.readPartition(ctx, rd, whole) })
+	eachRead(reads, func(rd *partitionRead) { rd.batches, rd.release, rd.err = r.readPartition(ctx, rd, whole) })
 
 	got = make([]Got, len(reads))
-	var bufs [][]byte
 	for i, rd := range reads {
-		if rd.data != nil {
-			bufs = append(bufs, rd.data)
-		}
 		g := &got[i]
 		g.State, g.Err = rd.state, rd.err
-		g.Records, g.Count = trimBatches(rd.data, maxBytes-total, total == 0)
-		total += len(g.Records)
+		g.Records, g.Count = trimBatches(rd.batches, maxBytes-total, total == 0)
+		total += g.Records.Len
 		if rd.committed && g.Count > 0 && g.Err == nil {
 			r.queries.WithLabelValues("aborted").Inc()
 			g.Aborted, g.Err = r.store.AbortedTxns(ctx, rd.topic.ID, rd.partition, rd.offset, rd.end())
 		}
 	}
 	return got, total, func() {
-		for _, b := range bufs {
-			putBuf(b)
+		for _, rd := range reads {
+			if rd.release != nil {
+				rd.release()
+			}
 		}
 	}
 }
@@ -92,7 +107,8 @@ type partitionRead struct {
 	atLeastOne bool
 	state      metadata.PartitionState
 	rows       []metadata.IndexEntry
-	data       []byte
+	batches    []fetchedBatch
+	release    func() // lets go of batches; nil without them
 	err        error
 }
 
@@ -143,26 +159,39 @@ func budgetReads(reads []*partitionRead, maxBytes int) {
 	}
 }
 
-// trimBatches keeps the whole batches of data that fit in budget, and
+// trimBatches keeps the whole batches that fit in budget, as pieces, and
 // counts their records; with atLeastOne the first batch is kept even when
-// it alone is larger (KIP-74). The result is never nil.
-func trimBatches(data []byte, budget int, atLeastOne bool) ([]byte, int) {
-	n, records := 0, 0
-	for n < len(data) {
-		h, err := segments.ParseBatchHeader(data[n:])
-		if err != nil {
+// it alone is larger (KIP-74).
+func trimBatches(batches []fetchedBatch, budget int, atLeastOne bool) (Records, int) {
+	var recs Records
+	count := 0
+	for i, b := range batches {
+		if recs.Len+b.size() > budget && !(atLeastOne && i == 0) {
 			break
 		}
-		if n+h.Size() > budget && !(atLeastOne && n == 0) {
-			break
+		recs.Pieces = appendPiece(appendPiece(recs.Pieces, b.head), b.rest)
+		recs.Len += b.size()
+		count += b.records
+	}
+	return recs, count
+}
+
+// appendPiece appends b to pieces, or extends the last piece when b
+// follows it in memory (small batches copied one after the other,
+// absolute batches stored one after the other), so that a run of them is
+// one write.
+func appendPiece(pieces [][]byte, b []byte) [][]byte {
+	if len(b) == 0 {
+		return pieces
+	}
+	if n := len(pieces); n > 0 {
+		last := pieces[n-1]
+		if cap(last)-len(last) >= len(b) && &last[:len(last)+1][len(last)] == &b[0] {
+			pieces[n-1] = last[:len(last)+len(b)]
+			return pieces
 		}
-		n += h.Size()
-		records += int(h.RecordCount)
 	}
-	if n == 0 {
-		return []byte{}, 0
-	}
-	return data[:n:n], records
+	return append(pieces, b)
 }
 
 // wholeObjects picks the objects a fetch reads whole on a miss: those of
@@ -234,9 +263,9 @@ func (rd *partitionRead) end() int64 {
 }
 
 // readPartition reads a planned partition's rows.
-func (r *Reader) readPartition(ctx context.Context, rd *partitionRead, whole map[string]bool) ([]byte, error) {
+func (r *Reader) readPartition(ctx context.Context, rd *partitionRead, whole map[string]bool) ([]fetchedBatch, func(), error) {
 	if len(rd.rows) == 0 {
-		return nil, nil
+		return nil, nil, nil
 	}
 	return r.readBatches(ctx, rd.rows, whole, rd.offset, rd.end(), rd.limit, rd.atLeastOne)
 }

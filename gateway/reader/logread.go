@@ -42,63 +42,123 @@ func (r *Reader) indexRows(ctx context.Context, topic uuid.UUID, partition int32
 // on, below hw, up to maxBytes, with their real offsets written in; the
 // objects in whole are read whole on a miss. With atLeastOne, the first
 // batch is returned even when it alone exceeds maxBytes, as Kafka does
-// (KIP-74) so that consumers always progress.
-func (r *Reader) readBatches(ctx context.Context, rows []metadata.IndexEntry, whole map[string]bool, from, hw int64, maxBytes int, atLeastOne bool) ([]byte, error) {
+// (KIP-74) so that consumers always progress. Large batches are mostly
+// the cache's bytes: call release once they are written or dropped.
+func (r *Reader) readBatches(ctx context.Context, rows []metadata.IndexEntry, whole map[string]bool, from, hw int64, maxBytes int, atLeastOne bool) ([]fetchedBatch, func(), error) {
 	stored, release, err := r.objects.readRows(ctx, rows, whole)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	defer release()
-	// Sized once: growing a many-MiB response copies it again. The
-	// connection recycles it once the response is written.
-	out := getBuf(min(maxBytes, rowsBytes(rows)))
+	p := picker{from: from, hw: hw, maxBytes: maxBytes, atLeastOne: atLeastOne}
 	for i, row := range rows {
-		var done bool
-		out, from, done, err = appendRow(out, stored[i], row, from, hw, maxBytes, atLeastOne)
+		done, err := p.row(stored[i], row)
 		if err != nil {
-			return nil, fmt.Errorf("object %s partition %d: %w", row.ObjectKey, row.Partition, err)
+			release()
+			return nil, nil, fmt.Errorf("object %s partition %d: %w", row.ObjectKey, row.Partition, err)
 		}
 		if done {
 			break
 		}
 	}
-	return out, nil
+	batches, buf := patchBatches(p.picked)
+	return batches, func() {
+		putBuf(buf)
+		release()
+	}, nil
 }
 
-// appendRow appends the batches of one index row's stored bytes that hold
-// offsets from `from` on, below hw and within maxBytes, and writes their
-// real offsets into the appended copy (the stored bytes are the cache's
-// and stay untouched). It returns the next offset to read and whether the
-// read is done.
-func appendRow(out, stored []byte, row metadata.IndexEntry, from, hw int64, maxBytes int, atLeastOne bool) ([]byte, int64, bool, error) {
+// picker picks the batches of a partition read: those holding offsets
+// from `from` on, below hw, within maxBytes, or the first one alone with
+// atLeastOne.
+type picker struct {
+	from, hw   int64
+	maxBytes   int
+	atLeastOne bool
+	size       int // of the batches picked
+	picked     []storedBatch
+}
+
+// storedBatch is a picked batch as the cache holds it (baseOffset 0 and
+// no leader epoch unless absolute), and the real offset it starts at.
+type storedBatch struct {
+	bytes    []byte
+	base     int64
+	absolute bool
+	records  int
+}
+
+// row picks from one index row's stored bytes, which stay untouched, and
+// reports whether the read is done.
+func (p *picker) row(stored []byte, row metadata.IndexEntry) (bool, error) {
 	batches, err := segments.RowBatches(stored, row.BaseOffset, row.Absolute)
 	if err != nil {
-		return out, from, true, err
+		return true, err
 	}
-	start, first, done := len(out), int64(-1), false
 	for _, b := range batches {
-		if b.LastOffset < from {
+		if b.LastOffset < p.from {
 			continue
 		}
-		if b.BaseOffset >= hw || (len(out)+int(b.Len) > maxBytes && !(atLeastOne && len(out) == 0)) {
-			done = true
-			break
+		if b.BaseOffset >= p.hw || (p.size+int(b.Len) > p.maxBytes && !(p.atLeastOne && p.size == 0)) {
+			return true, nil
 		}
-		if first < 0 {
-			first = b.BaseOffset
+		batch := stored[b.Off : b.Off+b.Len]
+		h, err := segments.ParseBatchHeader(batch)
+		if err != nil {
+			return true, err
 		}
-		out = append(out, stored[b.Off:b.Off+b.Len]...)
-		from = b.LastOffset + 1
+		p.picked = append(p.picked, storedBatch{bytes: batch, base: b.BaseOffset, absolute: row.Absolute, records: int(h.RecordCount)})
+		p.size += int(b.Len)
+		p.from = b.LastOffset + 1
 	}
-	if first >= 0 && !row.Absolute {
-		if _, err := segments.PatchOffsets(out[start:], first, 0); err != nil {
-			return out[:start], from, true, err
+	p.from = max(p.from, row.LastOffset+1)
+	return false, nil
+}
+
+// sliceMin is the smallest batch written from the cache's bytes rather
+// than from a copy: each such batch costs the connection about two more
+// writes, worth it only when they save copying this many bytes. Smaller
+// batches are copied, and a run of them goes out as one piece.
+const sliceMin = 32 << 10
+
+// fetchedBatch is one batch of a fetch: head, a patched copy of its
+// first bytes (all of them for a small batch, none for an absolute batch,
+// which keeps its stored offsets), then rest, the cache's bytes.
+type fetchedBatch struct {
+	head, rest []byte
+	records    int
+}
+
+func (b fetchedBatch) size() int { return len(b.head) + len(b.rest) }
+
+// headLen is how much of a stored batch is copied to write its offsets.
+func (b storedBatch) headLen() int {
+	switch {
+	case b.absolute:
+		return 0
+	case len(b.bytes) < sliceMin:
+		return len(b.bytes)
+	}
+	return segments.PatchedLen
+}
+
+// patchBatches writes the real offsets of picked batches into copies of
+// their heads, all in one pooled buffer, returned for recycling once the
+// batches are written.
+func patchBatches(picked []storedBatch) ([]fetchedBatch, []byte) {
+	n := 0
+	for _, b := range picked {
+		n += b.headLen()
+	}
+	buf := getBuf(n) // never regrown: the heads point into it
+	batches := make([]fetchedBatch, len(picked))
+	for i, b := range picked {
+		h, start := b.headLen(), len(buf)
+		if h > 0 {
+			buf = segments.AppendPatched(buf, b.bytes, h, b.base, 0)
 		}
+		batches[i] = fetchedBatch{head: buf[start:], rest: b.bytes[h:], records: b.records}
 	}
-	if !done {
-		from = max(from, row.LastOffset+1)
-	}
-	return out, from, done, nil
+	return batches, buf
 }
 
 func rowsBytes(rows []metadata.IndexEntry) int {
