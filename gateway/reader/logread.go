@@ -9,9 +9,27 @@ import (
 	"github.com/google/uuid"
 )
 
-// indexRowsPerRead is how many index rows one partition read fetches at
-// once; a row holds one flush's batches, typically tens of KiB.
-const indexRowsPerRead = 32
+// A partition read fetches index rows in pages: first indexFirstPage,
+// which covers a default 1 MiB partition fetch when flushes hold a few
+// hundred KiB of the partition, then pages sized by the rows seen so far
+// to what the read still wants, up to indexMaxPage. Every row a page
+// returns costs the gateway its decoding, so pages the read only uses
+// the start of (32 rows where 3 were wanted, before) cost more than the
+// extra query a short first page sometimes takes.
+const (
+	indexFirstPage = 8
+	indexMaxPage   = 256
+)
+
+// indexPage is how many rows to ask for when n rows of `bytes` bytes are
+// read and the read wants maxBytes.
+func indexPage(n, bytes, maxBytes int) int {
+	if n == 0 {
+		return indexFirstPage
+	}
+	perRow := max(bytes/n, 1)
+	return min(max((maxBytes-bytes)/perRow+2, indexFirstPage), indexMaxPage)
+}
 
 // indexRows returns the partition's index rows from the one holding
 // offset `from`, below hw, until they hold maxBytes (at least one row).
@@ -19,11 +37,12 @@ func (r *Reader) indexRows(ctx context.Context, topic uuid.UUID, partition int32
 	var rows []metadata.IndexEntry
 	for bytes := 0; from < hw && (len(rows) == 0 || bytes < maxBytes); {
 		r.queries.WithLabelValues("index").Inc()
-		page, err := r.store.Index(ctx, topic, partition, from, indexRowsPerRead)
+		limit := indexPage(len(rows), bytes, maxBytes)
+		page, err := r.store.Index(ctx, topic, partition, from, limit)
 		if err != nil {
 			return nil, fmt.Errorf("look up index of partition %d from offset %d: %w", partition, from, err)
 		}
-		full := len(page) == indexRowsPerRead
+		full := len(page) == limit
 		page = rowsToRead(belowHW(page, hw), maxBytes-bytes)
 		if len(page) == 0 {
 			break
