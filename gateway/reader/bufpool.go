@@ -43,6 +43,10 @@ func bufClass(n int) (*sync.Pool, int) {
 }
 
 // getBuf returns an empty buffer with room for n bytes (none if n < 0).
+// Above 1 MiB, when n's class has no buffer, one of a class up to a
+// quarter larger serves: objects vary in size around flush.bytes, and
+// the buffers of evicted ones would otherwise sit idle in their classes
+// while fresh memory is mapped for the next objects'.
 func getBuf(n int) []byte {
 	n = max(n, 0)
 	pool, size := bufClass(n)
@@ -51,6 +55,13 @@ func getBuf(n int) []byte {
 	}
 	if b, ok := pool.Get().(*[]byte); ok {
 		return (*b)[:0]
+	}
+	if size > mib {
+		for c := size/mib + 1; c <= size/mib*5/4 && c < len(mibPools); c++ {
+			if b, ok := mibPools[c].Get().(*[]byte); ok {
+				return (*b)[:0]
+			}
+		}
 	}
 	return make([]byte, 0, size)
 }

@@ -25,3 +25,25 @@ func TestBufPoolClasses(t *testing.T) {
 		t.Errorf("after putting a grown buffer of cap %d, getBuf(200 KiB) has cap %d", cap(grown), cap(b))
 	}
 }
+
+// A buffer of a class up to a quarter larger serves when n's class has
+// none; a much larger one does not.
+func TestBufPoolLendsFromLargerClasses(t *testing.T) {
+	// Not parallel: it empties and fills the MiB pools.
+	for _, tc := range []struct{ want, have, cap int }{
+		{8 << 20, 10 << 20, 10 << 20}, // a quarter larger
+		{8 << 20, 11 << 20, 8 << 20},  // too large: fresh
+		{3 << 20, 4 << 20, 3 << 20},   // 3 MiB: no class within a quarter
+	} {
+		for c := tc.want / mib; c <= tc.have/mib; c++ {
+			for mibPools[c].Get() != nil {
+			}
+		}
+		for range 8 { // the race detector drops some of what is put
+			putBuf(make([]byte, 0, tc.have))
+		}
+		if b := getBuf(tc.want - 100); cap(b) != tc.cap {
+			t.Errorf("with a %d MiB buffer pooled, getBuf(%d MiB - 100) has cap %d, want %d", tc.have/mib, tc.want/mib, cap(b), tc.cap)
+		}
+	}
+}
