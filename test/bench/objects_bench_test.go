@@ -228,6 +228,13 @@ func pendingMerges(b *testing.B, store metadata.Store) int {
 // as the metadata store has live: the ones merging replaced are deleted.
 func bucketIsLive(b *testing.B, store metadata.Store, bucketURL string) bool {
 	b.Helper()
+	n, _ := bucketObjects(b, bucketURL)
+	return n == liveObjects(b, store)
+}
+
+// liveObjects counts the objects the metadata store has live.
+func liveObjects(b *testing.B, store metadata.Store) int {
+	b.Helper()
 	live := 0
 	err := store.Objects(context.Background(), func(o metadata.Object) error {
 		if o.State == metadata.ObjectLive {
@@ -238,8 +245,7 @@ func bucketIsLive(b *testing.B, store metadata.Store, bucketURL string) bool {
 	if err != nil {
 		b.Fatal(err)
 	}
-	n, _ := bucketObjects(b, bucketURL)
-	return n == live
+	return live
 }
 
 // consumeEveryOffset reads every partition of topic from the start up to

@@ -299,16 +299,7 @@ func indexSize(b *testing.B, store metadata.Store) (rows, objects int) {
 			rows += int(n)
 		}
 	}
-	err = store.Objects(ctx, func(o metadata.Object) error {
-		if o.State == metadata.ObjectLive {
-			objects++
-		}
-		return nil
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
-	return rows, objects
+	return rows, liveObjects(b, store)
 }
 
 // wideCommits runs commitRuns CommitObject calls one at a time on a fresh
