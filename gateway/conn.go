@@ -44,7 +44,7 @@ const defaultWriteTimeout = 30 * time.Second
 // is never allocated before its bytes come. It grows as they come, and
 // each growth copies the body: growing by doubling from 4 KiB was 29% of
 // the gateway's produce CPU (BenchmarkProduceThroughput's profile), while
-// a lying client now holds at most 8 times what it sent.
+// a lying client holds at most 8 times what it sent (10 with the class).
 const (
 	minChunk   = 4 << 10
 	bodyGrowth = 8
