@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/rand"
 	"encoding/binary"
-	"math"
 	"runtime"
 	"sync"
 	"syscall"
@@ -43,10 +42,11 @@ var placeholderSeed = func() (seed [8]byte) {
 
 // unwritten is a read-only mapping of zero pages that nothing reads or
 // writes: its slices stand in for records written from pieces, with their
-// length and none of their memory. Without it, records are copied into
-// their fields.
+// length and none of their memory. Records longer than it (five times
+// the 50 MiB a client asks of a whole fetch by default), or all records
+// if it cannot be mapped, are copied into their fields.
 var unwritten = func() []byte {
-	b, err := syscall.Mmap(-1, 0, math.MaxInt32, syscall.PROT_READ, syscall.MAP_PRIVATE|syscall.MAP_ANON)
+	b, err := syscall.Mmap(-1, 0, 256<<20, syscall.PROT_READ, syscall.MAP_PRIVATE|syscall.MAP_ANON)
 	if err != nil {
 		return nil
 	}
