@@ -217,7 +217,12 @@ func (c *conn) handleFrames(frames <-chan requestFrame) error {
 		select {
 		case c.out <- r:
 		case <-c.ctx.Done():
+			// The reply is dropped unwritten: what it holds goes back now
+			// (its body stays with the GC: a produce may still read it).
 			c.g.budget.give(f.held)
+			if r.release != nil {
+				r.release()
+			}
 			return nil
 		}
 		if c.closing != nil {
