@@ -81,13 +81,7 @@ func TestS3BackendOnMinIO(t *testing.T) {
 // fails the PUT and stores nothing.
 func TestS3RefusesWrongCRC32C(t *testing.T) {
 	t.Parallel()
-	srv := testenv.MinIO(t)
-	inner, err := objstore.Open(t.Context(), srv.URL(srv.NewBucket(t), ""))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer inner.Close()
-	for i, b := range alsoMeasured(t, inner) {
+	for i, b := range alsoMeasured(t, openMinIOBucket(t)) {
 		key := fmt.Sprintf("wrong-crc/%d", i)
 		data := randomBytes(1 << 20)
 		if err := objstore.PutWithCRC32C(t.Context(), b, key, data, crc32.Checksum(data, castagnoli)+1); err == nil {
@@ -648,4 +642,16 @@ func (v minioVerifier) put(t *testing.T, key string, data []byte) {
 	if err != nil {
 		t.Fatalf("minio-go put %s: %v", v.storedKey(key), err)
 	}
+}
+
+// openMinIOBucket opens a fresh bucket on the test MinIO, closed when t ends.
+func openMinIOBucket(t *testing.T) objstore.Bucket {
+	t.Helper()
+	srv := testenv.MinIO(t)
+	b, err := objstore.Open(t.Context(), srv.URL(srv.NewBucket(t), ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	return b
 }

@@ -345,12 +345,7 @@ func TestS3PutIsPlain(t *testing.T) {
 // store must refuse bytes that do not match it.
 func TestS3RefusesWrongChecksum(t *testing.T) {
 	t.Parallel()
-	srv := testenv.MinIO(t)
-	b, err := objstore.Open(t.Context(), srv.URL(srv.NewBucket(t), ""))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	b := openMinIOBucket(t)
 	data := randomBytes(1 << 20)
 	wrong := base64.StdEncoding.EncodeToString(binary.BigEndian.AppendUint32(nil, crc32.Checksum(data, crc32.MakeTable(crc32.Castagnoli))+1))
 	if err := objstore.PutWithChecksum(t.Context(), b, "k", data, wrong); err == nil {
