@@ -297,15 +297,42 @@ const connBufferSize = 8 << 10
 var (
 	readBuffers  = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, connBufferSize) }}
 	writeBuffers = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, connBufferSize) }}
+	// tinyReaders read a body that nothing follows in the socket: reads
+	// of at least their 16 bytes bypass them, so the body is read
+	// straight from the socket, and 2,000 long polls re-issued together
+	// do not take 2,000 read buffers at once.
+	tinyReaders = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 16) }}
 )
+
+// takeReader returns a reader for the frame of size bytes whose size was
+// just read from the socket: a read buffer when more than the frame is
+// already waiting there (pipelined requests), else a tiny one.
+func takeReader(nc net.Conn, size int) *bufio.Reader {
+	pool := &tinyReaders
+	if unread(nc) > size {
+		pool = &readBuffers
+	}
+	br := pool.Get().(*bufio.Reader)
+	br.Reset(nc)
+	return br
+}
+
+// giveReader returns br to the pool it came from.
+func giveReader(br *bufio.Reader) {
+	br.Reset(nil)
+	if br.Size() == connBufferSize {
+		readBuffers.Put(br)
+	} else {
+		tinyReaders.Put(br)
+	}
+}
 
 // readFrames reads request frames and hands them over, one at a time.
 func (c *conn) readFrames(frames chan<- requestFrame) error {
 	var br *bufio.Reader // while it holds bytes not yet read
 	defer func() {
 		if br != nil {
-			br.Reset(nil)
-			readBuffers.Put(br)
+			giveReader(br)
 		}
 	}()
 	var sizeBuf [4]byte
@@ -313,8 +340,7 @@ func (c *conn) readFrames(frames chan<- requestFrame) error {
 		// Kafka's connections.max.idle.ms: a silent client is dropped.
 		c.nc.SetReadDeadline(time.Now().Add(maxIdle))
 		if br != nil && br.Buffered() == 0 {
-			br.Reset(nil)
-			readBuffers.Put(br)
+			giveReader(br)
 			br = nil
 		}
 		src := io.Reader(br)
@@ -324,11 +350,10 @@ func (c *conn) readFrames(frames chan<- requestFrame) error {
 		if _, err := io.ReadFull(src, sizeBuf[:]); err != nil {
 			return err
 		}
-		if br == nil {
-			br = readBuffers.Get().(*bufio.Reader)
-			br.Reset(c.nc)
-		}
 		size := int32(binary.BigEndian.Uint32(sizeBuf[:]))
+		if br == nil {
+			br = takeReader(c.nc, int(size))
+		}
 		// Checked before anything is read or allocated. A frame too short
 		// for a request header may still be a raw SASL token (sasl.go);
 		// handle refuses it otherwise.
