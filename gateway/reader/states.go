@@ -14,8 +14,7 @@ import (
 // others', update the states they append to, so the bound only matters
 // for what nobody announces: the worker's retention or another gateway's
 // DeleteRecords moving a log start, or a notification lost with the
-// gateway that was to send it. A long poll re-reads this often
-// (gateway/fetch.go): more often would find the same states.
+// gateway that was to send it.
 const MaxStaleness = 2 * time.Second
 
 const (
