@@ -45,7 +45,6 @@ type states struct {
 	query func(ctx context.Context, topic uuid.UUID, part int32) (metadata.PartitionState, error)
 
 	mu       sync.Mutex
-	gen      uint64 // bumped when every state is dropped
 	m        map[stateKey]*tail
 	inflight map[stateKey]*stateCall
 }
@@ -81,10 +80,9 @@ func (v view) from() int64 {
 }
 
 // stateCall is one query that fetches missing the same state wait on.
-// It is stale when a commit changed the partition while it ran: its
-// answer is returned to them but not kept.
+// It is stale when a commit changed the partition while it ran, or every
+// state was dropped: its answer is returned to them but not kept.
 type stateCall struct {
-	gen   uint64
 	stale bool
 	done  chan struct{}
 	st    metadata.PartitionState
@@ -99,8 +97,10 @@ func newStates(now func() time.Time, query func(context.Context, uuid.UUID, int3
 func (s *states) dropAll() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.gen++
 	s.m = map[stateKey]*tail{}
+	for _, call := range s.inflight {
+		call.stale = true
+	}
 }
 
 // apply extends the states that commits appended to, drops those it
@@ -160,7 +160,7 @@ func (s *states) get(ctx context.Context, topic uuid.UUID, part int32) (view, er
 		s.mu.Unlock()
 		return t.view(now), nil
 	}
-	if call, ok := s.inflight[k]; ok && call.gen == s.gen && !call.stale {
+	if call, ok := s.inflight[k]; ok && !call.stale {
 		s.mu.Unlock()
 		select {
 		case <-call.done:
@@ -169,7 +169,7 @@ func (s *states) get(ctx context.Context, topic uuid.UUID, part int32) (view, er
 			return view{}, ctx.Err()
 		}
 	}
-	call := &stateCall{gen: s.gen, done: make(chan struct{})}
+	call := &stateCall{done: make(chan struct{})}
 	s.inflight[k] = call
 	s.mu.Unlock()
 
@@ -180,7 +180,7 @@ func (s *states) get(ctx context.Context, topic uuid.UUID, part int32) (view, er
 		delete(s.inflight, k)
 	}
 	v := view{st: call.st}
-	if call.err == nil && call.gen == s.gen && !call.stale {
+	if call.err == nil && !call.stale {
 		v = s.keep(k, call.st, at).view(at)
 	}
 	s.mu.Unlock()

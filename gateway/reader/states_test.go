@@ -110,6 +110,22 @@ func TestStatesShared(t *testing.T) {
 	if n := f.queries.Load(); n != 3 {
 		t.Fatalf("a state read across a commit was kept (%d queries, want 3)", n)
 	}
+
+	// Nor is one that ran while every state was dropped.
+	f.hold = make(chan struct{})
+	done = make(chan struct{})
+	go func() { s.get(ctx, topic, 3); close(done) }()
+	for f.queries.Load() == 3 {
+		time.Sleep(time.Millisecond)
+	}
+	s.dropAll()
+	close(f.hold)
+	<-done
+	f.hold = nil
+	s.get(ctx, topic, 3)
+	if n := f.queries.Load(); n != 5 {
+		t.Fatalf("a state read across dropAll was kept (%d queries, want 5)", n)
+	}
 }
 
 // appendedAt is a commit of n offsets at base, in one row of 100 bytes.
