@@ -14,6 +14,7 @@ import (
 	"github.com/caudal/caudal/metadata"
 	"github.com/caudal/caudal/segments/segmentstest"
 	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
@@ -62,6 +63,17 @@ func serveTestGateway(t testing.TB, g *Gateway) string {
 	g.cfg.Advertise = ln.Addr().String()
 	go g.Serve(ln)
 	return ln.Addr().String()
+}
+
+// testClient is a kgo client of the gateway at addr, closed when t ends.
+func testClient(t testing.TB, addr string) *kgo.Client {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cl.Close)
+	return cl
 }
 
 // seedRequests are valid requests of several APIs and versions.

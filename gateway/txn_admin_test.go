@@ -51,11 +51,7 @@ func TestTxnAdminAPIs(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	openTestTxn(t, ctx, addr, "admin-txn")
-	cl, err := kgo.NewClient(kgo.SeedBrokers(addr))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
+	cl := testClient(t, addr)
 	adm := kadm.NewClient(cl)
 
 	described, err := adm.DescribeTransactions(ctx, "admin-txn", "no-such-txn")
@@ -182,11 +178,7 @@ func TestTxnAdminHostileRequests(t *testing.T) {
 	addr := serveTestGateway(t, g)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(addr))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
+	cl := testClient(t, addr)
 	br := cl.SeedBrokers()[0]
 	healthy := func(t *testing.T) {
 		t.Helper()
