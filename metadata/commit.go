@@ -3,10 +3,8 @@ package metadata
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"math"
-	"reflect"
 	"sort"
 	"strings"
 
@@ -189,7 +187,8 @@ func (s *sqlStore) CommitObject(ctx context.Context, c ObjectCommit) (CommitResu
 			if err := r.Scan(&k.pid, &k.topic, &k.part, &ps.epoch, &batches); err != nil {
 				return err
 			}
-			if err := json.Unmarshal([]byte(batches), &ps.batches); err != nil {
+			var err error
+			if ps.batches, err = decodeSeqEntries(batches); err != nil {
 				return fmt.Errorf("producer %d state: %w", k.pid, err)
 			}
 			prods[k] = &ps
@@ -302,8 +301,7 @@ func (s *sqlStore) assign(c ObjectCommit, keys []tp, pkeys []prodKey, parts map[
 	now := s.nowMillis() // the store's clock, not the batches' timestamps, which clients choose
 	for _, k := range pkeys {
 		if ps := prods[k]; ps != nil && ps.dirty {
-			js, _ := json.Marshal(ps.batches)
-			prodRows = append(prodRows, []any{k.pid, k.topic, k.part, ps.epoch, string(js), now})
+			prodRows = append(prodRows, []any{k.pid, k.topic, k.part, ps.epoch, encodeSeqEntries(ps.batches), now})
 		}
 	}
 	for lo := 0; lo < len(prodRows); lo += maxStmtRows {
@@ -366,22 +364,44 @@ func (s *sqlStore) rowSource(rows [][]any, types ...string) (string, []any) {
 	for c, t := range types {
 		casts[c] = "?::" + t + "[]"
 		names[c] = fmt.Sprintf("column%d", c+1)
-		switch t {
-		case "uuid", "text":
-			col := make([]string, len(rows))
-			for i, r := range rows {
-				col[i] = fmt.Sprint(r[c])
-			}
-			args[c] = col
-		default:
-			col := make([]int64, len(rows))
-			for i, r := range rows {
-				col[i] = reflect.ValueOf(r[c]).Int()
-			}
-			args[c] = col
-		}
+		args[c] = column(rows, c, t)
 	}
 	return "unnest(" + strings.Join(casts, ", ") + ") AS v(" + strings.Join(names, ", ") + ")", args
+}
+
+// column is column c of rows as the slice pgx sends as a binary array of
+// type t: UUIDs as bytes and integers as int64, since a value pgx cannot
+// encode in binary falls back to text through a formatted error, which
+// cost a 1,000-partition commit 8% of its CPU.
+func column(rows [][]any, c int, t string) any {
+	switch t {
+	case "uuid":
+		col := make([][16]byte, len(rows))
+		for i, r := range rows {
+			col[i] = r[c].(uuid.UUID)
+		}
+		return col
+	case "text":
+		col := make([]string, len(rows))
+		for i, r := range rows {
+			col[i] = r[c].(string)
+		}
+		return col
+	}
+	col := make([]int64, len(rows))
+	for i, r := range rows {
+		switch v := r[c].(type) {
+		case int64:
+			col[i] = v
+		case int32:
+			col[i] = int64(v)
+		case int16:
+			col[i] = int64(v)
+		default:
+			panic(fmt.Sprintf("row source column %d: %T is not an integer", c, v))
+		}
+	}
+	return col
 }
 
 // lockProducerRows reads, locking them, the rows of table keyed by

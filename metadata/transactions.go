@@ -340,13 +340,12 @@ func (s *sqlStore) PartitionProducers(ctx context.Context, topic uuid.UUID, part
 		var (
 			p       ProducerState
 			batches string
-			seqs    []seqEntry
 		)
 		if err := r.Scan(&p.ProducerID, &p.Epoch, &batches, &p.LastTimestamp, &p.TxnStartOffset); err != nil {
 			return err
 		}
 		p.LastSequence = -1
-		if json.Unmarshal([]byte(batches), &seqs) == nil && len(seqs) > 0 {
+		if seqs, err := decodeSeqEntries(batches); err == nil && len(seqs) > 0 {
 			p.LastSequence = int32(seqs[len(seqs)-1][1])
 		}
 		ps = append(ps, p)
