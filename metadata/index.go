@@ -26,19 +26,29 @@ func scanIndex(r row) (IndexEntry, error) {
 	return e, err
 }
 
-// Index rows of a partition never overlap, so last_offset order is offset
-// order and the (topic_id, part, last_offset) index serves the query.
+// rowsFrom is a WHERE clause for the index rows of a partition holding
+// offset from or any later one, and its arguments. A partition's rows
+// never overlap, so they are those from the last row starting at or
+// before from on, in primary-key order, less that row if it ends before
+// from (a gap left by compaction). Without an index on last_offset, which
+// every commit paid for, this is how the primary key answers.
+func rowsFrom(topic uuid.UUID, partition int32, from int64) (string, []any) {
+	return "topic_id = ? AND part = ? AND base_offset >= COALESCE((SELECT base_offset FROM index_entries" +
+			" WHERE topic_id = ? AND part = ? AND base_offset <= ? ORDER BY base_offset DESC LIMIT 1), ?) AND last_offset >= ?",
+		[]any{topic, partition, topic, partition, from, from, from}
+}
+
 func (s *sqlStore) Index(ctx context.Context, topic uuid.UUID, partition int32, from int64, limit int) ([]IndexEntry, error) {
 	if limit <= 0 {
 		return nil, nil
 	}
 	var es []IndexEntry
+	where, args := rowsFrom(topic, partition, from)
 	err := scanAll(ctx, s.b, func(r rows) error {
 		e, err := scanIndex(r)
 		es = append(es, e)
 		return err
-	}, indexSelect+" WHERE topic_id = ? AND part = ? AND last_offset >= ? ORDER BY last_offset LIMIT ?",
-		topic, partition, from, limit)
+	}, indexSelect+" WHERE "+where+" ORDER BY base_offset LIMIT ?", append(args, limit)...)
 	return es, s.wrap(ctx, fmt.Sprintf("index of %s/%d", topic, partition), err)
 }
 

@@ -82,12 +82,15 @@ func (s *sqlStore) TrimLog(ctx context.Context, topic uuid.UUID, partition int32
 		}
 		res.State = p
 		var keys []string
+		// base_offset < ? follows from last_offset < ?, and lets the
+		// primary key find the rows.
 		err = scanAll(ctx, q, func(r rows) error {
 			var k string
 			err := r.Scan(&k)
 			keys = append(keys, k)
 			return err
-		}, "DELETE FROM index_entries WHERE topic_id = ? AND part = ? AND last_offset < ? RETURNING object_key", topic, partition, p.LogStartOffset)
+		}, "DELETE FROM index_entries WHERE topic_id = ? AND part = ? AND base_offset < ? AND last_offset < ? RETURNING object_key",
+			topic, partition, p.LogStartOffset, p.LogStartOffset)
 		if err != nil {
 			return err
 		}
@@ -133,12 +136,14 @@ func (s *sqlStore) ReplaceIndex(ctx context.Context, r IndexReplacement, deleteA
 			return err
 		}
 		var cur []IndexEntry
+		where, args := rowsFrom(r.Topic, r.Partition, lo)
+		where += " AND base_offset <= ?"
+		args = append(args, hi)
 		err := scanAll(ctx, q, func(rs rows) error {
 			e, err := scanIndex(rs)
 			cur = append(cur, e)
 			return err
-		}, indexSelect+" WHERE topic_id = ? AND part = ? AND last_offset >= ? AND base_offset <= ? ORDER BY base_offset",
-			r.Topic, r.Partition, lo, hi)
+		}, indexSelect+" WHERE "+where+" ORDER BY base_offset", args...)
 		if err != nil {
 			return err
 		}
@@ -150,8 +155,7 @@ func (s *sqlStore) ReplaceIndex(ctx context.Context, r IndexReplacement, deleteA
 				return ErrConflict
 			}
 		}
-		if _, err := q.exec(ctx, "DELETE FROM index_entries WHERE topic_id = ? AND part = ? AND last_offset >= ? AND base_offset <= ?",
-			r.Topic, r.Partition, lo, hi); err != nil {
+		if _, err := q.exec(ctx, "DELETE FROM index_entries WHERE "+where, args...); err != nil {
 			return err
 		}
 		for _, o := range r.Objects {

@@ -331,6 +331,56 @@ func TestIndexQueries(t *testing.T) {
 	})
 }
 
+// TestIndexAcrossGaps: compaction leaves rows that end before the next one
+// starts, and Index, ReplaceIndex and TrimLog find a partition's rows from
+// an offset through the row starting at or before it, which may end first.
+func TestIndexAcrossGaps(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e *env) {
+		s := e.s
+		a := mustTopic(t, s, "gaps", 1)
+		for range 4 {
+			commitOne(t, s, a.ID, 0, plain(0, 10, 5, 1)) // rows [0,4] [5,9] [10,14] [15,19]
+		}
+		old := index(t, s, a.ID, 0)[1:3]
+		obj := metadata.Object{Key: newKey(), Size: 20}
+		// [5,9] and [10,14] compacted to [6,6] and [12,13].
+		if err := s.ReplaceIndex(ctx, metadata.IndexReplacement{Topic: a.ID, Partition: 0, Old: old, Objects: []metadata.Object{obj},
+			New: []metadata.IndexEntry{{BaseOffset: 6, LastOffset: 6, ObjectKey: obj.Key, ByteLength: 10}, {BaseOffset: 12, LastOffset: 13, ObjectKey: obj.Key, ByteOffset: 10, ByteLength: 10}},
+		}, e.clock.Now()); err != nil {
+			t.Fatalf("replace: %v", err)
+		}
+		for _, c := range []struct {
+			from  int64
+			bases []int64
+		}{{0, []int64{0, 6, 12, 15}}, {4, []int64{0, 6, 12, 15}}, {5, []int64{6, 12, 15}}, {6, []int64{6, 12, 15}},
+			{7, []int64{12, 15}}, {11, []int64{12, 15}}, {13, []int64{12, 15}}, {14, []int64{15}}, {19, []int64{15}}, {20, nil}} {
+			es, err := s.Index(ctx, a.ID, 0, c.from, 10)
+			var bases []int64
+			for _, e := range es {
+				bases = append(bases, e.BaseOffset)
+			}
+			if err != nil || !slices.Equal(bases, c.bases) {
+				t.Errorf("Index(%d) starts %v, %v; want %v", c.from, bases, err, c.bases)
+			}
+		}
+		// A replacement planned on [6,6] [12,13] sees them both from 6.
+		cur := index(t, s, a.ID, 0)[1:3]
+		obj2 := metadata.Object{Key: newKey(), Size: 10}
+		if err := s.ReplaceIndex(ctx, metadata.IndexReplacement{Topic: a.ID, Partition: 0, Old: cur, Objects: []metadata.Object{obj2},
+			New: []metadata.IndexEntry{{BaseOffset: 6, LastOffset: 13, ObjectKey: obj2.Key, ByteLength: 10}},
+		}, e.clock.Now()); err != nil {
+			t.Fatalf("replace again: %v", err)
+		}
+		res, err := s.TrimLog(ctx, a.ID, 0, 14, e.clock.Now())
+		if err != nil || res.RemovedRows != 2 {
+			t.Fatalf("TrimLog(14) removed %d rows, %v; want [0,4] and [6,13]", res.RemovedRows, err)
+		}
+		if es := index(t, s, a.ID, 0); len(es) != 1 || es[0].BaseOffset != 15 {
+			t.Fatalf("after trimming to 14: %+v", es)
+		}
+	})
+}
+
 func TestIdempotentProducer(t *testing.T) {
 	eachBackend(t, func(t *testing.T, e *env) {
 		s := e.s
