@@ -204,6 +204,9 @@ func (s *sqlStore) CommitObject(ctx context.Context, c ObjectCommit) (CommitResu
 	if err != nil {
 		return CommitResult{}, s.wrap(ctx, "commit object "+c.Key, err)
 	}
+	if len(res.Appended) > 0 {
+		s.announce(c.Key, res.Appended) // notify.go: tells other gateways
+	}
 	return res, nil
 }
 
@@ -314,7 +317,6 @@ func (s *sqlStore) assign(c ObjectCommit, keys []tp, pkeys []prodKey, parts map[
 	stmts = append(stmts, tc.writes(s)...)
 	stmts = append(stmts, stmt{"INSERT INTO objects (" + objectCols + ") VALUES (?, ?, ?, ?, 0)",
 		[]any{c.Key, c.Size, string(ObjectLive), now}})
-	s.announce(c.Key, res.Appended) // notify.go: told other gateways once committed
 	return res, stmts
 }
 

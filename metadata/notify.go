@@ -20,14 +20,15 @@ import (
 // serializes the commits of notifying transactions behind one
 // database-wide lock held through their WAL flush, which cost 16
 // committing gateways 35-40% of their commit rate on a durable server
-// (BenchmarkCommitNotify, docs/capacity.md). Instead each store has an announcer. CommitObject
-// hands it the key of the object being committed, and the announcer, on a
-// connection of its own, looks up which of those objects are committed
-// (at most once per announceEvery) and sends, in one transaction, NOTIFYs
-// that carry what they appended (notify_payload.go). So a woken reader always finds the commits it was
-// woken for, and a commit is announced once its row is visible however
-// long it took (until announceGiveUp: then it failed, and readers see
-// anything else at their own re-check).
+// (BenchmarkCommitNotify, docs/capacity.md). Instead each store has an
+// announcer. CommitObject hands it what a commit appended once the commit
+// is done, and the announcer, on a connection of its own, sends at most
+// once per announceEvery, in one transaction, NOTIFYs that carry what the
+// commits handed over since appended (notify_payload.go). So a woken
+// reader always finds the commits it was woken for. A commit whose outcome
+// CommitObject does not know (its connection lost during COMMIT) is not
+// announced: readers see it at the partition's next commit, which leaves
+// a gap, or at their own re-check.
 
 // commitChannel is the PostgreSQL notification channel of object commits.
 const commitChannel = "caudal_commits"
@@ -46,13 +47,11 @@ type Watcher interface {
 }
 
 const (
-	// announceSettle is how long the announcer lets a commit finish
-	// before the first look: its writes and COMMIT are one round trip.
-	announceSettle = time.Millisecond
 	// announceEvery is the least time between two NOTIFYs of a store:
 	// one gateway sends at most 40 a second however often it flushes.
 	announceEvery = 25 * time.Millisecond
-	// announceGiveUp is how long a commit stays pending unseen.
+	// announceGiveUp is how long a commit stays pending while the
+	// database cannot be reached.
 	announceGiveUp = 10 * time.Second
 	// announceLinger is how long an idle announcer keeps its connection
 	// before it ends; steady flushing never lets it end.
@@ -65,16 +64,16 @@ const (
 type announcer struct {
 	b    *pgBackend
 	wake chan struct{} // one token: something is pending
-	// pending is the objects being committed by key; guarded by
-	// announcers.
-	pending map[string]pendingCommit
+	// pending is the commits to announce, in the order they were handed
+	// over; guarded by announcers.
+	pending []pendingCommit
 	conn    *pgx.Conn // the announcer's own; nil until connected
 }
 
 // pendingCommit is a commit waiting to be announced.
 type pendingCommit struct {
-	since    time.Time // when it was handed over
-	appended []Appended
+	since time.Time // when it was handed over
+	announced
 }
 
 // announcers maps each store with commits to announce to its running
@@ -93,10 +92,8 @@ var muted sync.Map
 // timer. Only benchmarks call it, to print what notifications cost.
 func MuteNotifications(s Store) { muted.Store(s, true) }
 
-// announce hands the object that the commit being written creates, and
-// what it appends, to the store's announcer, starting one if none runs.
-// CommitObject calls it before COMMIT: the announcer waits to see the
-// object.
+// announce hands a done commit's object and what it appended to the
+// store's announcer, starting one if none runs.
 func (s *sqlStore) announce(key string, appended []Appended) {
 	pb, ok := s.b.(*pgBackend)
 	if _, quiet := muted.Load(s); quiet || !ok {
@@ -105,15 +102,11 @@ func (s *sqlStore) announce(key string, appended []Appended) {
 	announcers.Lock()
 	a := announcers.m[s]
 	if a == nil {
-		a = &announcer{b: pb, wake: make(chan struct{}, 1), pending: map[string]pendingCommit{}}
+		a = &announcer{b: pb, wake: make(chan struct{}, 1)}
 		announcers.m[s] = a
 		go a.run(s)
 	}
-	since := time.Now()
-	if p, ok := a.pending[key]; ok { // lockAndWrite's retries hand it over again
-		since = p.since
-	}
-	a.pending[key] = pendingCommit{since, appended}
+	a.pending = append(a.pending, pendingCommit{time.Now(), announced{key, appended}})
 	announcers.Unlock()
 	select {
 	case a.wake <- struct{}{}:
@@ -137,24 +130,15 @@ func (a *announcer) run(s *sqlStore) {
 			}
 			continue
 		}
-		// A look too early (the commit not yet visible) costs a query but
-		// no NOTIFY: look again soon, then less and less often.
-		pause := announceSettle
 		for a.due() {
-			time.Sleep(max(pause, time.Until(notified.Add(announceEvery))))
-			sent, err := a.announceVisible()
-			switch {
-			case err != nil:
+			time.Sleep(time.Until(notified.Add(announceEvery)))
+			if err := a.announcePending(); err != nil {
 				a.disconnect()
 				time.Sleep(retry)
 				retry = min(2*retry, watchBackoff)
 				continue
-			case sent:
-				notified, pause = time.Now(), announceSettle
-			default:
-				pause = min(2*pause, announceEvery)
 			}
-			retry = watchRetry
+			notified, retry = time.Now(), watchRetry
 		}
 	}
 }
@@ -164,11 +148,11 @@ func (a *announcer) run(s *sqlStore) {
 func (a *announcer) due() bool {
 	announcers.Lock()
 	defer announcers.Unlock()
-	for k, p := range a.pending {
-		if time.Since(p.since) > announceGiveUp {
-			delete(a.pending, k)
-		}
+	old := 0
+	for old < len(a.pending) && time.Since(a.pending[old].since) > announceGiveUp {
+		old++
 	}
+	a.pending = a.pending[old:]
 	return len(a.pending) > 0
 }
 
@@ -184,14 +168,13 @@ func (a *announcer) retire(s *sqlStore) bool {
 	return true
 }
 
-// announceVisible looks up which pending objects are committed and, if
-// any are, sends the NOTIFYs that tell what they appended, stops
-// tracking them and returns true.
-func (a *announcer) announceVisible() (bool, error) {
+// announcePending sends the NOTIFYs that tell what the pending commits
+// appended, and stops tracking them.
+func (a *announcer) announcePending() error {
 	announcers.Lock()
-	keys := make([]string, 0, len(a.pending))
-	for k := range a.pending {
-		keys = append(keys, k)
+	commits := make([]announced, len(a.pending))
+	for i, p := range a.pending {
+		commits[i] = p.announced
 	}
 	announcers.Unlock()
 
@@ -205,37 +188,20 @@ func (a *announcer) announceVisible() (bool, error) {
 		cfg.RuntimeParams["synchronous_commit"] = "off"
 		conn, err := pgx.ConnectConfig(ctx, cfg)
 		if err != nil {
-			return false, err
+			return err
 		}
 		a.conn = conn
 	}
-	// Only commits seen committed are told: one still running may yet
-	// fail, and readers take the rows told as the partition's.
-	rows, err := a.conn.Query(ctx, "SELECT object_key FROM objects WHERE object_key = ANY($1)", keys)
-	if err != nil {
-		return false, err
-	}
-	seen, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil || len(seen) == 0 {
-		return false, err
-	}
-	commits := make([]announced, len(seen))
-	announcers.Lock()
-	for i, k := range seen {
-		commits[i] = announced{k, a.pending[k].appended}
-	}
-	announcers.Unlock()
 	// One statement, one transaction: the notifications are delivered,
 	// in order, when it commits.
 	if _, err := a.conn.Exec(ctx, "SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p", commitChannel, encodePayloads(commits)); err != nil {
-		return false, err
+		return err
 	}
 	announcers.Lock()
-	for _, k := range seen {
-		delete(a.pending, k)
-	}
+	// Those handed over meanwhile stay.
+	a.pending = a.pending[len(commits):]
 	announcers.Unlock()
-	return true, nil
+	return nil
 }
 
 func (a *announcer) disconnect() {

@@ -140,7 +140,7 @@ func TestWatchWokenAfterCommit(t *testing.T) {
 		case <-time.After(10 * time.Millisecond):
 		}
 	}
-	// Long enough for the announcer to have looked several times.
+	// Long enough for an announcer told too early to have sent.
 	select {
 	case n := <-read:
 		t.Fatalf("woken (next offset %d) while the commit waits before COMMIT", n)
