@@ -25,6 +25,7 @@ type workerFlags struct {
 	retentionInterval  time.Duration
 	compactionInterval time.Duration
 	deleteGrace        time.Duration
+	partitionsAtOnce   int
 	brokerConfigs      keyValues
 	logLevel           string
 }
@@ -41,6 +42,7 @@ func (f *workerFlags) register(fs *flag.FlagSet) {
 func (f *workerFlags) registerJobs(fs *flag.FlagSet) {
 	fs.DurationVar(&f.retentionInterval, "retention-check-interval", 5*time.Minute, "how often retention, object deletion and orphan GC run")
 	fs.DurationVar(&f.compactionInterval, "compaction-interval", time.Minute, "how often merge and key compaction run")
+	fs.IntVar(&f.partitionsAtOnce, "partitions-at-once", job.DefaultParallel, "how many partitions retention and compaction work on at once")
 	fs.DurationVar(&f.deleteGrace, "delete-grace", 5*time.Minute, fmt.Sprintf("how long unreferenced objects stay readable before deletion; at least %v, the gateways' commit timeout plus a margin", segments.MinDeleteGrace))
 }
 
@@ -85,17 +87,21 @@ func (f *workerFlags) config(store metadata.Store, bucket objstore.Bucket, broke
 	if err := worker.CheckGrace(f.deleteGrace); err != nil {
 		return worker.Config{}, fmt.Errorf("--delete-grace: %w", err)
 	}
+	if f.partitionsAtOnce < 1 {
+		return worker.Config{}, fmt.Errorf("--partitions-at-once %d: want at least 1", f.partitionsAtOnce)
+	}
 	bc, err := topicconfig.NewBroker(broker)
 	if err != nil {
 		return worker.Config{}, fmt.Errorf("--broker-config: %w", err)
 	}
 	return worker.Config{
 		Config: job.Config{
-			Store:  store,
-			Bucket: bucket,
-			Broker: bc,
-			Grace:  f.deleteGrace,
-			Log:    log.With("component", "worker"),
+			Store:    store,
+			Bucket:   bucket,
+			Broker:   bc,
+			Grace:    f.deleteGrace,
+			Log:      log.With("component", "worker"),
+			Parallel: f.partitionsAtOnce,
 		},
 		RetentionInterval:  f.retentionInterval,
 		CompactionInterval: f.compactionInterval,

@@ -264,7 +264,8 @@ func workerPasses(b *testing.B, bucketURL, metadataURL string) {
 		b.Fatal(err)
 	}
 	jobs := func(ahead time.Duration) (*retention.Retainer, *compaction.Compactor) {
-		jc := job.Config{Store: store, Bucket: bucket, Broker: broker, Grace: time.Minute, Now: func() time.Time { return time.Now().Add(ahead) }}
+		jc := job.Config{Store: store, Bucket: bucket, Broker: broker, Grace: time.Minute, Now: func() time.Time { return time.Now().Add(ahead) },
+			Parallel: job.DefaultParallel}
 		return retention.New(jc), compaction.New(compaction.Config{Config: jc})
 	}
 	timed := func(what string, run func(context.Context) error) {

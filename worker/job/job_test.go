@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -114,5 +117,54 @@ func TestEachPartition(t *testing.T) {
 	})
 	if err != context.Canceled || len(visited) != 1 {
 		t.Errorf("after cancel: visited %v, err %v", visited, err)
+	}
+}
+
+// TestEachPartitionParallel: with Parallel 3, the first three partitions
+// run at once (each waits for the other two), no more than three ever do,
+// and every partition runs once.
+func TestEachPartitionParallel(t *testing.T) {
+	broker, err := topicconfig.NewBroker(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := job.Config{Broker: broker, Parallel: 3}
+	topics := []metadata.Topic{{Name: "a", Partitions: 7}, {Name: "b", Partitions: 13}}
+	var (
+		mu               sync.Mutex
+		seen             = map[string]int{}
+		running, most    int
+		first            sync.WaitGroup
+		started, timeout atomic.Int32
+	)
+	first.Add(3)
+	err = c.EachPartition(context.Background(), topics, func(tp metadata.Topic, p int32, _ topicconfig.Policy) error {
+		mu.Lock()
+		seen[fmt.Sprintf("%s/%d", tp.Name, p)]++
+		running++
+		most = max(most, running)
+		mu.Unlock()
+		if started.Add(1) <= 3 {
+			first.Done()
+			done := make(chan struct{})
+			go func() { first.Wait(); close(done) }()
+			select {
+			case <-done:
+			case <-time.After(5 * time.Second):
+				timeout.Add(1)
+			}
+		}
+		mu.Lock()
+		running--
+		mu.Unlock()
+		return nil
+	})
+	if err != nil || timeout.Load() > 0 || most != 3 || len(seen) != 20 {
+		t.Fatalf("err %v, %d of the first three waited in vain, at most %d at once (want 3), %d partitions seen (want 20)", err, timeout.Load(), most, len(seen))
+	}
+	for k, n := range seen {
+		if n != 1 {
+			t.Errorf("%s ran %d times", k, n)
+		}
 	}
 }
