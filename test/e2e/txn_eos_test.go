@@ -29,6 +29,7 @@ type eosJob struct {
 	group, txnID        string
 	ends                []int64
 	progress, aborts    atomic.Int64 // records in committed transactions so far; aborted transactions
+	retries, replaced   atomic.Int64 // txn_eos.py's calls that failed retriably, and producers it gave up
 	lastAbort           atomic.Value // the error of the last abort, for the log
 	partitions, records int
 }
@@ -66,23 +67,27 @@ func TestExactlyOnceUnderKills(t *testing.T) {
 			start := time.Now()
 			done := make(chan error, 1)
 			go func() { done <- job.run(ctx, j) }()
+			logs := func() {
+				for i, gw := range gws {
+					t.Logf("gateway %d log:\n%s", i, testenv.Tail(gw.Log(), 3000))
+				}
+			}
 			kills, err := killTxnCoordinator(t, ctx, gws, j, done)
 			if err != nil {
+				logs()
 				t.Fatalf("the job failed: %v", err)
 			}
 			if j.aborts.Load() == 0 {
 				t.Errorf("no transaction was aborted: nothing checks the aborted index")
 			}
-			t.Logf("the job copied %d records in %v with %d kills of its coordinator and %d aborted transactions (last: %v)",
-				j.records, time.Since(start), kills, j.aborts.Load(), j.lastAbort.Load())
+			t.Logf("the job copied %d records in %v with %d kills of its coordinator, %d aborted transactions (last: %v), %d calls retried and %d producers replaced",
+				j.records, time.Since(start), kills, j.aborts.Load(), j.lastAbort.Load(), j.retries.Load(), j.replaced.Load())
 			if kills < 3 {
 				t.Errorf("the coordinator was killed %d times during the job, want 3", kills)
 			}
 			checkExactlyOnce(t, ctx, gws[0].Addr, j)
 			if t.Failed() {
-				for i, gw := range gws {
-					t.Logf("gateway %d log:\n%s", i, testenv.Tail(gw.Log(), 3000))
-				}
+				logs()
 			}
 		})
 	}
@@ -156,8 +161,10 @@ func runPythonEOS(ctx context.Context, j *eosJob) error {
 		return err
 	}
 	finished := false
+	var last []string // the script's last lines, for a failure's report
 	sc := bufio.NewScanner(out)
 	for sc.Scan() {
+		last = append(last[max(len(last)-29, 0):], sc.Text())
 		word, rest, _ := strings.Cut(sc.Text(), " ")
 		switch word {
 		case "COMMITTED":
@@ -166,12 +173,17 @@ func runPythonEOS(ctx context.Context, j *eosJob) error {
 		case "ABORTED":
 			j.aborts.Add(1)
 			j.lastAbort.Store(rest)
+		case "RETRIED":
+			j.retries.Add(1)
+		case "REPLACED":
+			j.aborts.Add(1)
+			j.replaced.Add(1)
 		case "DONE":
 			finished = true
 		}
 	}
 	if err := cmd.Wait(); err != nil || !finished {
-		return fmt.Errorf("txn_eos.py: %v (finished: %v)\nstderr: %s", err, finished, testenv.Tail(stderr.String(), 3000))
+		return fmt.Errorf("txn_eos.py: %v (finished: %v)\nits last lines:\n%s\nstderr: %s", err, finished, strings.Join(last, "\n"), testenv.Tail(stderr.String(), 3000))
 	}
 	return nil
 }
