@@ -32,7 +32,7 @@ test: setup
 
 # FUZZTIME bounds each fuzz target in `make test`; raise it for a long local run.
 FUZZTIME ?= 10s
-FUZZPKGS := ./segments/ ./gateway/
+FUZZPKGS := ./segments/ ./gateway/ ./gateway/auth/ ./metadata/
 fuzz:
 	@for pkg in $(FUZZPKGS); do \
 		for target in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
