@@ -94,38 +94,36 @@ func TestStatesShared(t *testing.T) {
 	// A query that ran while a commit appended to its partition is not
 	// kept: it may predate the commit, whose update found nothing to
 	// extend.
+	if n := readAcross(ctx, s, f, topic, 2, func() {
+		if changed := s.apply([]metadata.Appended{appendedAt(topic, 2, 9, 3, false)}); len(changed) != 1 {
+			t.Fatalf("a commit to a partition being read changed %v, want it", changed)
+		}
+	}); n != 2 {
+		t.Fatalf("a state read across a commit was kept (%d queries, want 2)", n)
+	}
+	// Nor is one that ran while every state was dropped.
+	if n := readAcross(ctx, s, f, topic, 3, s.dropAll); n != 2 {
+		t.Fatalf("a state read across dropAll was kept (%d queries, want 2)", n)
+	}
+}
+
+// readAcross reads part's state while during runs, its query held until
+// during returns, then reads it again, and returns the queries the two
+// reads ran: 1 if the first read's state was kept, 2 if not.
+func readAcross(ctx context.Context, s *states, f *fakePartitions, topic uuid.UUID, part int32, during func()) int64 {
+	before := f.queries.Load()
 	f.hold = make(chan struct{})
 	done := make(chan struct{})
-	go func() { s.get(ctx, topic, 2); close(done) }()
-	for f.queries.Load() == 1 {
+	go func() { s.get(ctx, topic, part); close(done) }()
+	for f.queries.Load() == before {
 		time.Sleep(time.Millisecond)
 	}
-	if changed := s.apply([]metadata.Appended{appendedAt(topic, 2, 9, 3, false)}); len(changed) != 1 {
-		t.Fatalf("a commit to a partition being read changed %v, want it", changed)
-	}
+	during()
 	close(f.hold)
 	<-done
 	f.hold = nil
-	s.get(ctx, topic, 2)
-	if n := f.queries.Load(); n != 3 {
-		t.Fatalf("a state read across a commit was kept (%d queries, want 3)", n)
-	}
-
-	// Nor is one that ran while every state was dropped.
-	f.hold = make(chan struct{})
-	done = make(chan struct{})
-	go func() { s.get(ctx, topic, 3); close(done) }()
-	for f.queries.Load() == 3 {
-		time.Sleep(time.Millisecond)
-	}
-	s.dropAll()
-	close(f.hold)
-	<-done
-	f.hold = nil
-	s.get(ctx, topic, 3)
-	if n := f.queries.Load(); n != 5 {
-		t.Fatalf("a state read across dropAll was kept (%d queries, want 5)", n)
-	}
+	s.get(ctx, topic, part)
+	return f.queries.Load() - before
 }
 
 // appendedAt is a commit of n offsets at base, in one row of 100 bytes.
