@@ -34,12 +34,7 @@ test: setup
 FUZZTIME ?= 10s
 FUZZPKGS := ./segments/ ./gateway/ ./gateway/auth/ ./metadata/
 fuzz:
-	@for pkg in $(FUZZPKGS); do \
-		for target in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
-			echo "fuzz $$pkg $$target"; \
-			$(GO) test -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
-		done; \
-	done
+	GO=$(GO) FUZZTIME=$(FUZZTIME) ./test/fuzz.sh $(FUZZPKGS)
 
 ## conformance: franz-go's own kgo integration suite against caudal dev and
 ## against caudal on MinIO + PostgreSQL (test/conformance). `make test` runs
