@@ -37,13 +37,21 @@ type Compactor struct {
 	// orphansSeen: when orphan GC first saw each object without a row
 	// (orphans.go).
 	orphansSeen map[string]time.Time
+	// rows reads index rows' bytes, sharing whole small objects across
+	// the partitions of a pass (sources.go).
+	rows *sources
 }
+
+// sourceCacheBytes bounds the whole objects a pass keeps for the rows
+// it reads: 16 gateway objects of SmallObject's 4 MiB, beside the merged
+// objects being built (job.DefaultParallel × 8 MiB).
+const sourceCacheBytes = 64 << 20
 
 // New returns a Compactor; zero fields get their defaults.
 func New(c Config) *Compactor {
 	c.Config = c.Config.WithDefaults()
 	c.Merge = c.Merge.withDefaults()
-	return &Compactor{c: c}
+	return &Compactor{c: c, rows: newSources(c.Bucket, c.Merge.SmallObject, sourceCacheBytes)}
 }
 
 // Run merges small objects and key-compacts compacted topics, partition by
@@ -53,6 +61,8 @@ func (c *Compactor) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("compaction: list topics: %w", err)
 	}
+	c.rows.reset()
+	defer c.rows.reset() // the objects are not kept between passes
 	return c.c.EachPartition(ctx, topics, func(t metadata.Topic, p int32, pol topicconfig.Policy) error {
 		var errs []error
 		if pol.Compact {
@@ -85,13 +95,9 @@ func (c *Compactor) partitionRows(ctx context.Context, t metadata.Topic, partiti
 	return all, err
 }
 
-// readRow reads one index row's stored bytes.
+// readRow reads one index row's stored bytes into memory the caller owns.
 func (c *Compactor) readRow(ctx context.Context, r metadata.IndexEntry) ([]byte, error) {
-	b, err := c.c.Bucket.GetRange(ctx, r.ObjectKey, r.ByteOffset, r.ByteLength)
-	if err != nil {
-		return nil, fmt.Errorf("read %d bytes at %d of object %s: %w", r.ByteLength, r.ByteOffset, r.ObjectKey, err)
-	}
-	return b, nil
+	return c.rows.row(ctx, r)
 }
 
 // rowBatches returns a row's batches with their real offsets written in and

@@ -16,12 +16,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/caudal/caudal/compaction"
 	"github.com/caudal/caudal/metadata"
 	"github.com/caudal/caudal/metadata/topicconfig"
+	"github.com/caudal/caudal/objstore"
 	"github.com/caudal/caudal/retention"
 	"github.com/caudal/caudal/test/testenv"
 	"github.com/caudal/caudal/worker/job"
@@ -257,7 +259,11 @@ func workerPasses(b *testing.B, bucketURL, metadataURL string) {
 		b.Fatal(err)
 	}
 	defer store.Close()
-	bucket := openBucket(b, bucketURL)
+	reg := prometheus.NewRegistry()
+	bucket, err := objstore.WithMetrics(openBucket(b, bucketURL), reg)
+	if err != nil {
+		b.Fatal(err)
+	}
 	defer bucket.Close()
 	broker, err := topicconfig.NewBroker(nil)
 	if err != nil {
@@ -270,14 +276,17 @@ func workerPasses(b *testing.B, bucketURL, metadataURL string) {
 	}
 	timed := func(what string, run func(context.Context) error) {
 		rows0, objs0 := indexSize(b, store)
+		ops0 := bucketRequests(b, reg)
 		start := time.Now()
 		if err := run(ctx); err != nil {
 			b.Fatalf("%s: %v", what, err)
 		}
 		elapsed := time.Since(start)
+		ops := bucketRequests(b, reg)
 		rows, objs := indexSize(b, store)
-		report(b, "%s over %d partitions: %v (index rows %d → %d, live objects %d → %d), target: seconds; load %s",
-			what, manyTopics*manyPartitions, elapsed.Round(time.Millisecond), rows0, rows, objs0, objs, machineLoad(b))
+		report(b, "%s over %d partitions: %v (index rows %d → %d, live objects %d → %d; %d PUTs, %d whole and %d ranged GETs), target: seconds; load %s",
+			what, manyTopics*manyPartitions, elapsed.Round(time.Millisecond), rows0, rows, objs0, objs,
+			ops[objstore.OpPut]-ops0[objstore.OpPut], ops[objstore.OpGet]-ops0[objstore.OpGet], ops[objstore.OpGetRange]-ops0[objstore.OpGetRange], machineLoad(b))
 	}
 	ret, comp := jobs(0)
 	timed("retention pass with nothing to do", ret.Run)
@@ -362,4 +371,28 @@ func timedCommit(b *testing.B, store metadata.Store, c metadata.ObjectCommit) ti
 		b.Fatalf("commit %s: %v", c.Key, err)
 	}
 	return took
+}
+
+// bucketRequests counts the requests of a bucket wrapped by
+// objstore.WithMetrics on reg, by operation.
+func bucketRequests(b *testing.B, reg *prometheus.Registry) map[objstore.Op]uint64 {
+	b.Helper()
+	families, err := reg.Gather()
+	if err != nil {
+		b.Fatal(err)
+	}
+	out := map[objstore.Op]uint64{}
+	for _, f := range families {
+		if f.GetName() != "caudal_objstore_operation_duration_seconds" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "op" {
+					out[objstore.Op(l.GetValue())] += m.GetHistogram().GetSampleCount()
+				}
+			}
+		}
+	}
+	return out
 }
