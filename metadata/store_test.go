@@ -381,6 +381,42 @@ func TestIndexAcrossGaps(t *testing.T) {
 	})
 }
 
+// TestReplaceIndexOutcomes: a replacement records its objects and marks
+// those it left unreferenced, refuses rows that changed since it was
+// planned, and refuses a partition that is gone.
+func TestReplaceIndexOutcomes(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e *env) {
+		s := e.s
+		a := mustTopic(t, s, "swap", 1)
+		commitOne(t, s, a.ID, 0, plain(0, 10, 5, 1))
+		commitOne(t, s, a.ID, 0, plain(0, 10, 5, 1)) // rows [0,4] and [5,9], an object each
+		old := index(t, s, a.ID, 0)
+		obj := metadata.Object{Key: newKey(), Size: 20}
+		swap := metadata.IndexReplacement{Topic: a.ID, Partition: 0, Old: old, Objects: []metadata.Object{obj},
+			New: []metadata.IndexEntry{{BaseOffset: 0, LastOffset: 9, ObjectKey: obj.Key, ByteLength: 20}}}
+		if err := s.ReplaceIndex(ctx, swap, e.clock.Now()); err != nil {
+			t.Fatalf("replace: %v", err)
+		}
+		objs, err := s.ObjectsByKey(ctx, []string{old[0].ObjectKey, old[1].ObjectKey, obj.Key})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k, want := range map[string]metadata.ObjectState{old[0].ObjectKey: metadata.ObjectMarked, old[1].ObjectKey: metadata.ObjectMarked, obj.Key: metadata.ObjectLive} {
+			if objs[k].State != want {
+				t.Errorf("object %s is %q, want %q", k, objs[k].State, want)
+			}
+		}
+		fresh := newKey() // a second swap planned on the rows replaced above
+		swap.Objects[0].Key, swap.New[0].ObjectKey = fresh, fresh
+		wantErr(t, s.ReplaceIndex(ctx, swap, e.clock.Now()), metadata.ErrConflict)
+		if err := s.DeleteTopic(ctx, "swap"); err != nil {
+			t.Fatal(err)
+		}
+		swap.Old = []metadata.IndexEntry{{Topic: a.ID, BaseOffset: 0, LastOffset: 9, ObjectKey: obj.Key, ByteLength: 20}}
+		wantErr(t, s.ReplaceIndex(ctx, swap, e.clock.Now()), metadata.ErrUnknownPartition)
+	})
+}
+
 func TestIdempotentProducer(t *testing.T) {
 	eachBackend(t, func(t *testing.T, e *env) {
 		s := e.s
