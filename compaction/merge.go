@@ -21,9 +21,9 @@ type MergeOptions struct {
 	// TargetBytes bounds a merged object (8 MiB, the default flush size).
 	TargetBytes int64
 	// MaxRows bounds a merged group's rows (1,000): a merge reads each
-	// row with a GET of its own, and holds a group it may still grow
-	// beside the next page of the index, so this bounds what a partition
-	// of any length costs in memory.
+	// row (by range, or from its object read whole: sources.go), and
+	// holds a group it may still grow beside the next page of the index,
+	// so this bounds what a partition of any length costs in memory.
 	MaxRows int
 }
 
