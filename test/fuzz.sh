@@ -9,7 +9,7 @@
 # Go 1.26's fuzz coordinator can report its own -fuzztime deadline as a
 # failure: a bare "context deadline exceeded" right at the deadline, with no
 # failing input written (golang/go#75804, fixed in Go 1.27). On the 2-core
-# CI machines it failed one or two of the 12 targets in some runs. A run that fails
+# CI machines it failed one or two of our 10 targets in some runs. A run that fails
 # with exactly that and writes no input has fuzzed its whole time and found
 # nothing, so it counts as a pass; any other failure fails.
 set -uo pipefail
