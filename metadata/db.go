@@ -131,10 +131,14 @@ type sqliteBackend struct {
 // on disk, which is what an ack promises.
 const sqliteSync = "FULL"
 
+// sqliteBusyTimeout is how long a statement waits for another
+// connection's lock on the file.
+const sqliteBusyTimeout = 10 * time.Second
+
 // openSQLite opens path with synchronous=sync (sqliteSync unless a
 // benchmark asks for NORMAL to print what FULL costs).
 func openSQLite(path, sync string) (*sqliteBackend, error) {
-	q := "?_txlock=immediate&_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)" +
+	q := "?_txlock=immediate&_pragma=busy_timeout(" + strconv.FormatInt(sqliteBusyTimeout.Milliseconds(), 10) + ")&_pragma=journal_mode(WAL)" +
 		"&_pragma=synchronous(" + sync + ")&_pragma=foreign_keys(1)"
 	w, err := sql.Open("sqlite", path+q)
 	if err != nil {

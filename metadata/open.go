@@ -2,6 +2,7 @@ package metadata
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	neturl "net/url"
 	"os"
@@ -51,11 +52,31 @@ func Open(ctx context.Context, url string, opts Options) (Store, error) {
 		return nil, fmt.Errorf("open metadata store: %w", err)
 	}
 	s := &sqlStore{b: b, d: b.dialect(), now: opts.Now}
-	if err := s.migrate(ctx); err != nil {
+	if err := s.migrateOnOpen(ctx); err != nil {
 		b.close()
 		return nil, err
 	}
 	return s, nil
+}
+
+// migrateOnOpen migrates, trying again while a new SQLite file is busy.
+// Processes opening one new file at once can get SQLITE_BUSY at once,
+// without the busy timeout, while one of them turns the file to WAL
+// (TestConcurrentFirstOpen failed 2 times in 300), so they try again for
+// as long as the busy timeout would have waited.
+func (s *sqlStore) migrateOnOpen(ctx context.Context) error {
+	deadline := time.Now().Add(sqliteBusyTimeout)
+	for {
+		err := s.migrate(ctx)
+		if err == nil || s.d != dialectSQLite || !errors.Is(err, ErrUnavailable) || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 }
 
 // redacted is url with any password replaced, for error messages: a
