@@ -1,5 +1,5 @@
 // Package compaction is the worker's rewriting of segment objects: merging
-// small objects into larger partition-local ones, key compaction for
+// small objects into larger ones (one run per partition, pack.go), key compaction for
 // cleanup.policy=compact, and garbage collection of orphan objects (written
 // by a gateway or by this package but never committed). Each job is a pure
 // planner and an executor that does the I/O. Rewrites follow one recipe,
@@ -63,18 +63,24 @@ func (c *Compactor) Run(ctx context.Context) error {
 	}
 	c.rows.reset()
 	defer c.rows.reset() // the objects are not kept between passes
-	return c.c.EachPartition(ctx, topics, func(t metadata.Topic, p int32, pol topicconfig.Policy) error {
+	pk := newPacker(c)
+	err = c.c.EachPartition(ctx, topics, func(t metadata.Topic, p int32, pol topicconfig.Policy) error {
 		var errs []error
 		if pol.Compact {
 			if _, err := c.CompactKeys(ctx, t, p, pol); err != nil && !skippable(err) {
 				errs = append(errs, err)
 			}
 		}
-		if _, err := c.MergePartition(ctx, t, p); err != nil && !skippable(err) {
+		if err := c.mergePartition(ctx, t, p, pk); err != nil && !skippable(err) {
 			errs = append(errs, err)
 		}
 		return errors.Join(errs...)
 	})
+	res, werr := pk.flush(ctx)
+	if res.Groups > 0 {
+		c.c.Log.Info("merged small objects", "groups", res.Groups, "rows", res.RowsMerged, "objects", res.Objects, "bytes", res.BytesWritten)
+	}
+	return errors.Join(err, werr)
 }
 
 // skippable errors mean another change won the race; the next pass

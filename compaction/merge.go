@@ -3,6 +3,7 @@ package compaction
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -66,8 +67,14 @@ type MergePlan struct {
 // one new object with one index row. A group is consecutive rows with dense
 // offsets (each starting right after the previous one ends, so the
 // concatenated batches keep the reader's offset arithmetic), none absolute,
-// all in live objects smaller than SmallObject and older than MinAge, at
-// most TargetBytes and MaxRows in all, and of at least two rows. Within a
+// all small and in live objects older than MinAge, at most TargetBytes and
+// MaxRows in all, and of at least two rows. A row is small in a gateway's
+// object smaller than SmallObject, or in a merged object when the row
+// itself is: a merged object holds many partitions' runs (pack.go), and
+// judged by its size none of them would merge again, so each pass would
+// add a row to every partition. Rows of a gateway's large object stay
+// where they are even when small, or every busy topic would be rewritten
+// once more. Within a
 // run, leading rows larger than the rest of the run together are left out,
 // so merged rows only merge again with as much new data as they hold: every
 // byte is rewritten a logarithmic number of times, not once per pass.
@@ -75,8 +82,8 @@ func PlanMerge(in MergeInput) MergePlan {
 	opt := in.Options.withDefaults()
 	candidate := func(r metadata.IndexEntry) bool {
 		o, ok := in.Objects[r.ObjectKey]
-		return ok && !r.Absolute && o.State == metadata.ObjectLive && o.Size < opt.SmallObject &&
-			!o.CreatedAt.After(in.Now.Add(-opt.MinAge))
+		small := o.Size < opt.SmallObject || (o.Merged && r.ByteLength < opt.SmallObject)
+		return ok && !r.Absolute && o.State == metadata.ObjectLive && small && !o.CreatedAt.After(in.Now.Add(-opt.MinAge))
 	}
 	var plan MergePlan
 	// flush splits a run into chunks of at most TargetBytes and MaxRows;
@@ -119,19 +126,29 @@ func PlanMerge(in MergeInput) MergePlan {
 	return plan
 }
 
-// MergeResult counts what one partition's merge did.
+// MergeResult counts what merging did.
 type MergeResult struct {
-	Groups       int   // merged groups (new objects)
+	Groups       int   // merged groups (runs in new objects)
+	Objects      int   // new objects
 	RowsMerged   int   // old rows replaced
-	BytesWritten int64 // bytes of the new objects
+	BytesWritten int64 // bytes of the groups' runs
 }
 
 // MergePartition merges one partition's small objects as PlanMerge
-// decides, reading its index a page at a time. A group whose rows changed
-// meanwhile is skipped (its new object is left for orphan GC).
+// decides, one object per group, reading its index a page at a time. A
+// group whose rows changed meanwhile is skipped (its new object is left
+// for orphan GC).
 func (c *Compactor) MergePartition(ctx context.Context, t metadata.Topic, partition int32) (MergeResult, error) {
+	pk := newPacker(c)
+	err := c.mergePartition(ctx, t, partition, pk)
+	res, werr := pk.flush(ctx)
+	return res, errors.Join(err, werr)
+}
+
+// mergePartition plans a partition's merge and hands its groups, read,
+// to pk.
+func (c *Compactor) mergePartition(ctx context.Context, t metadata.Topic, partition int32, pk *packer) error {
 	var (
-		res      MergeResult
 		rest     []metadata.IndexEntry
 		firstErr error
 	)
@@ -146,25 +163,20 @@ func (c *Compactor) MergePartition(ctx context.Context, t metadata.Topic, partit
 			return false
 		}
 		rest = plan.Rest
-		for _, g := range plan.Groups {
-			n, err := c.mergeGroup(ctx, t, partition, g)
-			switch {
-			case skippable(err):
-				c.c.Log.Info("merge skipped: index changed", "topic", t.Name, "partition", partition, "offset", g[0].BaseOffset, "err", err)
-			case err != nil:
+		for _, rows := range plan.Groups {
+			g, err := c.readGroup(ctx, t, partition, rows)
+			if err != nil {
 				firstErr = cmp.Or(firstErr, err)
-			default:
-				res.Groups++
-				res.RowsMerged += len(g)
-				res.BytesWritten += n
+				continue
 			}
+			pk.add(ctx, g)
 		}
 		return ctx.Err() == nil
 	})
 	if err != nil {
-		return res, fmt.Errorf("merge %s/%d: %w", t.Name, partition, err)
+		return fmt.Errorf("merge %s/%d: %w", t.Name, partition, err)
 	}
-	return res, firstErr
+	return firstErr
 }
 
 // planMerge looks up the objects of rows, a page of a partition's index,
@@ -181,44 +193,43 @@ func (c *Compactor) planMerge(ctx context.Context, rows []metadata.IndexEntry, m
 	return PlanMerge(MergeInput{Now: c.c.Now(), Rows: rows, More: more, Objects: objs, Options: c.c.Merge}), nil
 }
 
-// mergeGroup rewrites one group and returns the new object's size.
-func (c *Compactor) mergeGroup(ctx context.Context, t metadata.Topic, partition int32, g []metadata.IndexEntry) (int64, error) {
-	first, last := g[0], g[len(g)-1]
-	fail := func(err error) (int64, error) {
-		return 0, fmt.Errorf("merge %s/%d offsets %d-%d: %w", t.Name, partition, first.BaseOffset, last.LastOffset, err)
-	}
-	var batches [][]byte
-	maxTS := first.MaxTimestamp
-	for _, r := range g {
+// groupError says which group failed doing what.
+func groupError(t metadata.Topic, partition int32, rows []metadata.IndexEntry, err error) error {
+	return fmt.Errorf("merge %s/%d offsets %d-%d: %w", t.Name, partition, rows[0].BaseOffset, rows[len(rows)-1].LastOffset, err)
+}
+
+// readGroup reads the batches of a group's rows.
+func (c *Compactor) readGroup(ctx context.Context, t metadata.Topic, partition int32, rows []metadata.IndexEntry) (mergedGroup, error) {
+	g := mergedGroup{topic: t, partition: partition, rows: rows, maxTS: rows[0].MaxTimestamp}
+	for _, r := range rows {
 		b, err := c.readRow(ctx, r)
 		if err != nil {
-			return fail(err)
+			return g, groupError(t, partition, rows, err)
 		}
 		bs, err := segments.SplitBatches(b)
 		if err != nil {
-			return fail(fmt.Errorf("object %s: %w", r.ObjectKey, err))
+			return g, groupError(t, partition, rows, fmt.Errorf("object %s: %w", r.ObjectKey, err))
 		}
-		batches = append(batches, bs...)
-		maxTS = max(maxTS, r.MaxTimestamp)
+		g.batches = append(g.batches, bs...)
+		g.size += int64(len(b))
+		g.maxTS = max(g.maxTS, r.MaxTimestamp)
 	}
-	data, spans, err := segments.WriteObject([]segments.Part{{Topic: t.ID, Partition: partition, Batches: batches}})
-	if err != nil {
-		return fail(err)
+	return g, nil
+}
+
+// swapGroup swaps a group's rows for one row pointing at its run in obj.
+func (c *Compactor) swapGroup(ctx context.Context, g mergedGroup, obj metadata.Object, run segments.PartSpan) error {
+	first, last := g.rows[0], g.rows[len(g.rows)-1]
+	if want := last.LastOffset - first.BaseOffset + 1; run.OffsetCount != want {
+		return groupError(g.topic, g.partition, g.rows, fmt.Errorf("rows hold %d offsets, their batches %d", want, run.OffsetCount))
 	}
-	if want := last.LastOffset - first.BaseOffset + 1; spans[0].OffsetCount != want {
-		return fail(fmt.Errorf("rows hold %d offsets, their batches %d", want, spans[0].OffsetCount))
-	}
-	obj, err := c.put(ctx, data)
-	if err != nil {
-		return fail(err)
-	}
-	row := metadata.IndexEntry{Topic: t.ID, Partition: partition, BaseOffset: first.BaseOffset, LastOffset: last.LastOffset,
-		ObjectKey: obj.Key, ByteOffset: spans[0].Off, ByteLength: spans[0].Len, MaxTimestamp: maxTS}
-	err = c.c.Store.ReplaceIndex(ctx, metadata.IndexReplacement{Topic: t.ID, Partition: partition, Old: g,
+	row := metadata.IndexEntry{Topic: g.topic.ID, Partition: g.partition, BaseOffset: first.BaseOffset, LastOffset: last.LastOffset,
+		ObjectKey: obj.Key, ByteOffset: run.Off, ByteLength: run.Len, MaxTimestamp: g.maxTS}
+	err := c.c.Store.ReplaceIndex(ctx, metadata.IndexReplacement{Topic: g.topic.ID, Partition: g.partition, Old: g.rows,
 		New: []metadata.IndexEntry{row}, Objects: []metadata.Object{obj}}, c.c.Now().Add(c.c.Grace))
 	if err != nil {
-		return fail(err)
+		return groupError(g.topic, g.partition, g.rows, err)
 	}
-	c.c.Log.Debug("merged rows", "topic", t.Name, "partition", partition, "offset", first.BaseOffset, "rows", len(g), "object", obj.Key, "bytes", obj.Size)
-	return obj.Size, nil
+	c.c.Log.Debug("merged rows", "topic", g.topic.Name, "partition", g.partition, "offset", first.BaseOffset, "rows", len(g.rows), "object", obj.Key, "bytes", run.Len)
+	return nil
 }

@@ -19,6 +19,7 @@ func TestPlanMerge(t *testing.T) {
 		"big":    {Key: "big", Size: 10 << 20, State: metadata.ObjectLive, CreatedAt: old},
 		"new":    {Key: "new", Size: 1000, State: metadata.ObjectLive, CreatedAt: young},
 		"merged": {Key: "merged", Size: 3000, State: metadata.ObjectLive, CreatedAt: old},
+		"packed": {Key: "packed", Size: 10 << 20, State: metadata.ObjectLive, CreatedAt: old, Merged: true},
 	}
 	row := func(base, last int64, key string, bytes int64) metadata.IndexEntry {
 		return metadata.IndexEntry{BaseOffset: base, LastOffset: last, ObjectKey: key, ByteLength: bytes}
@@ -49,6 +50,8 @@ func TestPlanMerge(t *testing.T) {
 		{"gap splits", []metadata.IndexEntry{row(0, 9, "a", 50), row(10, 19, "b", 50), row(25, 29, "c", 50), row(30, 39, "d", 50)}, [][]int64{{0, 10}, {25, 30}}, false, 0, nil},
 		{"big object splits", []metadata.IndexEntry{row(0, 9, "a", 50), row(10, 19, "big", 50), row(20, 29, "c", 50), row(30, 39, "d", 50)}, [][]int64{{20, 30}}, false, 0, nil},
 		{"young object splits", []metadata.IndexEntry{row(0, 9, "a", 50), row(10, 19, "b", 50), row(20, 29, "new", 50)}, [][]int64{{0, 10}}, false, 0, nil},
+		{"small rows of a large merged object merge", []metadata.IndexEntry{row(0, 9, "packed", 50), row(10, 19, "a", 50), row(20, 29, "packed", 50)}, [][]int64{{0, 10, 20}}, false, 0, nil},
+		{"large rows of a merged object split", []metadata.IndexEntry{row(0, 9, "a", 50), row(10, 19, "packed", 5<<20), row(20, 29, "c", 50), row(30, 39, "d", 50)}, [][]int64{{20, 30}}, false, 0, nil},
 		{"absolute splits", []metadata.IndexEntry{row(0, 9, "a", 50), abs(row(10, 19, "b", 50)), row(20, 29, "c", 50), row(30, 39, "d", 50)}, [][]int64{{20, 30}}, false, 0, nil},
 		{"unknown object", []metadata.IndexEntry{row(0, 9, "zz", 50), row(10, 19, "b", 50)}, nil, false, 0, nil},
 		{"target splits", []metadata.IndexEntry{row(0, 9, "a", 100), row(10, 19, "b", 100), row(20, 29, "c", 100), row(30, 39, "d", 100)}, [][]int64{{0, 10}, {20, 30}}, false, 0, nil},

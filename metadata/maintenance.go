@@ -12,7 +12,8 @@ import (
 // merge and key compaction, and object garbage collection.
 //
 // Objects become garbage only one way: no index row references them any
-// more (rows are never added to an existing object). Every operation that
+// more (rows are added to an existing object only while it is a live
+// merged one, by the swaps of its other partitions). Every operation that
 // removes rows marks the objects it left unreferenced, and MarkUnreferenced
 // sweeps up the rest (DeleteTopic, concurrent removals on PostgreSQL).
 type Maintenance interface {
@@ -33,6 +34,9 @@ type Maintenance interface {
 	// [Old[0].BaseOffset, Old[len-1].LastOffset] (else ErrConflict and
 	// nothing changes), New (possibly empty) must lie in that range, and
 	// Objects, the rewritten objects they point into, are recorded as live.
+	// A Merged object holds several partitions' runs and is named by each
+	// of their replacements: the first records it, the others find it
+	// (ErrConflict if it is no longer live).
 	// Objects of Old left unreferenced are marked with deleteAfter.
 	ReplaceIndex(ctx context.Context, r IndexReplacement, deleteAfter time.Time) error
 

@@ -159,8 +159,7 @@ func (s *sqlStore) ReplaceIndex(ctx context.Context, r IndexReplacement, deleteA
 			return err
 		}
 		for _, o := range r.Objects {
-			if _, err := q.exec(ctx, "INSERT INTO objects ("+objectCols+") VALUES (?, ?, ?, ?, 0)",
-				o.Key, o.Size, string(ObjectLive), s.nowMillis()); err != nil {
+			if err := s.recordObject(ctx, q, o); err != nil {
 				return err
 			}
 		}
@@ -194,6 +193,29 @@ func (s *sqlStore) ReplaceIndex(ctx context.Context, r IndexReplacement, deleteA
 	return s.maintWrap(ctx, op, err)
 }
 
+// recordObject records a replacement's new object as live. A merged one
+// may already be recorded by the swap of another of its partitions, and
+// then must still be live: an object marked for deletion, or fenced by
+// orphan GC because its first swap came too late, takes no more rows.
+func (s *sqlStore) recordObject(ctx context.Context, q execer, o Object) error {
+	if !o.Merged {
+		_, err := q.exec(ctx, "INSERT INTO objects ("+objectCols+") VALUES (?, ?, ?, ?, 0)", o.Key, o.Size, string(ObjectLive), s.nowMillis())
+		return err
+	}
+	if _, err := q.exec(ctx, "INSERT INTO objects ("+objectCols+", merged) VALUES (?, ?, ?, ?, 0, 1) ON CONFLICT (object_key) DO NOTHING",
+		o.Key, o.Size, string(ObjectLive), s.nowMillis()); err != nil {
+		return err
+	}
+	cur, err := scanObject(q.queryRow(ctx, "SELECT "+objectRead+" FROM objects WHERE object_key = ?", o.Key))
+	if err != nil {
+		return err
+	}
+	if cur.State != ObjectLive || !cur.Merged || cur.Size != o.Size {
+		return fmt.Errorf("%w: object %s is %s (merged %v, %d bytes), not the live merged object of %d bytes", ErrConflict, o.Key, cur.State, cur.Merged, cur.Size, o.Size)
+	}
+	return nil
+}
+
 // boolTuples is placeholders(n, 9) with the last column cast from an
 // integer to boolean, for PostgreSQL.
 func boolTuples(n int) string {
@@ -211,7 +233,7 @@ func boolTuples(n int) string {
 func (s *sqlStore) ObjectsByKey(ctx context.Context, keys []string) (map[string]Object, error) {
 	out := make(map[string]Object, len(keys))
 	for _, st := range keyChunks(dedupe(keys), func(in string, args []any) stmt {
-		return stmt{"SELECT " + objectCols + " FROM objects WHERE object_key IN " + in, args}
+		return stmt{"SELECT " + objectRead + " FROM objects WHERE object_key IN " + in, args}
 	}) {
 		err := scanAll(ctx, s.b, func(r rows) error {
 			o, err := scanObject(r)
@@ -238,7 +260,7 @@ func (s *sqlStore) ExpiredObjects(ctx context.Context, t time.Time, limit int) (
 		o, err := scanObject(r)
 		os = append(os, o)
 		return err
-	}, "SELECT "+objectCols+" FROM objects WHERE state = ? AND delete_after <= ? ORDER BY object_key LIMIT ?",
+	}, "SELECT "+objectRead+" FROM objects WHERE state = ? AND delete_after <= ? ORDER BY object_key LIMIT ?",
 		string(ObjectMarked), toMillis(t), limit)
 	return os, s.wrap(ctx, "list expired objects", err)
 }

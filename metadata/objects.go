@@ -7,20 +7,25 @@ import (
 	"time"
 )
 
-const objectCols = "object_key, size, state, created_at, delete_after"
+// objectCols are the columns an insert names (merged defaults to 0);
+// objectRead those a read scans.
+const (
+	objectCols = "object_key, size, state, created_at, delete_after"
+	objectRead = objectCols + ", merged"
+)
 
 func scanObject(r row) (Object, error) {
 	var (
-		o                Object
-		created, deleteA int64
+		o                        Object
+		created, deleteA, merged int64
 	)
-	err := r.Scan(&o.Key, &o.Size, &o.State, &created, &deleteA)
-	o.CreatedAt, o.DeleteAfter = fromMillis(created), fromMillis(deleteA)
+	err := r.Scan(&o.Key, &o.Size, &o.State, &created, &deleteA, &merged)
+	o.CreatedAt, o.DeleteAfter, o.Merged = fromMillis(created), fromMillis(deleteA), merged != 0
 	return o, err
 }
 
 func (s *sqlStore) Object(ctx context.Context, key string) (Object, error) {
-	o, err := scanObject(s.b.queryRow(ctx, "SELECT "+objectCols+" FROM objects WHERE object_key = ?", key))
+	o, err := scanObject(s.b.queryRow(ctx, "SELECT "+objectRead+" FROM objects WHERE object_key = ?", key))
 	if errors.Is(err, sql.ErrNoRows) {
 		err = ErrNotFound
 	}
@@ -38,7 +43,7 @@ func (s *sqlStore) Objects(ctx context.Context, fn func(Object) error) error {
 			o, err := scanObject(r)
 			os = append(os, o)
 			return err
-		}, "SELECT "+objectCols+" FROM objects WHERE object_key > ? ORDER BY object_key LIMIT ?", after, page)
+		}, "SELECT "+objectRead+" FROM objects WHERE object_key > ? ORDER BY object_key LIMIT ?", after, page)
 		if err != nil {
 			return s.wrap(ctx, "list objects", err)
 		}

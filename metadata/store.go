@@ -276,6 +276,9 @@ type Object struct {
 	State       ObjectState
 	CreatedAt   time.Time
 	DeleteAfter time.Time // zero unless marked
+	// Merged: merge compaction wrote it, possibly with runs of many
+	// partitions, each recorded by its own ReplaceIndex.
+	Merged bool
 }
 
 type Gateway struct {

@@ -417,6 +417,53 @@ func TestReplaceIndexOutcomes(t *testing.T) {
 	})
 }
 
+// A merged object holds runs of several partitions; each partition's
+// swap names it, the first records it, and none may revive it once it is
+// no longer live.
+func TestReplaceIndexMergedObject(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e *env) {
+		s := e.s
+		a := mustTopic(t, s, "packed", 3)
+		for p := range int32(3) {
+			commitOne(t, s, a.ID, p, plain(0, 10, 5, 1))
+		}
+		obj := metadata.Object{Key: newKey(), Size: 60, Merged: true}
+		swap := func(p int32, o metadata.Object) metadata.IndexReplacement {
+			return metadata.IndexReplacement{Topic: a.ID, Partition: p, Old: index(t, s, a.ID, p), Objects: []metadata.Object{o},
+				New: []metadata.IndexEntry{{BaseOffset: 0, LastOffset: 4, ObjectKey: o.Key, ByteOffset: int64(p) * 20, ByteLength: 20}}}
+		}
+		for p := range int32(2) {
+			if err := s.ReplaceIndex(ctx, swap(p, obj), e.clock.Now()); err != nil {
+				t.Fatalf("swap of partition %d into the merged object: %v", p, err)
+			}
+		}
+		got, err := s.Object(ctx, obj.Key)
+		if err != nil || got.State != metadata.ObjectLive || !got.Merged || got.Size != 60 {
+			t.Fatalf("merged object after two swaps: %+v, %v", got, err)
+		}
+		// Not merged: a second record of the same key fails, as before.
+		plainObj := obj
+		plainObj.Merged = false
+		if err := s.ReplaceIndex(ctx, swap(2, plainObj), e.clock.Now()); err == nil {
+			t.Fatal("an unmerged object recorded twice")
+		}
+		// Marked (its rows went), it takes no more.
+		if err := s.MarkObjects(ctx, []string{obj.Key}, e.clock.Now()); err != nil {
+			t.Fatal(err)
+		}
+		wantErr(t, s.ReplaceIndex(ctx, swap(2, obj), e.clock.Now()), metadata.ErrConflict)
+		// Fenced by orphan GC before its first swap, neither.
+		fenced := metadata.Object{Key: newKey(), Size: 60, Merged: true}
+		if keys, err := s.ClaimOrphans(ctx, []string{fenced.Key}); err != nil || len(keys) != 1 {
+			t.Fatalf("claim: %v %v", keys, err)
+		}
+		wantErr(t, s.ReplaceIndex(ctx, swap(2, fenced), e.clock.Now()), metadata.ErrConflict)
+		if rows := index(t, s, a.ID, 2); len(rows) != 1 || rows[0].ObjectKey == obj.Key || rows[0].ObjectKey == fenced.Key {
+			t.Fatalf("partition 2's rows after refused swaps: %+v", rows)
+		}
+	})
+}
+
 func TestIdempotentProducer(t *testing.T) {
 	eachBackend(t, func(t *testing.T, e *env) {
 		s := e.s
