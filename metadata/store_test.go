@@ -461,6 +461,26 @@ func TestReplaceIndexMergedObject(t *testing.T) {
 		if rows := index(t, s, a.ID, 2); len(rows) != 1 || rows[0].ObjectKey == obj.Key || rows[0].ObjectKey == fenced.Key {
 			t.Fatalf("partition 2's rows after refused swaps: %+v", rows)
 		}
+
+		// The worker swaps an object's partitions in parallel: the first
+		// records it, those racing it wait for it and find it.
+		const n = 8
+		b := mustTopic(t, s, "packed-parallel", n)
+		for p := range int32(n) {
+			commitOne(t, s, b.ID, p, plain(0, 10, 5, 1))
+		}
+		shared := metadata.Object{Key: newKey(), Size: 20 * n, Merged: true}
+		errs := make(chan error, n)
+		for p := range int32(n) {
+			rep := metadata.IndexReplacement{Topic: b.ID, Partition: p, Old: index(t, s, b.ID, p), Objects: []metadata.Object{shared},
+				New: []metadata.IndexEntry{{BaseOffset: 0, LastOffset: 4, ObjectKey: shared.Key, ByteOffset: int64(p) * 20, ByteLength: 20}}}
+			go func() { errs <- s.ReplaceIndex(ctx, rep, e.clock.Now()) }()
+		}
+		for range n {
+			if err := <-errs; err != nil {
+				t.Errorf("parallel swap into a merged object: %v", err)
+			}
+		}
 	})
 }
 
