@@ -19,6 +19,10 @@ import (
 // merge. Each partition's rows are still swapped by their own
 // ReplaceIndex, which records the object on the first swap (Merged), so a
 // partition that changed meanwhile only leaves its run unreferenced.
+//
+// An object is deleted once its last run has left, by a later merge or by
+// retention, so the runs that moved on before take space until then, as
+// the other partitions' runs of a gateway's object do after a merge.
 
 // mergedGroup is a planned group with its batches read.
 type mergedGroup struct {
