@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -34,9 +35,24 @@ func (s *sqlStore) lockPartition(ctx context.Context, q execer, topic uuid.UUID,
 
 // markIfUnreferenced marks those of keys that are live and that no index
 // row references, and returns them.
+//
+// On PostgreSQL it locks the objects first, in key order, and checks for
+// rows in a later statement, whose snapshot is newer than the lock: a
+// swap adding rows to a merged object holds it FOR SHARE (recordObject),
+// and a check in the same statement as the lock would still miss the
+// rows of a swap it waited for, and mark an object they point at.
 func (s *sqlStore) markIfUnreferenced(ctx context.Context, q execer, keys []string, deleteAfter time.Time) ([]string, error) {
+	keys = dedupe(keys)
+	slices.Sort(keys)
+	for _, st := range keyChunks(keys, func(in string, args []any) stmt {
+		return stmt{"SELECT object_key FROM objects WHERE object_key IN " + in + " ORDER BY object_key", args}
+	}) {
+		if err := s.lockRows(ctx, q, st.q, st.args...); err != nil {
+			return nil, err
+		}
+	}
 	var marked []string
-	for _, st := range keyChunks(dedupe(keys), func(in string, args []any) stmt {
+	for _, st := range keyChunks(keys, func(in string, args []any) stmt {
 		return stmt{"UPDATE objects SET state = ?, delete_after = ? WHERE state = ? AND object_key IN " + in +
 			" AND NOT EXISTS (SELECT 1 FROM index_entries i WHERE i.object_key = objects.object_key) RETURNING object_key", args}
 	}, string(ObjectMarked), toMillis(deleteAfter), string(ObjectLive)) {
@@ -197,6 +213,8 @@ func (s *sqlStore) ReplaceIndex(ctx context.Context, r IndexReplacement, deleteA
 // may already be recorded by the swap of another of its partitions, and
 // then must still be live: an object marked for deletion, or fenced by
 // orphan GC because its first swap came too late, takes no more rows.
+// The swap holds it FOR SHARE until it commits, so that marking it waits
+// for the rows (markIfUnreferenced).
 func (s *sqlStore) recordObject(ctx context.Context, q execer, o Object) error {
 	if !o.Merged {
 		_, err := q.exec(ctx, "INSERT INTO objects ("+objectCols+") VALUES (?, ?, ?, ?, 0)", o.Key, o.Size, string(ObjectLive), s.nowMillis())
@@ -206,7 +224,7 @@ func (s *sqlStore) recordObject(ctx context.Context, q execer, o Object) error {
 		o.Key, o.Size, string(ObjectLive), s.nowMillis()); err != nil {
 		return err
 	}
-	cur, err := scanObject(q.queryRow(ctx, "SELECT "+objectRead+" FROM objects WHERE object_key = ?", o.Key))
+	cur, err := scanObject(q.queryRow(ctx, "SELECT "+objectRead+" FROM objects WHERE object_key = ?"+s.forShare(), o.Key))
 	if err != nil {
 		return err
 	}
@@ -247,11 +265,27 @@ func (s *sqlStore) ObjectsByKey(ctx context.Context, keys []string) (map[string]
 	return out, nil
 }
 
+// MarkUnreferenced finds its candidates first and marks them as
+// markIfUnreferenced does, which checks them again after locking them.
 func (s *sqlStore) MarkUnreferenced(ctx context.Context, deleteAfter time.Time) (int, error) {
-	n, err := s.b.exec(ctx, "UPDATE objects SET state = ?, delete_after = ? WHERE state = ?"+
-		" AND NOT EXISTS (SELECT 1 FROM index_entries i WHERE i.object_key = objects.object_key)",
-		string(ObjectMarked), toMillis(deleteAfter), string(ObjectLive))
-	return int(n), s.wrap(ctx, "mark unreferenced objects", err)
+	var n int
+	err := s.tx(ctx, "mark unreferenced objects", func(q execer) error {
+		var keys []string
+		err := scanAll(ctx, q, func(r rows) error {
+			var k string
+			err := r.Scan(&k)
+			keys = append(keys, k)
+			return err
+		}, "SELECT object_key FROM objects WHERE state = ? AND NOT EXISTS (SELECT 1 FROM index_entries i WHERE i.object_key = objects.object_key)",
+			string(ObjectLive))
+		if err != nil {
+			return err
+		}
+		marked, err := s.markIfUnreferenced(ctx, q, keys, deleteAfter)
+		n = len(marked)
+		return err
+	})
+	return n, err
 }
 
 func (s *sqlStore) ExpiredObjects(ctx context.Context, t time.Time, limit int) ([]Object, error) {

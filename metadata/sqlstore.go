@@ -44,6 +44,14 @@ func (s *sqlStore) forUpdate(of string) string {
 	return ""
 }
 
+// forShare is forUpdate's shared lock, which only FOR UPDATE waits for.
+func (s *sqlStore) forShare() string {
+	if s.d == dialectPostgres {
+		return " FOR SHARE"
+	}
+	return ""
+}
+
 // lockRows runs query, a SELECT, only for the row locks FOR UPDATE takes
 // on PostgreSQL. It skips SQLite, where the transaction began IMMEDIATE
 // (_txlock) and so already holds the database's write lock.

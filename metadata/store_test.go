@@ -484,6 +484,48 @@ func TestReplaceIndexMergedObject(t *testing.T) {
 	})
 }
 
+// A swap that adds a partition's run to a live merged object races a trim
+// that removes the object's other rows: the trim must either see the new
+// rows and keep the object, or mark it first and make the swap fail. A
+// marked object that rows point at would be deleted under them.
+func TestMergedObjectRacesTrim(t *testing.T) {
+	eachBackend(t, func(t *testing.T, e *env) {
+		s := e.s
+		for i := range 40 {
+			a := mustTopic(t, s, fmt.Sprintf("race-%d", i), 2)
+			commitOne(t, s, a.ID, 0, plain(0, 10, 5, 1))
+			commitOne(t, s, a.ID, 1, plain(0, 10, 5, 1))
+			obj := metadata.Object{Key: newKey(), Size: 40, Merged: true}
+			swap := func(p int32) metadata.IndexReplacement {
+				return metadata.IndexReplacement{Topic: a.ID, Partition: p, Old: index(t, s, a.ID, p), Objects: []metadata.Object{obj},
+					New: []metadata.IndexEntry{{BaseOffset: 0, LastOffset: 4, ObjectKey: obj.Key, ByteOffset: int64(p) * 20, ByteLength: 20}}}
+			}
+			if err := s.ReplaceIndex(ctx, swap(0), e.clock.Now()); err != nil {
+				t.Fatal(err)
+			}
+			second := swap(1)
+			var wg sync.WaitGroup
+			var swapErr, trimErr error
+			start := make(chan struct{})
+			wg.Go(func() { <-start; swapErr = s.ReplaceIndex(ctx, second, e.clock.Now()) })
+			wg.Go(func() { <-start; _, trimErr = s.TrimLog(ctx, a.ID, 0, 5, e.clock.Now()) })
+			close(start)
+			wg.Wait()
+			if trimErr != nil || (swapErr != nil && !errors.Is(swapErr, metadata.ErrConflict)) {
+				t.Fatalf("round %d: trim %v, swap %v", i, trimErr, swapErr)
+			}
+			o, err := s.Object(ctx, obj.Key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rows := index(t, s, a.ID, 1)
+			if pointed := len(rows) == 1 && rows[0].ObjectKey == obj.Key; pointed != (swapErr == nil) || pointed == (o.State == metadata.ObjectMarked) {
+				t.Fatalf("round %d: swap err %v, partition 1's rows %+v, object %s", i, swapErr, rows, o.State)
+			}
+		}
+	})
+}
+
 func TestIdempotentProducer(t *testing.T) {
 	eachBackend(t, func(t *testing.T, e *env) {
 		s := e.s
