@@ -35,19 +35,11 @@ func (s *sqlStore) lockPartition(ctx context.Context, q execer, topic uuid.UUID,
 
 // markIfUnreferenced marks those of keys that are live and that no index
 // row references, and returns them.
-//
-// On PostgreSQL it locks the objects first, in key order, and checks for
-// rows in a later statement, whose snapshot is newer than the lock: a
-// swap adding rows to a merged object holds it FOR SHARE (recordObject),
-// and a check in the same statement as the lock would still miss the
-// rows of a swap it waited for, and mark an object they point at.
 func (s *sqlStore) markIfUnreferenced(ctx context.Context, q execer, keys []string, deleteAfter time.Time) ([]string, error) {
 	keys = dedupe(keys)
-	slices.Sort(keys)
-	for _, st := range keyChunks(keys, func(in string, args []any) stmt {
-		return stmt{"SELECT object_key FROM objects WHERE object_key IN " + in + " ORDER BY object_key", args}
-	}) {
-		if err := s.lockRows(ctx, q, st.q, st.args...); err != nil {
+	if s.d == dialectPostgres {
+		var err error
+		if keys, err = s.lockUnreferenced(ctx, q, keys); err != nil || len(keys) == 0 {
 			return nil, err
 		}
 	}
@@ -67,6 +59,40 @@ func (s *sqlStore) markIfUnreferenced(ctx context.Context, q execer, keys []stri
 		}
 	}
 	return marked, nil
+}
+
+// lockUnreferenced returns those of keys that look unreferenced, locked
+// FOR UPDATE in key order, for markIfUnreferenced to check again in a
+// later statement, whose snapshot is newer than the locks. A swap adding
+// rows to a merged object holds it FOR SHARE (recordObject), and a check
+// in the statement that waited for it would still miss its rows and mark
+// an object they point at. Objects that still look referenced are not
+// locked, so trims of the partitions sharing an object do not queue on it.
+func (s *sqlStore) lockUnreferenced(ctx context.Context, q execer, keys []string) ([]string, error) {
+	var maybe []string
+	for _, st := range keyChunks(keys, func(in string, args []any) stmt {
+		return stmt{"SELECT object_key FROM objects WHERE state = ? AND object_key IN " + in +
+			" AND NOT EXISTS (SELECT 1 FROM index_entries i WHERE i.object_key = objects.object_key)", args}
+	}, string(ObjectLive)) {
+		err := scanAll(ctx, q, func(r rows) error {
+			var k string
+			err := r.Scan(&k)
+			maybe = append(maybe, k)
+			return err
+		}, st.q, st.args...)
+		if err != nil {
+			return nil, err
+		}
+	}
+	slices.Sort(maybe)
+	for _, st := range keyChunks(maybe, func(in string, args []any) stmt {
+		return stmt{"SELECT object_key FROM objects WHERE object_key IN " + in + " ORDER BY object_key", args}
+	}) {
+		if err := s.lockRows(ctx, q, st.q, st.args...); err != nil {
+			return nil, err
+		}
+	}
+	return maybe, nil
 }
 
 func dedupe(keys []string) []string {
