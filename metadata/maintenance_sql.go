@@ -46,14 +46,10 @@ func (s *sqlStore) markIfUnreferenced(ctx context.Context, q execer, keys []stri
 	var marked []string
 	for _, st := range keyChunks(keys, func(in string, args []any) stmt {
 		return stmt{"UPDATE objects SET state = ?, delete_after = ? WHERE state = ? AND object_key IN " + in +
-			" AND NOT EXISTS (SELECT 1 FROM index_entries i WHERE i.object_key = objects.object_key) RETURNING object_key", args}
+			" AND " + unreferenced + " RETURNING object_key", args}
 	}, string(ObjectMarked), toMillis(deleteAfter), string(ObjectLive)) {
-		err := scanAll(ctx, q, func(r rows) error {
-			var k string
-			err := r.Scan(&k)
-			marked = append(marked, k)
-			return err
-		}, st.q, st.args...)
+		var err error
+		marked, err = appendKeys(ctx, q, marked, st.q, st.args...)
 		if err != nil {
 			return nil, err
 		}
@@ -72,14 +68,10 @@ func (s *sqlStore) lockUnreferenced(ctx context.Context, q execer, keys []string
 	var maybe []string
 	for _, st := range keyChunks(keys, func(in string, args []any) stmt {
 		return stmt{"SELECT object_key FROM objects WHERE state = ? AND object_key IN " + in +
-			" AND NOT EXISTS (SELECT 1 FROM index_entries i WHERE i.object_key = objects.object_key)", args}
+			" AND " + unreferenced, args}
 	}, string(ObjectLive)) {
-		err := scanAll(ctx, q, func(r rows) error {
-			var k string
-			err := r.Scan(&k)
-			maybe = append(maybe, k)
-			return err
-		}, st.q, st.args...)
+		var err error
+		maybe, err = appendKeys(ctx, q, maybe, st.q, st.args...)
 		if err != nil {
 			return nil, err
 		}
@@ -93,6 +85,20 @@ func (s *sqlStore) lockUnreferenced(ctx context.Context, q execer, keys []string
 		}
 	}
 	return maybe, nil
+}
+
+// unreferenced is true of an objects row no index row points at.
+const unreferenced = "NOT EXISTS (SELECT 1 FROM index_entries i WHERE i.object_key = objects.object_key)"
+
+// appendKeys appends the one text column of query's rows to keys.
+func appendKeys(ctx context.Context, q execer, keys []string, query string, args ...any) ([]string, error) {
+	err := scanAll(ctx, q, func(r rows) error {
+		var k string
+		err := r.Scan(&k)
+		keys = append(keys, k)
+		return err
+	}, query, args...)
+	return keys, err
 }
 
 func dedupe(keys []string) []string {
@@ -126,12 +132,7 @@ func (s *sqlStore) TrimLog(ctx context.Context, topic uuid.UUID, partition int32
 		var keys []string
 		// base_offset < ? follows from last_offset < ?, and lets the
 		// primary key find the rows.
-		err = scanAll(ctx, q, func(r rows) error {
-			var k string
-			err := r.Scan(&k)
-			keys = append(keys, k)
-			return err
-		}, "DELETE FROM index_entries WHERE topic_id = ? AND part = ? AND base_offset < ? AND last_offset < ? RETURNING object_key",
+		keys, err = appendKeys(ctx, q, keys, "DELETE FROM index_entries WHERE topic_id = ? AND part = ? AND base_offset < ? AND last_offset < ? RETURNING object_key",
 			topic, partition, p.LogStartOffset, p.LogStartOffset)
 		if err != nil {
 			return err
@@ -296,13 +297,7 @@ func (s *sqlStore) ObjectsByKey(ctx context.Context, keys []string) (map[string]
 func (s *sqlStore) MarkUnreferenced(ctx context.Context, deleteAfter time.Time) (int, error) {
 	var n int
 	err := s.tx(ctx, "mark unreferenced objects", func(q execer) error {
-		var keys []string
-		err := scanAll(ctx, q, func(r rows) error {
-			var k string
-			err := r.Scan(&k)
-			keys = append(keys, k)
-			return err
-		}, "SELECT object_key FROM objects WHERE state = ? AND NOT EXISTS (SELECT 1 FROM index_entries i WHERE i.object_key = objects.object_key)",
+		keys, err := appendKeys(ctx, q, nil, "SELECT object_key FROM objects WHERE state = ? AND "+unreferenced,
 			string(ObjectLive))
 		if err != nil {
 			return err
