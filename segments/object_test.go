@@ -87,6 +87,39 @@ func TestWriteAndReadObject(t *testing.T) {
 	}
 }
 
+// LayoutObject's batches followed by its footer are WriteObject's object,
+// byte for byte, with the same spans.
+func TestLayoutObjectIsWriteObject(t *testing.T) {
+	t.Parallel()
+	for _, n := range []int{1, 7, 600} {
+		parts := testParts(t, n)
+		want, wantSpans, err := WriteObject(parts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		footer, spans, err := LayoutObject(parts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []byte
+		for _, p := range parts {
+			for _, b := range p.Batches {
+				got = append(got, b...)
+			}
+		}
+		got = append(got, footer...)
+		if !bytes.Equal(got, want) {
+			t.Fatalf("%d parts: laid-out object differs from the written one", n)
+		}
+		if len(spans) != len(wantSpans) || spans[n-1].Span != wantSpans[n-1].Span || spans[n-1].OffsetCount != wantSpans[n-1].OffsetCount {
+			t.Fatalf("%d parts: spans %+v, want %+v", n, spans[n-1], wantSpans[n-1])
+		}
+	}
+	if _, _, err := LayoutObject([]Part{{Partition: 0, Batches: [][]byte{{1, 2, 3}}}}); err == nil {
+		t.Fatal("LayoutObject took a batch without framing")
+	}
+}
+
 func TestWriteObjectRejects(t *testing.T) {
 	t.Parallel()
 	good := testParts(t, 2)

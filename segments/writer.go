@@ -45,20 +45,56 @@ func ObjectSize(parts []Part) int {
 // ObjectSize(parts) bytes: writers reuse large buffers, since fresh pages
 // cost more to touch than the copy into them.
 func AppendObject(dst []byte, parts []Part) ([]byte, []PartSpan, error) {
+	spans, entries, err := layout(parts)
+	if err != nil {
+		return nil, nil, err
+	}
 	obj := dst[:0]
 	if size := ObjectSize(parts); cap(obj) < size {
 		obj = make([]byte, 0, size)
 	}
+	for _, p := range parts {
+		for _, b := range p.Batches {
+			at := len(obj)
+			obj = append(obj, b...)
+			binary.BigEndian.PutUint64(obj[at:], 0)
+		}
+	}
+	return appendFooter(obj, entries), spans, nil
+}
+
+// LayoutObject is WriteObject without the copy, for a writer that sends
+// the batches as they are (a vectored PUT): the object is parts' batches,
+// in the order given, then the footer it returns. It sets each batch's
+// baseOffset to 0 in place, as objects store them.
+func LayoutObject(parts []Part) (footer []byte, spans []PartSpan, err error) {
+	spans, entries, err := layout(parts)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, p := range parts {
+		for _, b := range p.Batches {
+			binary.BigEndian.PutUint64(b, 0)
+		}
+	}
+	return appendFooter(nil, entries), spans, nil
+}
+
+// layout places parts' batches one after another from offset 0, checking
+// each batch's framing, and returns where each part and batch lands and
+// the footer's entries.
+func layout(parts []Part) ([]PartSpan, []FooterEntry, error) {
 	spans := make([]PartSpan, 0, len(parts))
 	entries := make([]FooterEntry, 0, len(parts))
 	seen := make(map[[20]byte]bool, len(parts))
+	off := int64(0)
 	for i, p := range parts {
 		id := partitionID(p.Topic, p.Partition)
 		if seen[id] || len(p.Batches) == 0 || p.Partition < 0 {
 			return nil, nil, fmt.Errorf("write object: part %d (partition %d, %d batches): repeated, empty or negative partition", i, p.Partition, len(p.Batches))
 		}
 		seen[id] = true
-		ps := PartSpan{Topic: p.Topic, Partition: p.Partition, Span: Span{Off: int64(len(obj))}, Batches: make([]Span, len(p.Batches))}
+		ps := PartSpan{Topic: p.Topic, Partition: p.Partition, Span: Span{Off: off}, Batches: make([]Span, len(p.Batches))}
 		for j, b := range p.Batches {
 			h, err := ParseBatchHeader(b)
 			if err == nil && h.Size() != len(b) {
@@ -67,17 +103,16 @@ func AppendObject(dst []byte, parts []Part) ([]byte, []PartSpan, error) {
 			if err != nil {
 				return nil, nil, fmt.Errorf("write object: part %d batch %d: %w", i, j, err)
 			}
-			ps.Batches[j] = Span{Off: int64(len(obj)), Len: int64(len(b))}
+			ps.Batches[j] = Span{Off: off, Len: int64(len(b))}
 			ps.OffsetCount += int64(h.LastOffsetDelta) + 1
 			if j == 0 || h.MaxTimestamp > ps.MaxTimestamp {
 				ps.MaxTimestamp = h.MaxTimestamp
 			}
-			obj = append(obj, b...)
-			binary.BigEndian.PutUint64(obj[ps.Batches[j].Off:], 0)
+			off += int64(len(b))
 		}
-		ps.Len = int64(len(obj)) - ps.Off
+		ps.Len = off - ps.Off
 		spans = append(spans, ps)
 		entries = append(entries, FooterEntry{Topic: p.Topic, Partition: p.Partition, Span: ps.Span, Batches: len(p.Batches)})
 	}
-	return appendFooter(obj, entries), spans, nil
+	return spans, entries, nil
 }
