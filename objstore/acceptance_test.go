@@ -87,6 +87,9 @@ func TestS3RefusesWrongCRC32C(t *testing.T) {
 		if err := objstore.PutWithCRC32C(t.Context(), b, key, data, crc32.Checksum(data, castagnoli)+1); err == nil {
 			t.Fatalf("PutWithCRC32C %s with a wrong CRC-32C succeeded", key)
 		}
+		if err := objstore.PutParts(t.Context(), b, key, [][]byte{data[:1000], data[1000:]}, crc32.Checksum(data, castagnoli)+1); err == nil {
+			t.Fatalf("PutParts %s with a wrong CRC-32C succeeded", key)
+		}
 		if _, err := b.Get(t.Context(), key, nil); !errors.Is(err, objstore.ErrNotFound) {
 			t.Errorf("Get %s after the refused PUT: %v, want ErrNotFound", key, err)
 		}
@@ -171,6 +174,21 @@ func runAcceptance(t *testing.T, open backend) {
 			data := randomBytes(3 << 20)
 			if err := objstore.PutWithCRC32C(t.Context(), bucket, key, data, crc32.Checksum(data, castagnoli)); err != nil {
 				t.Fatalf("PutWithCRC32C %s: %v", key, err)
+			}
+			mustGet(t, bucket, key, data)
+			checkStored(t, v, key, data)
+		}
+	})
+
+	t.Run("PutParts", func(t *testing.T) {
+		t.Parallel()
+		b, v := open(t)
+		for i, bucket := range alsoMeasured(t, b) {
+			key := fmt.Sprintf("parts/%d", i)
+			parts := [][]byte{randomBytes(1 << 20), {}, randomBytes(10), randomBytes(300 << 10)}
+			data := bytes.Join(parts, nil)
+			if err := objstore.PutParts(t.Context(), bucket, key, parts, crc32.Checksum(data, castagnoli)); err != nil {
+				t.Fatalf("PutParts %s: %v", key, err)
 			}
 			mustGet(t, bucket, key, data)
 			checkStored(t, v, key, data)

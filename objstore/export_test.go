@@ -16,5 +16,5 @@ func OpenWithStaticCredentials(ctx context.Context, rawURL, keyID, secret string
 // PutWithChecksum puts data into an s3:// bucket declaring crc (base64
 // CRC-32C) as its checksum, so a test can show that the store checks it.
 func PutWithChecksum(ctx context.Context, b Bucket, key string, data []byte, crc string) error {
-	return b.(*s3Bucket).put(ctx, key, data, crc)
+	return b.(*s3Bucket).put(ctx, key, [][]byte{data}, crc)
 }

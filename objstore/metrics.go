@@ -95,10 +95,10 @@ func (m *metricsBucket) Put(ctx context.Context, key string, data []byte) error 
 	return err
 }
 
-func (m *metricsBucket) putCRC32C(ctx context.Context, key string, data []byte, crc uint32) error {
+func (m *metricsBucket) putParts(ctx context.Context, key string, parts [][]byte, crc uint32) error {
 	start := time.Now()
-	err := PutWithCRC32C(ctx, m.inner, key, data, crc)
-	m.observe(OpPut, start, err, len(data))
+	err := PutParts(ctx, m.inner, key, parts, crc)
+	m.observe(OpPut, start, err, partsLen(parts))
 	return err
 }
 

@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"slices"
 	"time"
 )
 
@@ -44,16 +45,27 @@ type Bucket interface {
 // computing it, the others write as Put does. A wrong crc fails the PUT
 // there.
 func PutWithCRC32C(ctx context.Context, b Bucket, key string, data []byte, crc uint32) error {
-	if c, ok := b.(crc32cPutter); ok {
-		return c.putCRC32C(ctx, key, data, crc)
-	}
-	return b.Put(ctx, key, data)
+	return PutParts(ctx, b, key, [][]byte{data}, crc)
 }
 
-// crc32cPutter is a Bucket that takes a caller's CRC-32C (see
-// PutWithCRC32C).
-type crc32cPutter interface {
-	putCRC32C(ctx context.Context, key string, data []byte, crc uint32) error
+// PutParts is PutWithCRC32C of the concatenation of parts, which a backend
+// that streams its PUTs (s3://) sends as they are, so that a writer whose
+// bytes are already in memory in pieces (a gateway's produce requests)
+// does not copy them into one buffer first. The others get them joined.
+func PutParts(ctx context.Context, b Bucket, key string, parts [][]byte, crc uint32) error {
+	if p, ok := b.(partsPutter); ok {
+		return p.putParts(ctx, key, parts, crc)
+	}
+	if len(parts) == 1 {
+		return b.Put(ctx, key, parts[0])
+	}
+	return b.Put(ctx, key, slices.Concat(parts...))
+}
+
+// partsPutter is a Bucket that takes an object in parts with the
+// caller's CRC-32C (see PutParts).
+type partsPutter interface {
+	putParts(ctx context.Context, key string, parts [][]byte, crc uint32) error
 }
 
 // Attrs describes a stored object.

@@ -1,7 +1,6 @@
 package objstore
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/binary"
@@ -237,14 +236,15 @@ var s3ErrorCodes = map[string]error{
 // keeps the bytes' integrity end to end at a fraction of that, because the
 // store recomputes it and refuses a mismatch (S3's BadDigest).
 func (b *s3Bucket) Put(ctx context.Context, key string, data []byte) error {
-	return b.putCRC32C(ctx, key, data, crc32.Checksum(data, castagnoli))
+	return b.putParts(ctx, key, [][]byte{data}, crc32.Checksum(data, castagnoli))
 }
 
-func (b *s3Bucket) putCRC32C(ctx context.Context, key string, data []byte, crc uint32) error {
-	return b.put(ctx, key, data, base64.StdEncoding.EncodeToString(binary.BigEndian.AppendUint32(nil, crc)))
+func (b *s3Bucket) putParts(ctx context.Context, key string, parts [][]byte, crc uint32) error {
+	return b.put(ctx, key, parts, base64.StdEncoding.EncodeToString(binary.BigEndian.AppendUint32(nil, crc)))
 }
 
-func (b *s3Bucket) put(ctx context.Context, key string, data []byte, crc string) error {
+// put sends parts with crc, a base64 CRC-32C, for the store to check.
+func (b *s3Bucket) put(ctx context.Context, key string, parts [][]byte, crc string) error {
 	full, err := b.key(ctx, OpPut, key)
 	if err != nil {
 		return err
@@ -252,8 +252,8 @@ func (b *s3Bucket) put(ctx context.Context, key string, data []byte, crc string)
 	_, err = b.client.PutObject(ctx, &s3.PutObjectInput{
 		Bucket:         &b.bucket,
 		Key:            &full,
-		Body:           bytes.NewReader(data),
-		ContentLength:  aws.Int64(int64(len(data))),
+		Body:           newPartsReader(parts),
+		ContentLength:  aws.Int64(int64(partsLen(parts))),
 		ChecksumCRC32C: aws.String(crc),
 	}, s3.WithAPIOptions(v4.SwapComputePayloadSHA256ForUnsignedPayloadMiddleware))
 	if err != nil {
