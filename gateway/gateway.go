@@ -200,7 +200,7 @@ func New(cfg Config, store metadata.Store, bucket objstore.Bucket) (*Gateway, er
 	g.writer, err = writer.New(writer.Config{
 		Store: store, Bucket: bucket,
 		FlushInterval: cfg.FlushInterval, FlushBytes: cfg.FlushBytes, MaxBufferedBytes: cfg.MaxBufferedBytes,
-		Committed: g.reader.Committed, Buffers: reader.Buffers{}, Log: cfg.Logger, Registerer: cfg.Registerer,
+		Committed: g.reader.Committed, Reads: g.reader.Reads, Buffers: reader.Buffers{}, Log: cfg.Logger, Registerer: cfg.Registerer,
 	})
 	if err != nil {
 		return nil, err

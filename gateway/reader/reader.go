@@ -75,14 +75,24 @@ func New(c Config) (*Reader, error) {
 	return r, nil
 }
 
-// Committed caches an object this gateway just committed, so that tailing
-// consumers rarely reach the bucket, and what the commit appended, so
-// that they need no query, and wakes the long polls of its partitions.
+// Committed caches an object this gateway just committed (data, when
+// the writer kept it: Reads), so that tailing consumers rarely reach the
+// bucket, and what the commit appended, so that they need no query, and
+// wakes the long polls of its partitions.
 // It takes data over: the cache recycles it (Buffers) once evicted and
 // unread.
 func (r *Reader) Committed(key string, data []byte, res metadata.CommitResult) {
-	r.objects.remember(key, data)
+	if data != nil {
+		r.objects.remember(key, data)
+	}
 	r.Appended(res.Appended)
+}
+
+// Reads says whether a partition was fetched on this gateway in the last
+// minute: the writer keeps the objects it writes to such partitions for
+// Committed, and sends the others to the bucket without copying them.
+func (r *Reader) Reads(topic uuid.UUID, partition int32) bool {
+	return r.states.reading(topic, partition)
 }
 
 // Appended takes in what a commit appended (another gateway's, told by

@@ -47,6 +47,9 @@ type states struct {
 	mu       sync.Mutex
 	m        map[stateKey]*tail
 	inflight map[stateKey]*stateCall
+	// readAt is when each partition was last fetched here, which states
+	// dropped or not (reading).
+	readAt map[stateKey]time.Time
 }
 
 type stateKey struct {
@@ -90,7 +93,21 @@ type stateCall struct {
 }
 
 func newStates(now func() time.Time, query func(context.Context, uuid.UUID, int32) (metadata.PartitionState, error)) *states {
-	return &states{now: now, query: query, m: map[stateKey]*tail{}, inflight: map[stateKey]*stateCall{}}
+	return &states{now: now, query: query, m: map[stateKey]*tail{}, inflight: map[stateKey]*stateCall{}, readAt: map[stateKey]time.Time{}}
+}
+
+// readInterest is how long after its last fetch here a partition counts as
+// read on this gateway, so that the objects this gateway writes to it are
+// kept for its readers (Reader.Reads). A tailing consumer fetches every
+// few hundred milliseconds; one that pauses longer reads from the bucket.
+const readInterest = time.Minute
+
+// reading says whether the partition was fetched here within readInterest.
+func (s *states) reading(topic uuid.UUID, part int32) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	at, ok := s.readAt[stateKey{topic, part}]
+	return ok && s.now().Sub(at) < readInterest
 }
 
 // dropAll drops every state: anything may have changed.
@@ -156,6 +173,10 @@ func (s *states) get(ctx context.Context, topic uuid.UUID, part int32) (view, er
 	k := stateKey{topic, part}
 	s.mu.Lock()
 	now := s.now()
+	if len(s.readAt) >= maxStates {
+		s.readAt = map[stateKey]time.Time{}
+	}
+	s.readAt[k] = now
 	if t, ok := s.m[k]; ok && now.Sub(t.at) < MaxStaleness {
 		s.mu.Unlock()
 		return t.view(now), nil

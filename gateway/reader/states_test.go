@@ -292,3 +292,27 @@ func TestWaiters(t *testing.T) {
 		t.Fatal("a wait after closeAll did not return at once")
 	}
 }
+
+// A partition counts as read here from its fetch until readInterest
+// later, whatever happens to its cached state meanwhile.
+func TestStatesReading(t *testing.T) {
+	t.Parallel()
+	clock := testclock.New(time.Unix(0, 0))
+	f := &fakePartitions{}
+	s := newStates(clock.Now, f.query)
+	topic := uuid.New()
+	if s.reading(topic, 0) {
+		t.Fatal("a partition never fetched counts as read")
+	}
+	if _, err := s.get(context.Background(), topic, 0); err != nil {
+		t.Fatal(err)
+	}
+	s.dropAll()
+	if !s.reading(topic, 0) || s.reading(topic, 1) || s.reading(uuid.New(), 0) {
+		t.Fatal("only the fetched partition counts as read")
+	}
+	clock.Add(readInterest)
+	if s.reading(topic, 0) {
+		t.Fatalf("still read %v after its last fetch", readInterest)
+	}
+}

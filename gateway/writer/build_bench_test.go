@@ -11,7 +11,8 @@ import (
 
 // BenchmarkBuild lays out an 8 MiB object of 1 KiB batches (about) over 16
 // partitions, in fresh memory and in buffers recycled through the read
-// path's pool, as the gateway does once the cache evicts its objects.
+// path's pool, as the gateway does once the cache evicts its objects, and
+// in place, as it does for objects nobody here reads.
 func BenchmarkBuild(b *testing.B) {
 	batch := segmentstest.Batch(string(make([]byte, 960)))
 	obj := &pendingObject{}
@@ -23,20 +24,22 @@ func BenchmarkBuild(b *testing.B) {
 		}
 		obj.parts = append(obj.parts, pp)
 	}
+	unread := func(uuid.UUID, int32) bool { return false }
 	for _, tc := range []struct {
 		name    string
 		buffers Buffers
-	}{{"fresh", nil}, {"pooled", reader.Buffers{}}} {
+		reads   func(uuid.UUID, int32) bool
+	}{{"fresh", nil, nil}, {"pooled", reader.Buffers{}, nil}, {"in place", nil, unread}} {
 		b.Run(tc.name, func(b *testing.B) {
-			w := &Writer{c: Config{Buffers: tc.buffers}}
+			w := &Writer{c: Config{Buffers: tc.buffers, Reads: tc.reads}}
 			b.SetBytes(int64(16 * 512 * len(batch)))
 			for b.Loop() {
-				_, _, data, _, err := w.build(obj)
+				built, err := w.build(obj)
 				if err != nil {
 					b.Fatal(err)
 				}
 				if tc.buffers != nil {
-					tc.buffers.Put(data)
+					tc.buffers.Put(built.data)
 				}
 			}
 		})

@@ -3,8 +3,6 @@ package writer
 import (
 	"encoding/binary"
 	"hash/crc32"
-
-	"github.com/caudal/caudal/segments"
 )
 
 // The object's CRC-32C goes with its PUT, and the store refuses bytes that
@@ -29,24 +27,20 @@ const combineMin = 16 << 10
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
-// objectCRC is the CRC-32C of data, an object AppendObject laid out with
-// its batches at spans (in order), taking each large batch's checksum from
-// its CRC field. Small batches are read with the bytes around them.
-func objectCRC(data []byte, spans []segments.PartSpan) uint32 {
+// objectCRC is the CRC-32C of an object made of batches, one after
+// another, then footer, taking each large batch's checksum from its CRC
+// field.
+func objectCRC(batches [][]byte, footer []byte) uint32 {
 	var crc uint32
-	read := int64(0) // data[:read] is in crc
-	for _, p := range spans {
-		for _, s := range p.Batches {
-			covered := s.Len - crcFrom
-			if covered < combineMin {
-				continue
-			}
-			crc = crc32.Update(crc, castagnoli, data[read:s.Off+crcFrom])
-			crc = crc32cCombine(crc, binary.BigEndian.Uint32(data[s.Off+crcAt:]), covered)
-			read = s.Off + s.Len
+	for _, b := range batches {
+		if covered := len(b) - crcFrom; covered >= combineMin {
+			crc = crc32.Update(crc, castagnoli, b[:crcFrom])
+			crc = crc32cCombine(crc, binary.BigEndian.Uint32(b[crcAt:]), int64(covered))
+		} else {
+			crc = crc32.Update(crc, castagnoli, b)
 		}
 	}
-	return crc32.Update(crc, castagnoli, data[read:])
+	return crc32.Update(crc, castagnoli, footer)
 }
 
 // crc32cCombine is the CRC-32C of A followed by B from crcA, crcB and B's

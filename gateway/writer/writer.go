@@ -34,10 +34,15 @@ type Config struct {
 	// MaxBufferedBytes bounds bytes appended and not yet committed;
 	// Append waits while it is reached.
 	MaxBufferedBytes int
-	// Committed runs once an object is committed, with its bytes and
-	// what the commit appended, before the producers are answered; it
-	// takes the bytes over.
+	// Committed runs once an object is committed, with its bytes (nil
+	// unless Reads asked for them) and what the commit appended, before
+	// the producers are answered; it takes the bytes over.
 	Committed func(key string, data []byte, res metadata.CommitResult)
+	// Reads says whether this gateway reads a partition, so that the
+	// objects holding it are worth keeping in memory for Committed; the
+	// others go to the bucket from the produce requests' buffers. Nil:
+	// every object is.
+	Reads func(topic uuid.UUID, partition int32) bool
 	// Buffers, when set, supplies the buffers objects are built in (they
 	// are many MiB, and fresh pages cost more to touch than the copy into
 	// them) and takes back those of objects that failed; Committed owns

@@ -1,7 +1,9 @@
 package writer
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"strings"
@@ -17,6 +19,7 @@ import (
 	"github.com/caudal/caudal/objstore/objstoretest"
 	"github.com/caudal/caudal/segments"
 	"github.com/caudal/caudal/segments/segmentstest"
+	"github.com/google/uuid"
 )
 
 type testEnv struct {
@@ -325,5 +328,55 @@ func TestFencedCommitRefused(t *testing.T) {
 	}
 	if st, err := env.store.Partition(context.Background(), env.topic.ID, 0); err != nil || st.NextOffset != 0 {
 		t.Errorf("after the fenced commit the next offset is %d (%v), want 0", st.NextOffset, err)
+	}
+}
+
+// An object goes to Committed whole only when this gateway reads one of
+// its partitions; otherwise its batches go to the bucket where they
+// arrived. Either way the bucket holds the object WriteObject lays out.
+func TestKeepsObjectsOfReadPartitions(t *testing.T) {
+	env := newTestEnv(t)
+	var kept []bool
+	c := env.config()
+	c.Committed = func(_ string, data []byte, _ metadata.CommitResult) { kept = append(kept, data != nil) }
+	c.Reads = func(topic uuid.UUID, p int32) bool { return topic == env.topic.ID && p == 1 }
+	w := newWriter(t, c)
+	for i, tc := range []struct {
+		partitions []int32
+		kept       bool
+	}{{[]int32{0}, false}, {[]int32{0, 1}, true}, {[]int32{1}, true}} {
+		var items []Item
+		var parts []segments.Part
+		for _, p := range tc.partitions {
+			it := env.item(p, 3)
+			binary.BigEndian.PutUint64(it.Batch, 99) // objects store 0
+			items = append(items, it)
+			parts = append(parts, segments.Part{Topic: it.Topic, Partition: p, Batches: [][]byte{bytes.Clone(it.Batch)}})
+		}
+		want, _, err := segments.WriteObject(parts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ack, err := w.Append(items)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := results(t, ack); err != nil {
+			t.Fatal(err)
+		}
+		if len(kept) != i+1 || kept[i] != tc.kept {
+			t.Fatalf("object %d (partitions %v): kept %v, want %v", i, tc.partitions, kept, tc.kept)
+		}
+		var got []byte
+		err = env.bucket.List(context.Background(), "", func(a objstore.Attrs) error {
+			data, err := env.bucket.Get(context.Background(), a.Key, nil)
+			if err == nil && bytes.Equal(data, want) {
+				got = data
+			}
+			return err
+		})
+		if err != nil || got == nil {
+			t.Fatalf("object %d: not in the bucket as WriteObject lays it out (%v)", i, err)
+		}
 	}
 }
