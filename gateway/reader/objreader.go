@@ -14,10 +14,10 @@ import (
 )
 
 // objectReader reads the byte ranges of index rows through an
-// objectCache. Objects this gateway wrote are cached whole, so tailing
-// consumers rarely reach the bucket. Objects a fetch reads whole (see
-// wholeObjects) are cached whole too, with concurrent readers sharing one
-// GET; other reads are cached by range.
+// objectCache. Objects this gateway wrote for partitions read here are
+// cached whole, so tailing consumers rarely reach the bucket. Objects a
+// fetch reads whole (see wholeObjects) are cached whole too, with
+// concurrent readers sharing one GET; other reads are cached by range.
 type objectReader struct {
 	bucket   objstore.Bucket
 	cache    *objectCache
