@@ -34,12 +34,39 @@ func (s *sqlStore) lockPartition(ctx context.Context, q execer, topic uuid.UUID,
 }
 
 // markIfUnreferenced marks those of keys that are live and that no index
-// row references, and returns them.
+// row references, and returns them. On PostgreSQL it first narrows keys to
+// those that look unreferenced now: the others cannot be marked by this
+// transaction anyway, and locking them would make the trims of the
+// partitions sharing an object queue on it.
 func (s *sqlStore) markIfUnreferenced(ctx context.Context, q execer, keys []string, deleteAfter time.Time) ([]string, error) {
 	keys = dedupe(keys)
 	if s.d == dialectPostgres {
-		var err error
-		if keys, err = s.lockUnreferenced(ctx, q, keys); err != nil || len(keys) == 0 {
+		var maybe []string
+		for _, st := range keyChunks(keys, func(in string, args []any) stmt {
+			return stmt{"SELECT object_key FROM objects WHERE state = ? AND object_key IN " + in + " AND " + unreferenced, args}
+		}, string(ObjectLive)) {
+			var err error
+			if maybe, err = appendKeys(ctx, q, maybe, st.q, st.args...); err != nil {
+				return nil, err
+			}
+		}
+		keys = maybe
+	}
+	return s.markUnreferenced(ctx, q, keys, deleteAfter)
+}
+
+// markUnreferenced locks the objects of keys FOR UPDATE, in key order, and
+// then marks those that are live and unreferenced, checking in a later
+// statement, whose snapshot is newer than the locks. A swap adding rows
+// to a merged object holds it FOR SHARE (recordObject), and a check in the
+// statement that waited for it would still miss its rows and mark an
+// object they point at.
+func (s *sqlStore) markUnreferenced(ctx context.Context, q execer, keys []string, deleteAfter time.Time) ([]string, error) {
+	slices.Sort(keys)
+	for _, st := range keyChunks(keys, func(in string, args []any) stmt {
+		return stmt{"SELECT object_key FROM objects WHERE object_key IN " + in + " ORDER BY object_key", args}
+	}) {
+		if err := s.lockRows(ctx, q, st.q, st.args...); err != nil {
 			return nil, err
 		}
 	}
@@ -49,42 +76,11 @@ func (s *sqlStore) markIfUnreferenced(ctx context.Context, q execer, keys []stri
 			" AND " + unreferenced + " RETURNING object_key", args}
 	}, string(ObjectMarked), toMillis(deleteAfter), string(ObjectLive)) {
 		var err error
-		marked, err = appendKeys(ctx, q, marked, st.q, st.args...)
-		if err != nil {
+		if marked, err = appendKeys(ctx, q, marked, st.q, st.args...); err != nil {
 			return nil, err
 		}
 	}
 	return marked, nil
-}
-
-// lockUnreferenced returns those of keys that look unreferenced, locked
-// FOR UPDATE in key order, for markIfUnreferenced to check again in a
-// later statement, whose snapshot is newer than the locks. A swap adding
-// rows to a merged object holds it FOR SHARE (recordObject), and a check
-// in the statement that waited for it would still miss its rows and mark
-// an object they point at. Objects that still look referenced are not
-// locked, so trims of the partitions sharing an object do not queue on it.
-func (s *sqlStore) lockUnreferenced(ctx context.Context, q execer, keys []string) ([]string, error) {
-	var maybe []string
-	for _, st := range keyChunks(keys, func(in string, args []any) stmt {
-		return stmt{"SELECT object_key FROM objects WHERE state = ? AND object_key IN " + in +
-			" AND " + unreferenced, args}
-	}, string(ObjectLive)) {
-		var err error
-		maybe, err = appendKeys(ctx, q, maybe, st.q, st.args...)
-		if err != nil {
-			return nil, err
-		}
-	}
-	slices.Sort(maybe)
-	for _, st := range keyChunks(maybe, func(in string, args []any) stmt {
-		return stmt{"SELECT object_key FROM objects WHERE object_key IN " + in + " ORDER BY object_key", args}
-	}) {
-		if err := s.lockRows(ctx, q, st.q, st.args...); err != nil {
-			return nil, err
-		}
-	}
-	return maybe, nil
 }
 
 // unreferenced is true of an objects row no index row points at.
@@ -293,7 +289,7 @@ func (s *sqlStore) ObjectsByKey(ctx context.Context, keys []string) (map[string]
 }
 
 // MarkUnreferenced finds its candidates first and marks them as
-// markIfUnreferenced does, which checks them again after locking them.
+// markUnreferenced does, which checks them again after locking them.
 func (s *sqlStore) MarkUnreferenced(ctx context.Context, deleteAfter time.Time) (int, error) {
 	var n int
 	err := s.tx(ctx, "mark unreferenced objects", func(q execer) error {
@@ -302,7 +298,7 @@ func (s *sqlStore) MarkUnreferenced(ctx context.Context, deleteAfter time.Time) 
 		if err != nil {
 			return err
 		}
-		marked, err := s.markIfUnreferenced(ctx, q, keys, deleteAfter)
+		marked, err := s.markUnreferenced(ctx, q, keys, deleteAfter)
 		n = len(marked)
 		return err
 	})
