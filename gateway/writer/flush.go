@@ -181,20 +181,22 @@ func (w *Writer) build(obj *pendingObject) (built, error) {
 		return built{}, err
 	}
 	parts := make([]segments.Part, len(obj.parts))
-	var batches [][]byte
 	cache := w.c.Reads == nil
 	for i, p := range obj.parts {
 		parts[i] = segments.Part{Topic: p.key.topic, Partition: p.key.partition, Batches: p.batches}
-		batches = append(batches, p.batches...)
 		cache = cache || w.c.Reads(p.key.topic, p.key.partition)
 	}
+	size := segments.ObjectSize(parts)
 	b := built{key: key}
-	var spans []segments.PartSpan
-	var footer []byte
+	var (
+		spans   []segments.PartSpan
+		batches [][]byte
+		footer  []byte
+	)
 	if cache {
 		var dst []byte
 		if w.c.Buffers != nil {
-			dst = w.c.Buffers.Get(segments.ObjectSize(parts))
+			dst = w.c.Buffers.Get(size)
 		}
 		if b.data, spans, err = segments.AppendObject(dst, parts); err != nil && dst != nil {
 			w.c.Buffers.Put(dst)
@@ -204,13 +206,16 @@ func (w *Writer) build(obj *pendingObject) (built, error) {
 			b.pieces = [][]byte{b.data}
 		}
 	} else if footer, spans, err = segments.LayoutObject(parts); err == nil {
+		for _, p := range parts {
+			batches = append(batches, p.Batches...)
+		}
 		b.pieces = append(batches[:len(batches):len(batches)], footer)
 	}
 	if err != nil {
 		return b, fmt.Errorf("build object %s: %w", key, err)
 	}
 	b.crc = objectCRC(batches, footer)
-	b.commit = metadata.ObjectCommit{Key: key, Size: int64(segments.ObjectSize(parts)), Runs: make([]metadata.PartitionRun, len(obj.parts)), Completions: obj.completions}
+	b.commit = metadata.ObjectCommit{Key: key, Size: int64(size), Runs: make([]metadata.PartitionRun, len(obj.parts)), Completions: obj.completions}
 	for i, p := range obj.parts {
 		run := metadata.PartitionRun{Topic: p.key.topic, Partition: p.key.partition, Batches: p.metas}
 		for j := range run.Batches {
