@@ -3,6 +3,7 @@ package objstore
 import (
 	"errors"
 	"io"
+	"net"
 )
 
 // partsReader reads the concatenation of parts without joining them. It
@@ -29,19 +30,48 @@ func partsLen(parts [][]byte) int {
 
 func (r *partsReader) Read(p []byte) (int, error) {
 	n := 0
-	for n < len(p) && r.i < len(r.parts) {
-		k := copy(p[n:], r.parts[r.i][r.in:])
-		n += k
-		r.in += k
-		if r.in == len(r.parts[r.i]) {
-			r.i, r.in = r.i+1, 0
+	for n < len(p) {
+		b := r.next(len(p) - n)
+		if b == nil {
+			break
 		}
+		n += copy(p[n:], b)
 	}
-	r.off += int64(n)
 	if n == 0 && len(p) > 0 {
 		return 0, io.EOF
 	}
 	return n, nil
+}
+
+// take returns up to n of the bytes after the offset as slices of the
+// parts, for a vectored write, and moves past them.
+func (r *partsReader) take(n int) net.Buffers {
+	var bufs net.Buffers
+	for n > 0 {
+		b := r.next(n)
+		if b == nil {
+			break
+		}
+		bufs = append(bufs, b)
+		n -= len(b)
+	}
+	return bufs
+}
+
+// next returns up to max bytes after the offset from one part, and moves
+// past them; nil at the end.
+func (r *partsReader) next(max int) []byte {
+	for r.i < len(r.parts) && r.in == len(r.parts[r.i]) {
+		r.i, r.in = r.i+1, 0
+	}
+	if r.i == len(r.parts) {
+		return nil
+	}
+	b := r.parts[r.i][r.in:]
+	b = b[:min(len(b), max)]
+	r.in += len(b)
+	r.off += int64(len(b))
+	return b
 }
 
 func (r *partsReader) Seek(offset int64, whence int) (int64, error) {

@@ -93,6 +93,7 @@ func openS3(ctx context.Context, u *url.URL, opt s3Options) (*s3Bucket, error) {
 			t.MaxIdleConns = 4 * s3MaxIdleConnsPerHost
 			t.MaxIdleConnsPerHost = s3MaxIdleConnsPerHost
 			t.ResponseHeaderTimeout = time.Minute
+			t.DialContext = vectorDial(t.DialContext)
 		})
 	opts := []func(*config.LoadOptions) error{
 		config.WithHTTPClient(buildable),
@@ -130,11 +131,11 @@ func openS3(ctx context.Context, u *url.URL, opt s3Options) (*s3Bucket, error) {
 		buildable = bc
 	}
 	transport := buildable.GetTransport()
-	cfg.HTTPClient = &http.Client{
+	cfg.HTTPClient = vectorClient{&http.Client{
 		Transport: transport,
 		// S3 redirects (wrong region) are errors to report, not to follow.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
+	}}
 	client := s3.NewFromConfig(cfg, func(o *s3.Options) {
 		o.UsePathStyle = true
 		if endpoint != "" {
@@ -249,10 +250,11 @@ func (b *s3Bucket) put(ctx context.Context, key string, parts [][]byte, crc stri
 	if err != nil {
 		return err
 	}
-	_, err = b.client.PutObject(ctx, &s3.PutObjectInput{
+	body := newPartsReader(parts)
+	_, err = b.client.PutObject(withParts(ctx, body), &s3.PutObjectInput{
 		Bucket:         &b.bucket,
 		Key:            &full,
-		Body:           newPartsReader(parts),
+		Body:           body,
 		ContentLength:  aws.Int64(int64(partsLen(parts))),
 		ChecksumCRC32C: aws.String(crc),
 	}, s3.WithAPIOptions(v4.SwapComputePayloadSHA256ForUnsignedPayloadMiddleware))
