@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -21,8 +22,10 @@ import (
 // gateway's CPU per GB is compared with the floor of moving the same bytes:
 // one HTTP request per object, signed over its headers only (SigV4 with
 // UNSIGNED-PAYLOAD: no SHA-256 of the body), no Content-MD5 and no
-// checksum header, the body sent from the caller's buffer and read into
-// one. Nothing else an SDK does (middleware, retries, body wrappers).
+// checksum header, the body written from the caller's buffer in one
+// write(2) (net/http would copy it through 32 KiB chunks; see oneWriteConn)
+// and read into one. Nothing else an SDK does (middleware, retries, body
+// wrappers).
 type rawS3 struct {
 	http     *http.Client
 	base     string // endpoint/bucket/prefix
@@ -47,6 +50,14 @@ func newRawS3(b *testing.B, bucketURL string) *rawS3 {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.MaxIdleConnsPerHost = 16 // one kept connection per concurrent request
 	t.DisableCompression = true
+	dial := t.DialContext
+	t.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := dial(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return oneWriteConn{c}, nil
+	}
 	return &rawS3{
 		http:     &http.Client{Transport: t},
 		base:     base,
@@ -55,6 +66,23 @@ func newRawS3(b *testing.B, bucketURL string) *rawS3 {
 		region:   testenv.MinIORegion,
 		unsigned: "UNSIGNED-PAYLOAD",
 	}
+}
+
+// oneWriteConn writes a request body that is a whole bytes.Reader, which
+// net/http copies to it through an io.LimitedReader of its length, with
+// one write: the cheapest way to send it, as the gateway's vectored PUTs
+// do.
+type oneWriteConn struct{ net.Conn }
+
+func (c oneWriteConn) ReadFrom(r io.Reader) (int64, error) {
+	if lr, ok := r.(*io.LimitedReader); ok {
+		if br, ok := lr.R.(*bytes.Reader); ok && int64(br.Len()) == lr.N {
+			n, err := br.WriteTo(c.Conn)
+			lr.N -= n
+			return n, err
+		}
+	}
+	return io.Copy(c.Conn, r)
 }
 
 // close closes the client's idle connections.
