@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	dto "github.com/prometheus/client_model/go"
 
@@ -105,6 +106,114 @@ func (b *countingBucket) GetRange(ctx context.Context, key string, off, length i
 // far larger than the other's.
 var kibRecords = slices.Repeat([]string{strings.Repeat("x", 1024)}, 200)
 
+// A partition's last rows that would be read by range, after one read
+// from an object read whole, wait for its next fetch, which reads their
+// object whole if it wants enough of it; rows whose object is cached are
+// read at once.
+func TestFetchDefersSlivers(t *testing.T) {
+	t.Parallel()
+	type step struct {
+		partition int32
+		offset    int64
+		records   int
+	}
+	for _, tc := range []struct {
+		name              string
+		steps             []step
+		wantGets, wantRgs int64
+	}{
+		{"deferred, then read by range", []step{{0, 0, 40}, {0, 40, 1}}, 1, 1},
+		{"its object cached", []step{{1, 0, 200}, {0, 0, 41}}, 2, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			env := newTestEnv(t)
+			env.commit(t, map[int32][]string{0: kibRecords[:40]})
+			env.commit(t, map[int32][]string{0: {"z"}, 1: kibRecords})
+			bucket := &countingBucket{Bucket: env.bucket}
+			r := env.reader(t, bucket, 8<<20) // objects up to 1 MiB read whole
+			for _, s := range tc.steps {
+				got, _, release := r.Fetch(t.Context(), []Want{{Topic: env.topic, Partition: s.partition, Offset: s.offset, MaxBytes: 1 << 20}}, 1<<20)
+				release()
+				if got[0].Err != nil || got[0].Count != s.records {
+					t.Errorf("partition %d from %d: %d records (%v), want %d", s.partition, s.offset, got[0].Count, got[0].Err, s.records)
+				}
+			}
+			if gets, ranged := bucket.gets.Load(), bucket.ranged.Load(); gets != tc.wantGets || ranged != tc.wantRgs {
+				t.Errorf("fetches made %d GETs and %d ranged GETs, want %d and %d", gets, ranged, tc.wantGets, tc.wantRgs)
+			}
+		})
+	}
+}
+
+// gatedBucket holds each whole GET until release is closed.
+type gatedBucket struct {
+	countingBucket
+	started chan struct{}
+	release chan struct{}
+}
+
+func (b *gatedBucket) Get(ctx context.Context, key string, buf []byte) ([]byte, error) {
+	b.started <- struct{}{}
+	<-b.release
+	return b.countingBucket.Get(ctx, key, buf)
+}
+
+// waiting reports whether a whole GET in flight has n waiters, itself
+// included.
+func (r *objectReader) waiting(n int32) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, wr := range r.reading {
+		if wr.waiters.Load() >= n {
+			return true
+		}
+	}
+	return false
+}
+
+// A sliver of an object whose whole GET is in flight for another fetch is
+// read from that GET, not by range.
+func TestSliverJoinsWholeRead(t *testing.T) {
+	t.Parallel()
+	env := newTestEnv(t)
+	env.commit(t, map[int32][]string{0: {"z"}, 1: kibRecords})
+	bucket := &gatedBucket{countingBucket: countingBucket{Bucket: env.bucket}, started: make(chan struct{}, 1), release: make(chan struct{})}
+	r := env.reader(t, bucket, 8<<20)
+	whole := make(chan int)
+	go func() {
+		got, _, release := r.Fetch(context.Background(), []Want{{Topic: env.topic, Partition: 1, MaxBytes: 1 << 20}}, 1<<20)
+		release()
+		whole <- got[0].Count
+	}()
+	<-bucket.started
+	sliver := make(chan int)
+	go func() {
+		got, _, release := r.Fetch(context.Background(), []Want{{Topic: env.topic, Partition: 0, MaxBytes: 1 << 20}}, 1<<20)
+		release()
+		sliver <- got[0].Count
+	}()
+	// Until the sliver's fetch waits on the whole GET: without joining
+	// it, the fetch reads by range and returns first.
+	m := -1
+	for m < 0 && !r.objects.waiting(3) {
+		select {
+		case m = <-sliver:
+		case <-time.After(time.Millisecond):
+		}
+	}
+	close(bucket.release)
+	if m < 0 {
+		m = <-sliver
+	}
+	if n := <-whole; n != len(kibRecords) || m != 1 {
+		t.Fatalf("fetches returned %d and %d records, want %d and 1", n, m, len(kibRecords))
+	}
+	if gets, ranged := bucket.gets.Load(), bucket.ranged.Load(); gets != 1 || ranged != 0 {
+		t.Fatalf("fetches made %d GETs and %d ranged GETs, want 1 and 0", gets, ranged)
+	}
+}
+
 // A cold fetch reads an object whole, once, when it wants much of it,
 // and only its rows when it wants a sliver. Consumers fetching one
 // partition each share the one read even behind a cache full of entries
@@ -192,12 +301,15 @@ func TestWholeObjects(t *testing.T) {
 	reads := []*partitionRead{
 		{rows: []metadata.IndexEntry{row("half", 50, 100), row("sliver", 1, 100), row("eighths", 10, 160)}},
 		{rows: []metadata.IndexEntry{row("eighths", 10, 160), row("huge", 900, 1000)}},
-		{rows: []metadata.IndexEntry{row("unknown", 10, 0)}},
+		{rows: []metadata.IndexEntry{row("unknown", 10, 0), row("awaited", 1, 100), row("awaited huge", 1, 1000)}},
 	}
-	got := wholeObjects(reads, 500)
-	want := map[string]bool{"half": true, "eighths": true}
+	// Other partitions read here are about to read "awaited" and "awaited
+	// huge"; only this fetch reads "sliver".
+	readers := map[string]int{"sliver": 1, "awaited": 2, "awaited huge": 5}
+	got := wholeObjects(reads, 500, func(key string) int { return readers[key] })
+	want := map[string]bool{"half": true, "eighths": true, "awaited": true}
 	if !maps.Equal(got, want) {
-		t.Errorf("wholeObjects = %v, want %v (sliver: under an eighth; huge: over wholeMax; unknown: no size)", got, want)
+		t.Errorf("wholeObjects = %v, want %v (sliver: under an eighth, read by this fetch only; huge: over wholeMax; unknown: no size)", got, want)
 	}
 }
 

@@ -81,7 +81,7 @@ func (r *objectReader) read(ctx context.Context, row metadata.IndexEntry, readWh
 		}
 		e.release()
 	}
-	if readWhole {
+	if readWhole || r.beingRead(key) {
 		r.requests.WithLabelValues("miss").Inc()
 		e, err := r.readWhole(ctx, key, row.ObjectSize)
 		if err != nil {
@@ -93,7 +93,7 @@ func (r *objectReader) read(ctx context.Context, row metadata.IndexEntry, readWh
 		}
 		return e.data[off : off+length], e, nil
 	}
-	rk := fmt.Sprintf("%s@%d+%d", key, off, length)
+	rk := rangeKey(row)
 	if e, ok := r.cache.get(rk); ok {
 		r.requests.WithLabelValues("hit").Inc()
 		return e.data, e, nil
@@ -107,6 +107,26 @@ func (r *objectReader) read(ctx context.Context, row metadata.IndexEntry, readWh
 	e.acquire() // for the cache
 	r.cache.add(e)
 	return b, e, nil
+}
+
+// beingRead reports whether a GET of the whole object is in flight: a
+// sliver of it is then read from that GET's bytes rather than by range.
+func (r *objectReader) beingRead(key string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	_, ok := r.reading[key]
+	return ok
+}
+
+// cached reports whether the cache holds row's bytes.
+func (r *objectReader) cached(row metadata.IndexEntry) bool {
+	for _, key := range []string{wholeKey(row.ObjectKey), rangeKey(row)} {
+		if e, ok := r.cache.get(key); ok {
+			e.release()
+			return true
+		}
+	}
+	return false
 }
 
 // readWhole GETs a whole object of size bytes (0 if unknown) into the
@@ -205,6 +225,10 @@ func (r *objectReader) readRows(ctx context.Context, rows []metadata.IndexEntry,
 }
 
 func wholeKey(key string) string { return key + "@all" }
+
+func rangeKey(row metadata.IndexEntry) string {
+	return fmt.Sprintf("%s@%d+%d", row.ObjectKey, row.ByteOffset, row.ByteLength)
+}
 
 func (r *objectReader) close() {
 	r.getting.Wait()
