@@ -26,14 +26,15 @@ func TestBufPoolClasses(t *testing.T) {
 	}
 }
 
-// A buffer of a class up to a quarter larger serves when n's class has
-// none; a much larger one does not.
+// A buffer of a class up to twice as large serves when n's class has
+// none; a larger one does not.
 func TestBufPoolLendsFromLargerClasses(t *testing.T) {
 	// Not parallel: it empties and fills the MiB pools.
 	for _, tc := range []struct{ want, have, cap int }{
 		{8 << 20, 10 << 20, 10 << 20}, // a quarter larger
-		{8 << 20, 11 << 20, 8 << 20},  // too large: fresh
-		{3 << 20, 4 << 20, 3 << 20},   // 3 MiB: no class within a quarter
+		{8 << 20, 16 << 20, 16 << 20}, // twice
+		{8 << 20, 17 << 20, 8 << 20},  // too large: fresh
+		{3 << 20, 7 << 20, 3 << 20},   // 3 MiB: no class within twice
 	} {
 		for c := tc.want / mib; c <= tc.have/mib; c++ {
 			for mibPools[c].Get() != nil {

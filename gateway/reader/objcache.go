@@ -80,8 +80,9 @@ func newObjectCache(maxBytes int64) (*objectCache, error) {
 		NumCounters: max(maxBytes/(64<<10)*10, 1000),
 		MaxCost:     max(maxBytes-window, 1),
 		BufferItems: 64,
-		// Cost is the entry's bytes; ristretto's own per-item overhead is
-		// small next to entries of KiBs to MiBs.
+		// Cost is the entry's buffer, capacity included (a pooled one may
+		// be larger than its object; see getBuf); ristretto's own per-item
+		// overhead is small next to entries of KiBs to MiBs.
 		IgnoreInternalCost: true,
 		// Evicted, refused or replaced: the cache lets go of it.
 		OnExit: func(e *entry) {
@@ -119,7 +120,7 @@ func (c *objectCache) get(key string) (*entry, bool) {
 // the least recently used entries out of it into the main cache, which
 // may refuse them.
 func (c *objectCache) add(e *entry) {
-	if int64(len(e.data)) > c.max {
+	if int64(cap(e.data)) > c.max {
 		c.offer(e)
 		return
 	}
@@ -127,15 +128,15 @@ func (c *objectCache) add(e *entry) {
 	var out []*entry
 	if el, ok := c.entries[e.key]; ok {
 		old := c.order.Remove(el).(*entry)
-		c.size -= int64(len(old.data))
+		c.size -= int64(cap(old.data))
 		defer old.release()
 	}
 	c.entries[e.key] = c.order.PushFront(e)
-	c.size += int64(len(e.data))
+	c.size += int64(cap(e.data))
 	for c.size > c.max {
 		old := c.order.Remove(c.order.Back()).(*entry)
 		delete(c.entries, old.key)
-		c.size -= int64(len(old.data))
+		c.size -= int64(cap(old.data))
 		out = append(out, old)
 	}
 	c.mu.Unlock()
@@ -146,7 +147,7 @@ func (c *objectCache) add(e *entry) {
 
 // offer hands e, and the hold on it, to the main cache.
 func (c *objectCache) offer(e *entry) {
-	if !c.main.Set(e.key, e, int64(len(e.data))) {
+	if !c.main.Set(e.key, e, int64(cap(e.data))) {
 		e.release() // dropped before admission was even tried
 	}
 }

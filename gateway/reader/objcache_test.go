@@ -149,3 +149,21 @@ func TestEntryReadersRaceEvictions(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// An entry costs the cache its buffer's capacity, which a lent pooled
+// buffer may make larger than its bytes.
+func TestCacheChargesCapacity(t *testing.T) {
+	t.Parallel()
+	c, err := newObjectCache(8 << 20) // a window of 4 MiB
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.close()
+	c.add(newEntry("a", make([]byte, 1, 3<<20), false))
+	c.add(newEntry("b", make([]byte, 1, 3<<20), false))
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.entries["a"]; ok || c.size != 3<<20 {
+		t.Fatalf("window holds %d bytes (a in it: %v), want b's 3 MiB alone", c.size, ok)
+	}
+}
