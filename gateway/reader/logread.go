@@ -42,7 +42,7 @@ func (r *Reader) indexRows(ctx context.Context, topic uuid.UUID, partition int32
 		}
 		// The whole page: the next read may start inside a row this one
 		// reads only part of, or at rows the fetch leaves out.
-		r.ahead.keep(topic, partition, page.rows, page.at)
+		r.ahead.keep(topic, partition, page)
 		used := rowsToRead(belowHW(page.rows, hw), maxBytes-bytes)
 		if len(used) == 0 {
 			break
@@ -65,7 +65,7 @@ func (r *Reader) pageFrom(ctx context.Context, topic uuid.UUID, partition int32,
 		return page, true, nil
 	}
 	r.queries.WithLabelValues("index").Inc()
-	page.at = r.ahead.now()
+	page.from, page.at = from, r.ahead.now()
 	page.rows, err = r.store.Index(ctx, topic, partition, from, limit)
 	return page, len(page.rows) == limit, err
 }

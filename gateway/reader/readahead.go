@@ -20,7 +20,11 @@ import (
 // (see wholeObjects).
 //
 // The rows are used for at most tailRowMaxAge, as the tail's are, since
-// compaction may replace the objects they name.
+// compaction may replace the objects they name, and only by a read past
+// the offset they were looked up from: one that starts there again (a
+// new consumer, a retry, a rewind) looks them up again, and finds what
+// compaction has written since. Only a read carrying on through the log
+// may see the rows as they were a few seconds before.
 type readAhead struct {
 	now     func() time.Time
 	mu      sync.Mutex
@@ -30,6 +34,7 @@ type readAhead struct {
 
 type aheadRows struct {
 	rows []metadata.IndexEntry // contiguous, as one index query returned them
+	from int64                 // the offset the query asked for
 	at   time.Time
 }
 
@@ -42,28 +47,28 @@ func newReadAhead(now func() time.Time) *readAhead {
 }
 
 // take returns the kept rows of a partition from the one holding offset
-// `from` on, as the index would, and forgets them; no rows when it has
-// none that start at or before from.
+// `from` on, as the index would, and forgets them; no rows when from is
+// not past the offset they were looked up from.
 func (a *readAhead) take(topic uuid.UUID, part int32, from int64) aheadRows {
 	a.mu.Lock()
 	kept, ok := a.rows[stateKey{topic, part}]
 	a.drop(stateKey{topic, part})
 	a.mu.Unlock()
-	if !ok || a.now().Sub(kept.at) >= tailRowMaxAge || kept.rows[0].BaseOffset > from {
+	if !ok || a.now().Sub(kept.at) >= tailRowMaxAge || from <= kept.from {
 		return aheadRows{}
 	}
 	for i, row := range kept.rows {
 		if row.LastOffset >= from {
-			return aheadRows{rows: kept.rows[i:], at: kept.at}
+			kept.rows = kept.rows[i:]
+			return kept
 		}
 	}
 	return aheadRows{}
 }
 
-// keep holds rows, an index page, for the partition's next read; at is
-// when the page was read.
-func (a *readAhead) keep(topic uuid.UUID, part int32, rows []metadata.IndexEntry, at time.Time) {
-	if len(rows) == 0 {
+// keep holds page for the partition's next read.
+func (a *readAhead) keep(topic uuid.UUID, part int32, page aheadRows) {
+	if len(page.rows) == 0 {
 		return
 	}
 	k := stateKey{topic, part}
@@ -81,8 +86,8 @@ func (a *readAhead) keep(topic uuid.UUID, part int32, rows []metadata.IndexEntry
 			return
 		}
 	}
-	a.rows[k] = aheadRows{rows: rows, at: at}
-	for _, row := range rows {
+	a.rows[k] = page
+	for _, row := range page.rows {
 		a.objects[row.ObjectKey]++
 	}
 }

@@ -12,8 +12,8 @@ import (
 )
 
 // Kept rows answer a read from the row holding its offset, once, while
-// they are fresh, and only when they start at or before it: rows before
-// the first kept one may exist.
+// they are fresh, and only a read past the offset they were looked up
+// from: one from there again looks them up again.
 func TestReadAheadTake(t *testing.T) {
 	t.Parallel()
 	topic := uuid.New()
@@ -24,18 +24,19 @@ func TestReadAheadTake(t *testing.T) {
 		age   time.Duration
 		first int64 // base offset of the first row taken; -1 for none
 	}{
-		{"at the first row", 10, 0, 10},
+		{"inside the first row", 15, 0, 10},
 		{"inside the second", 25, 0, 20},
 		{"in a gap compaction left", 32, 0, 35},
-		{"before the first", 9, 0, -1},
+		{"where they were looked up from", 10, 0, -1},
+		{"before that", 9, 0, -1},
 		{"past the last", 40, 0, -1},
-		{"too old", 10, tailRowMaxAge, -1},
+		{"too old", 15, tailRowMaxAge, -1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			now := time.Unix(1000, 0)
 			a := newReadAhead(func() time.Time { return now })
-			a.keep(topic, 3, rows, now)
+			a.keep(topic, 3, aheadRows{rows: rows, from: 10, at: now})
 			now = now.Add(tc.age)
 			got := a.take(topic, 3, tc.from)
 			if first := int64(-1); len(got.rows) > 0 && got.rows[0].BaseOffset != tc.first || len(got.rows) == 0 && tc.first != first {
@@ -110,10 +111,10 @@ func TestReadAheadReaders(t *testing.T) {
 			}
 		}
 	}
-	a.keep(topic, 0, rows("x", "y"), now)
-	a.keep(topic, 1, rows("y", "z"), now)
+	a.keep(topic, 0, aheadRows{rows: rows("x", "y"), at: now})
+	a.keep(topic, 1, aheadRows{rows: rows("y", "z"), at: now})
 	check("kept", map[string]int{"x": 1, "y": 2, "z": 1})
-	a.keep(topic, 0, rows("y"), now)
+	a.keep(topic, 0, aheadRows{rows: rows("y"), at: now})
 	check("replaced", map[string]int{"x": 0, "y": 2, "z": 1})
 	a.take(topic, 1, 0)
 	check("taken", map[string]int{"y": 1, "z": 0})
