@@ -73,16 +73,34 @@ func (r *objectReader) remember(key string, data []byte) {
 // caller to release once done with them. The bytes must not be modified:
 // they are the cache's.
 func (r *objectReader) read(ctx context.Context, row metadata.IndexEntry, readWhole bool) ([]byte, *entry, error) {
-	key, off, length := row.ObjectKey, row.ByteOffset, row.ByteLength
-	if e, ok := r.cache.get(wholeKey(key)); ok {
+	if b, e, ok := r.lookup(row); ok {
+		r.requests.WithLabelValues("hit").Inc()
+		return b, e, nil
+	}
+	return r.readMiss(ctx, row, readWhole)
+}
+
+// lookup returns the row's bytes and their entry, held for the caller,
+// when the cache has them. Its callers count the hit: cached only looks.
+func (r *objectReader) lookup(row metadata.IndexEntry) ([]byte, *entry, bool) {
+	off, length := row.ByteOffset, row.ByteLength
+	if e, ok := r.cache.get(wholeKey(row.ObjectKey)); ok {
 		if off+length <= int64(len(e.data)) {
-			r.requests.WithLabelValues("hit").Inc()
-			return e.data[off : off+length], e, nil
+			return e.data[off : off+length], e, true
 		}
 		e.release()
 	}
+	if e, ok := r.cache.get(rangeKey(row)); ok {
+		return e.data, e, true
+	}
+	return nil, nil, false
+}
+
+// readMiss is read of a row lookup did not find.
+func (r *objectReader) readMiss(ctx context.Context, row metadata.IndexEntry, readWhole bool) ([]byte, *entry, error) {
+	key, off, length := row.ObjectKey, row.ByteOffset, row.ByteLength
+	r.requests.WithLabelValues("miss").Inc()
 	if readWhole || r.beingRead(key) {
-		r.requests.WithLabelValues("miss").Inc()
 		e, err := r.readWhole(ctx, key, row.ObjectSize)
 		if err != nil {
 			return nil, nil, err
@@ -93,17 +111,11 @@ func (r *objectReader) read(ctx context.Context, row metadata.IndexEntry, readWh
 		}
 		return e.data[off : off+length], e, nil
 	}
-	rk := rangeKey(row)
-	if e, ok := r.cache.get(rk); ok {
-		r.requests.WithLabelValues("hit").Inc()
-		return e.data, e, nil
-	}
-	r.requests.WithLabelValues("miss").Inc()
 	b, err := r.bucket.GetRange(ctx, key, off, length)
 	if err != nil {
 		return nil, nil, fmt.Errorf("read object %s [%d, +%d): %w", key, off, length, err)
 	}
-	e := newEntry(rk, b, false)
+	e := newEntry(rangeKey(row), b, false)
 	e.acquire() // for the cache
 	r.cache.add(e)
 	return b, e, nil
@@ -120,13 +132,11 @@ func (r *objectReader) beingRead(key string) bool {
 
 // cached reports whether the cache holds row's bytes.
 func (r *objectReader) cached(row metadata.IndexEntry) bool {
-	for _, key := range []string{wholeKey(row.ObjectKey), rangeKey(row)} {
-		if e, ok := r.cache.get(key); ok {
-			e.release()
-			return true
-		}
+	_, e, ok := r.lookup(row)
+	if ok {
+		e.release()
 	}
-	return false
+	return ok
 }
 
 // readWhole GETs a whole object of size bytes (0 if unknown) into the
@@ -203,10 +213,17 @@ func (r *objectReader) readRows(ctx context.Context, rows []metadata.IndexEntry,
 	sem := make(chan struct{}, readConcurrency)
 	var wg sync.WaitGroup
 	for i, row := range rows {
+		// Hits inline: a goroutine per row, its stack grown anew each
+		// time, cost more than most hits.
+		var ok bool
+		if stored[i], held[i], ok = r.lookup(row); ok {
+			r.requests.WithLabelValues("hit").Inc()
+			continue
+		}
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			stored[i], held[i], errs[i] = r.read(ctx, row, whole[row.ObjectKey])
+			stored[i], held[i], errs[i] = r.readMiss(ctx, row, whole[row.ObjectKey])
 		})
 	}
 	wg.Wait()
