@@ -72,7 +72,7 @@ func (r *Reader) Fetch(ctx context.Context, wants []Want, maxBytes int) (got []G
 	}
 	eachRead(reads, func(rd *partitionRead) { rd.rows, rd.err = r.planPartition(ctx, rd) })
 	budgetReads(reads, maxBytes)
-	whole := wholeObjects(reads, r.objects.wholeMax, r.upcoming.readers)
+	whole := wholeObjects(reads, r.objects.wholeMax, r.ahead.readers)
 	for _, rd := range reads {
 		rd.rows = r.objects.deferSlivers(rd.rows, whole)
 	}
@@ -199,7 +199,7 @@ func appendPiece(pieces [][]byte, b []byte) [][]byte {
 
 // wholeObjects picks the objects a fetch reads whole on a miss, of those
 // of at most wholeMax bytes: those of which its rows want an eighth or
-// more, and those the last index pages of other partitions read here
+// more, and those the rows read ahead for other partitions read here
 // name (readers counts them, this fetch's own included). Reading such an
 // object whole costs at most eight times the bytes wanted, in one GET
 // where there would be one per partition (a partition's leader wrote it

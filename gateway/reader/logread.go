@@ -36,26 +36,38 @@ func indexPage(n, bytes, maxBytes int) int {
 func (r *Reader) indexRows(ctx context.Context, topic uuid.UUID, partition int32, from, hw int64, maxBytes int) ([]metadata.IndexEntry, error) {
 	var rows []metadata.IndexEntry
 	for bytes := 0; from < hw && (len(rows) == 0 || bytes < maxBytes); {
-		r.queries.WithLabelValues("index").Inc()
-		limit := indexPage(len(rows), bytes, maxBytes)
-		page, err := r.store.Index(ctx, topic, partition, from, limit)
+		page, full, err := r.pageFrom(ctx, topic, partition, from, indexPage(len(rows), bytes, maxBytes))
 		if err != nil {
 			return nil, fmt.Errorf("look up index of partition %d from offset %d: %w", partition, from, err)
 		}
-		r.upcoming.note(topic, partition, page)
-		full := len(page) == limit
-		page = rowsToRead(belowHW(page, hw), maxBytes-bytes)
-		if len(page) == 0 {
+		// The whole page: the next read may start inside a row this one
+		// reads only part of, or at rows the fetch leaves out.
+		r.ahead.keep(topic, partition, page)
+		used := rowsToRead(belowHW(page.rows, hw), maxBytes-bytes)
+		if len(used) == 0 {
 			break
 		}
-		rows = append(rows, page...)
-		bytes += rowsBytes(page)
-		from = page[len(page)-1].LastOffset + 1
+		rows = append(rows, used...)
+		bytes += rowsBytes(used)
+		from = used[len(used)-1].LastOffset + 1
 		if !full {
 			break
 		}
 	}
 	return rows, nil
+}
+
+// pageFrom returns the partition's index rows from the one holding offset
+// `from`: those read ahead if it has them, else up to limit from the
+// store. full reports that more may follow.
+func (r *Reader) pageFrom(ctx context.Context, topic uuid.UUID, partition int32, from int64, limit int) (page aheadRows, full bool, err error) {
+	if page := r.ahead.take(topic, partition, from); page.rows != nil {
+		return page, true, nil
+	}
+	r.queries.WithLabelValues("index").Inc()
+	page.from, page.at = from, r.ahead.now()
+	page.rows, err = r.store.Index(ctx, topic, partition, from, limit)
+	return page, len(page.rows) == limit, err
 }
 
 // readBatches returns the batches of rows that hold offsets from `from`

@@ -29,11 +29,11 @@ type Config struct {
 
 // Reader serves fetches and offset lookups by timestamp.
 type Reader struct {
-	store    metadata.Store
-	objects  *objectReader
-	waiters  *waiters
-	states   *states
-	upcoming *upcoming
+	store   metadata.Store
+	objects *objectReader
+	waiters *waiters
+	states  *states
+	ahead   *readAhead
 	// queries counts the store queries of the read path, by query.
 	queries *prometheus.CounterVec
 }
@@ -66,7 +66,7 @@ func New(c Config) (*Reader, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &Reader{store: c.Store, objects: objects, waiters: newWaiters(), upcoming: newUpcoming(time.Now), queries: queries}
+	r := &Reader{store: c.Store, objects: objects, waiters: newWaiters(), ahead: newReadAhead(time.Now), queries: queries}
 	// States age on the wall clock, not an injected one: their bound is
 	// a cache's, not a retention setting.
 	r.states = newStates(time.Now, func(ctx context.Context, topic uuid.UUID, part int32) (metadata.PartitionState, error) {
