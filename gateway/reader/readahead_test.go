@@ -49,6 +49,26 @@ func TestReadAheadTake(t *testing.T) {
 	}
 }
 
+// A page taken from its second row and kept again does not answer a
+// read from inside its first: a consumer taking over a partition behind
+// the one that kept it must not skip the rows between.
+func TestReadAheadRetakenPage(t *testing.T) {
+	t.Parallel()
+	now := time.Unix(1000, 0)
+	a := newReadAhead(func() time.Time { return now })
+	topic := uuid.New()
+	rows := []metadata.IndexEntry{{BaseOffset: 10, LastOffset: 19}, {BaseOffset: 20, LastOffset: 29}, {BaseOffset: 30, LastOffset: 39}}
+	a.keep(topic, 3, aheadRows{rows: rows, from: 10, at: now})
+	ahead := a.take(topic, 3, 25) // the leading consumer
+	if len(ahead.rows) != 2 || ahead.rows[0].BaseOffset != 20 {
+		t.Fatalf("take from 25: %v", ahead.rows)
+	}
+	a.keep(topic, 3, ahead) // as indexRows keeps what it was given
+	if got := a.take(topic, 3, 12); got.rows != nil {
+		t.Fatalf("take from 12 after the page was kept from row 20: %v, want none (rows 10-19 would be skipped)", got.rows)
+	}
+}
+
 // A partition read through the log, a few rows per fetch, looks up the
 // index once per page of rows, not once per fetch.
 func TestSequentialReadsShareIndexPages(t *testing.T) {
