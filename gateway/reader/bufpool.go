@@ -9,11 +9,11 @@ import (
 // the records read for each partition and the encoded response, often
 // many MiB each. Allocating them fresh costs more than the copies into
 // them, because every new page is zeroed and mapped on first touch (about
-// 13 µs per 4 KiB page on gVisor sandboxes, 2.2 µs on the Firecracker
-// VMs of later benchmarks). The pools recycle them once their response is written or
-// their cache entry's last holder lets go: by power of two up to 1 MiB,
-// then by whole MiB, so that a response just over 64 MiB does not take a
-// buffer of 128 MiB.
+// 13 µs per 4 KiB page on gVisor sandboxes, 2.2 µs on the Firecracker VMs
+// of later benchmarks). The pools recycle them once their response is
+// written or their cache entry's last holder lets go: by power of two up
+// to 1 MiB, then by whole MiB, so that a response just over 64 MiB does
+// not take a buffer of 128 MiB.
 const (
 	minPooledShift = 16        // 64 KiB: smaller buffers are cheap to allocate
 	mib            = 1 << 20   // class width above it

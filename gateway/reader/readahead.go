@@ -34,7 +34,7 @@ type readAhead struct {
 
 type aheadRows struct {
 	rows []metadata.IndexEntry // contiguous, as one index query returned them
-	from int64                 // the offset the query asked for
+	from int64                 // the offset the query, or the last take, asked for
 	at   time.Time
 }
 
@@ -48,25 +48,25 @@ func newReadAhead(now func() time.Time) *readAhead {
 
 // take returns the kept rows of a partition from the one holding offset
 // `from` on, as the index would, and forgets them; no rows when from is
-// not past the offset they were looked up from, or before their first.
+// not past the offset they were looked up or last taken from.
 func (a *readAhead) take(topic uuid.UUID, part int32, from int64) aheadRows {
 	a.mu.Lock()
 	kept, ok := a.rows[stateKey{topic, part}]
 	a.drop(stateKey{topic, part})
 	a.mu.Unlock()
-	// A page taken and kept again starts at the row its taker needed, not
-	// at the one holding the offset it was looked up from: rows between
-	// may hold from, so it answers only from its first row on. Without
-	// that check a consumer taking over a partition behind another one was
-	// handed the other's rows, skipping the ones between; read_committed
-	// then also dropped a producer's next transaction as aborted, its
-	// abort marker skipped (franz-go's TestTxnEtl, 1 run in 3).
-	if !ok || a.now().Sub(kept.at) >= tailRowMaxAge || from <= kept.from || kept.rows[0].BaseOffset > from {
+	if !ok || a.now().Sub(kept.at) >= tailRowMaxAge || from <= kept.from {
 		return aheadRows{}
 	}
 	for i, row := range kept.rows {
 		if row.LastOffset >= from {
-			kept.rows = kept.rows[i:]
+			// What is returned, and kept again, starts at the row
+			// holding from, so from is now where its rows hold. With
+			// the first offset kept instead, a consumer taking over the
+			// partition from further back was handed these rows and
+			// skipped the ones between; read_committed then also
+			// dropped a producer's next transaction as aborted, its
+			// abort marker skipped (franz-go's TestTxnEtl, 1 run in 3).
+			kept.rows, kept.from = kept.rows[i:], from
 			return kept
 		}
 	}
