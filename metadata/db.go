@@ -85,7 +85,8 @@ func (e *unavailableError) Is(target error) bool { return target == ErrUnavailab
 func (e *unavailableError) Unwrap() error        { return e.err }
 
 var sentinels = []error{ErrUnknownTopic, ErrUnknownPartition, ErrTopicExists, ErrInvalidPartitions,
-	ErrOffsetOutOfRange, ErrOutOfOrderSequence, ErrInvalidProducerEpoch, ErrNotFound, ErrUnavailable}
+	ErrOffsetOutOfRange, ErrOutOfOrderSequence, ErrInvalidProducerEpoch, ErrNotFound, ErrUnavailable,
+	ErrInvalidTxnState, ErrConflict}
 
 func isSentinel(err error) bool {
 	for _, s := range sentinels {

@@ -2,6 +2,7 @@ package metadata
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -20,9 +21,12 @@ func (s *sqlStore) Close() error { s.b.close(); return nil }
 // wrap gives err the operation's context and makes connection-level
 // failures ErrUnavailable.
 func (s *sqlStore) wrap(ctx context.Context, op string, err error) error {
+	var answer callerAnswer
 	switch {
 	case err == nil:
 		return nil
+	case errors.As(err, &answer):
+		return fmt.Errorf("%s: %w", op, answer.err)
 	case isSentinel(err), ctx.Err() != nil:
 		return fmt.Errorf("%s: %w", op, err)
 	case s.b.unavailable(err):
@@ -30,6 +34,16 @@ func (s *sqlStore) wrap(ctx context.Context, op string, err error) error {
 	}
 	return fmt.Errorf("%s: %w", op, err)
 }
+
+// callerAnswer carries what a caller's callback returned out of the
+// store's transaction as it was. PostgreSQL's backend takes any error that
+// is not the server's for a lost connection, and the coordinators' own
+// answers (a fenced producer, an invalid state) then reached their clients
+// as COORDINATOR_NOT_AVAILABLE, which they retry forever.
+type callerAnswer struct{ err error }
+
+func (a callerAnswer) Error() string { return a.err.Error() }
+func (a callerAnswer) Unwrap() error { return a.err }
 
 func (s *sqlStore) tx(ctx context.Context, op string, fn func(execer) error) error {
 	return s.wrap(ctx, op, s.b.inTx(ctx, fn))

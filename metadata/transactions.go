@@ -181,7 +181,7 @@ func (s *sqlStore) UpdateTransaction(ctx context.Context, id string, fn func(t *
 		t.Partitions = append([]TxnPartition(nil), old.Partitions...)
 		t.Groups = append([]string(nil), old.Groups...)
 		if err := fn(&t, found); err != nil {
-			return err
+			return callerAnswer{err}
 		}
 		t.UpdatedAt = s.now()
 		out = t

@@ -1,6 +1,7 @@
 package metadata_test
 
 import (
+	"errors"
 	"testing"
 	"time"
 
@@ -181,6 +182,28 @@ func TestTransactionMarkers(t *testing.T) {
 		list, err := s.ListTransactions(ctx, metadata.TxnOngoing)
 		if err != nil || len(list) != 0 {
 			t.Fatalf("ongoing = %+v, %v", list, err)
+		}
+	})
+}
+
+// TestUpdateTransactionAnswers checks that what UpdateTransaction's
+// callback refuses with comes back as that refusal on every backend, not
+// as ErrUnavailable: on PostgreSQL a coordinator's "producer fenced" was
+// taken for a lost connection, and clients retried it forever.
+func TestUpdateTransactionAnswers(t *testing.T) {
+	t.Parallel()
+	eachBackend(t, func(t *testing.T, e *env) {
+		refused := errors.New("refused by the coordinator")
+		openTxn(t, e.s, "answers", 7, 0)
+		_, err := e.s.UpdateTransaction(ctx, "answers", func(tx *metadata.Transaction, found bool) error {
+			tx.Epoch = 5 // dropped with the refusal
+			return refused
+		})
+		if !errors.Is(err, refused) || errors.Is(err, metadata.ErrUnavailable) {
+			t.Fatalf("UpdateTransaction = %v, want the callback's error and not ErrUnavailable", err)
+		}
+		if got, err := e.s.Transaction(ctx, "answers"); err != nil || got.Epoch != 0 {
+			t.Fatalf("after a refusal the transaction is %+v, %v; want epoch 0 kept", got, err)
 		}
 	})
 }
