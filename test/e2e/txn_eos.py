@@ -122,9 +122,16 @@ def abort():
                 raise
 
 
+# What retrying returns for a producer whose call timed out tries times in
+# a row. A sentinel compared by identity: KafkaError's == takes its other
+# side for an error code, and given a str it leaves a TypeError pending
+# that the next unrelated line raises.
+WEDGED = object()
+
+
 def retrying(call, what, tries=None):
     """Makes call until it succeeds or fails for good: returns None, the
-    error when it requires an abort, or "wedged" when it timed out tries
+    error when it requires an abort, or WEDGED when it timed out tries
     times in a row."""
     while True:
         try:
@@ -138,7 +145,7 @@ def retrying(call, what, tries=None):
                 if tries is not None and err.code() == KafkaError._TIMED_OUT:
                     tries -= 1
                     if tries == 0:
-                        return "wedged"
+                        return WEDGED
                 continue
             trace("%s: %s" % (what, err))
             if not err.txn_requires_abort():
@@ -158,7 +165,7 @@ def commit():
         err = retrying(lambda: producer.commit_transaction(CALL_TIMEOUT), "commit_transaction", COMMIT_TRIES)
     if err is None:
         return True
-    if err == "wedged":
+    if err is WEDGED:
         print("REPLACED the producer: its commit never completed", flush=True)
         wedged.append(producer)
         producer = new_producer()
