@@ -12,8 +12,9 @@ produce, so that the output holds aborted records whatever the faults.
 Prints "COMMITTED <records>" after each commit, where records counts the
 records of all committed transactions, "ABORTED <reason>" after each
 abort, "RETRIED <call>: <error>" after each retriable failure, "REPLACED"
-when it gives a producer up (see COMMIT_TRIES) and "TRACE" lines that the
-test shows if the job fails; exits non-zero on a fatal error.
+when it gives a producer up (a fatal error, or see COMMIT_TRIES) and
+"TRACE" lines that the test shows if the job fails; exits non-zero on
+any other error it cannot go on from.
 """
 
 import os
@@ -33,6 +34,7 @@ consumer = Consumer({
     "auto.offset.reset": "earliest",
     "enable.auto.commit": False,
     "isolation.level": "read_committed",
+    "reconnect.backoff.max.ms": 1000,  # as the producer's
 })
 
 
@@ -42,6 +44,11 @@ def new_producer():
         "transactional.id": txn_id,
         "transaction.timeout.ms": 10000,
         "linger.ms": 5,
+        # librdkafka backs off reconnecting to a broker up to 10 s, as
+        # long as the transaction's timeout: a partition whose gateway
+        # came back within a second stayed unreachable until its
+        # records timed out. The Java client's default is 1 s.
+        "reconnect.backoff.max.ms": 1000,
     })
     p.init_transactions(60)
     return p
@@ -111,14 +118,28 @@ def trace(what):
     print("TRACE %.3f %s" % (time.time(), what), flush=True)
 
 
+def replace(why):
+    """Gives the producer up for a new one with the same transactional.id,
+    as an application must after a fatal error: its init_transactions
+    aborts whatever the old one left open."""
+    global producer
+    print("REPLACED the producer: %s" % why, flush=True)
+    wedged.append(producer)
+    producer = new_producer()
+
+
 def abort():
     while True:
         try:
             producer.abort_transaction(CALL_TIMEOUT)
             return
         except KafkaException as e:
-            trace("abort_transaction: %s" % e)
-            if not e.args[0].retriable():
+            err = e.args[0]
+            trace("abort_transaction: %s" % err)
+            if err.fatal():
+                replace(err)
+                return
+            if not err.retriable():
                 raise
 
 
@@ -131,8 +152,8 @@ WEDGED = object()
 
 def retrying(call, what, tries=None):
     """Makes call until it succeeds or fails for good: returns None, the
-    error when it requires an abort, or WEDGED when it timed out tries
-    times in a row."""
+    error when it requires an abort or is fatal, or WEDGED when it timed
+    out tries times in a row."""
     while True:
         try:
             trace(what)
@@ -148,16 +169,17 @@ def retrying(call, what, tries=None):
                         return WEDGED
                 continue
             trace("%s: %s" % (what, err))
-            if not err.txn_requires_abort():
+            if not err.txn_requires_abort() and not err.fatal():
                 raise
             return err
 
 
 def commit():
     """Commits the transaction, retrying what is retriable; on an error
-    that requires it, aborts and rewinds, and on a producer that no longer
-    progresses, replaces it and rewinds. Returns whether it committed."""
-    global producer
+    that requires it, aborts and rewinds, and on a producer that is fenced
+    (the coordinator aborted its transaction when it timed out) or no
+    longer progresses, replaces it and rewinds. Returns whether it
+    committed."""
     err = retrying(lambda: producer.send_offsets_to_transaction(
         consumer.position(consumer.assignment()),
         consumer.consumer_group_metadata(), CALL_TIMEOUT), "send_offsets_to_transaction")
@@ -166,9 +188,9 @@ def commit():
     if err is None:
         return True
     if err is WEDGED:
-        print("REPLACED the producer: its commit never completed", flush=True)
-        wedged.append(producer)
-        producer = new_producer()
+        replace("its commit never completed")
+    elif err.fatal():
+        replace(err)
     else:
         print("ABORTED %s" % err, flush=True)
         abort()
