@@ -13,15 +13,23 @@ import (
 
 // How CommitObject stays deadlock-free across processes (PostgreSQL, READ
 // COMMITTED): before anything else it locks every partition row the commit
-// touches with one SELECT … ORDER BY topic_id, part FOR UPDATE, then the
-// producer rows with one SELECT … ORDER BY producer_id, topic_id, part FOR
-// UPDATE. Every writer takes locks in that same global order, so lock waits
-// cannot form a cycle. Producer rows are only written by commits holding the
-// partition lock, so a missing producer row cannot be inserted twice. BEGIN
-// and both SELECTs go to the server in one pipelined round trip, all writes
-// and COMMIT in a second, so the locks are held for about one round trip.
-// On SQLite the write transaction (BEGIN IMMEDIATE) serializes commits
-// outright.
+// touches with one SELECT … ORDER BY topic_id, part FOR UPDATE. Every writer
+// takes locks in that same global order, so lock waits cannot form a cycle.
+//
+// The producer rows are then read without a lock: only commits write them,
+// and a commit holds the lock of the row's partition, so two commits never
+// write one producer row at once and a missing row cannot be inserted
+// twice; the read, a statement after the partition lock is granted, sees
+// the last commit's state. Locking them too cost a 1,000-partition commit
+// a lock (and its WAL record) per row. Expiry, the only other writer,
+// deletes a row only if it is still old once locked (producers.go), and
+// waits for nothing after that, so a commit that reads a row expiry then
+// deletes writes it back whole, and lock waits still cannot form a cycle.
+//
+// BEGIN and the SELECTs go to the server in one pipelined round trip, all
+// writes and COMMIT in a second, so the locks are held for about one round
+// trip. On SQLite the write transaction (BEGIN IMMEDIATE) serializes
+// commits outright.
 
 // producerHistory is how many batches per producer and partition are
 // remembered for duplicate detection, as in Kafka.
@@ -178,7 +186,7 @@ func (s *sqlStore) CommitObject(ctx context.Context, c ObjectCommit) (CommitResu
 					return nil
 				}})
 		}
-		reads = append(reads, s.lockProducerRows("producers", "epoch, batches", pkeys, func(r rows) error {
+		reads = append(reads, s.producerRows("producers", "epoch, batches", pkeys, "", func(r rows) error {
 			var (
 				k       prodKey
 				ps      prodState
@@ -295,10 +303,13 @@ func (s *sqlStore) assign(c ObjectCommit, keys []tp, pkeys []prodKey, parts map[
 	for lo := 0; lo < len(index); lo += maxStmtRows {
 		src := make([][]any, 0, maxStmtRows)
 		for _, e := range index[lo:min(lo+maxStmtRows, len(index))] {
-			src = append(src, []any{e.Topic, e.Partition, e.BaseOffset, e.LastOffset, e.ObjectKey, e.ByteOffset, e.ByteLength, e.MaxTimestamp})
+			src = append(src, []any{e.Topic, e.Partition, e.BaseOffset, e.LastOffset, e.ByteOffset, e.ByteLength, e.MaxTimestamp})
 		}
-		from, args := s.rowSource(src, "uuid", "integer", "bigint", "bigint", "text", "bigint", "bigint", "bigint")
-		stmts = append(stmts, stmt{"INSERT INTO index_entries (" + indexCols + ") SELECT * FROM " + from, args})
+		// Every row names the same object: it goes once, as a parameter
+		// of its own, not once per row.
+		from, args := s.rowSource(src, "uuid", "integer", "bigint", "bigint", "bigint", "bigint", "bigint")
+		stmts = append(stmts, stmt{"INSERT INTO index_entries (" + indexCols + ") SELECT v.column1, v.column2, v.column3, v.column4, ?, v.column5, v.column6, v.column7 FROM " + from,
+			append([]any{c.Key}, args...)})
 	}
 	var prodRows [][]any
 	now := s.nowMillis() // the store's clock, not the batches' timestamps, which clients choose
@@ -406,11 +417,12 @@ func column(rows [][]any, c int, t string) any {
 	return col
 }
 
-// lockProducerRows reads, locking them, the rows of table keyed by
-// (producer_id, topic_id, part) for keys, which are in lock order, with
-// cols after the key columns: in chunks of maxStmtRows, since one
-// statement of thousands of rows runs out of SQLite's bound parameters.
-func (s *sqlStore) lockProducerRows(table, cols string, keys []prodKey, scan func(rows) error) []read {
+// producerRows reads the rows of table keyed by (producer_id, topic_id,
+// part) for keys, which are in lock order, with cols after the key
+// columns, locking them with lock (forUpdate's clause or nothing): in
+// chunks of maxStmtRows, since one statement of thousands of rows runs out
+// of SQLite's bound parameters.
+func (s *sqlStore) producerRows(table, cols string, keys []prodKey, lock string, scan func(rows) error) []read {
 	var reads []read
 	for lo := 0; lo < len(keys); lo += maxStmtRows {
 		chunk := keys[lo:min(lo+maxStmtRows, len(keys))]
@@ -420,7 +432,7 @@ func (s *sqlStore) lockProducerRows(table, cols string, keys []prodKey, scan fun
 		}
 		from, args := s.rowSource(src, "bigint", "uuid", "integer")
 		reads = append(reads, read{stmt{"SELECT t.producer_id, t.topic_id, t.part, " + prefixed("t.", cols) + " FROM " + table + " t JOIN " + from +
-			" ON t.producer_id = v.column1 AND t.topic_id = v.column2 AND t.part = v.column3 ORDER BY t.producer_id, t.topic_id, t.part" + s.forUpdate(" OF t"), args},
+			" ON t.producer_id = v.column1 AND t.topic_id = v.column2 AND t.part = v.column3 ORDER BY t.producer_id, t.topic_id, t.part" + lock, args},
 			scan})
 	}
 	return reads

@@ -85,7 +85,7 @@ func (tc *txnCommit) txnReads(s *sqlStore) []read {
 
 // partReads locks the txn_partitions rows of the batches.
 func (tc *txnCommit) partReads(s *sqlStore) []read {
-	return s.lockProducerRows("txn_partitions", "epoch, first_offset", tc.keys, func(r rows) error {
+	return s.producerRows("txn_partitions", "epoch, first_offset", tc.keys, s.forUpdate(" OF t"), func(r rows) error {
 		var (
 			k   prodKey
 			row txnRow
