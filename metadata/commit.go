@@ -49,6 +49,7 @@ func tpLess(a, b tp) bool {
 
 type partState struct {
 	start, next, origNext int64
+	maxTS                 int64 // the running maximum timestamp (timemarks.go)
 }
 
 type prodKey struct {
@@ -171,14 +172,14 @@ func (s *sqlStore) CommitObject(ctx context.Context, c ObjectCommit) (CommitResu
 				src[i] = []any{k.topic, k.part}
 			}
 			from, args := s.rowSource(src, "uuid", "integer")
-			reads = append(reads, read{stmt{"SELECT p.topic_id, p.part, p.log_start_offset, p.next_offset FROM partitions p JOIN " + from +
+			reads = append(reads, read{stmt{"SELECT p.topic_id, p.part, p.log_start_offset, p.next_offset, p.max_timestamp FROM partitions p JOIN " + from +
 				" ON p.topic_id = v.column1 AND p.part = v.column2 ORDER BY p.topic_id, p.part" + s.forUpdate(" OF p"), args},
 				func(r rows) error {
 					var (
 						k  tp
 						ps partState
 					)
-					if err := r.Scan(&k.topic, &k.part, &ps.start, &ps.next); err != nil {
+					if err := r.Scan(&k.topic, &k.part, &ps.start, &ps.next, &ps.maxTS); err != nil {
 						return err
 					}
 					ps.origNext = ps.next
@@ -286,29 +287,30 @@ func (s *sqlStore) assign(c ObjectCommit, keys []tp, pkeys []prodKey, parts map[
 	}
 
 	res.Appended = appended(c, index, parts)
+	marks := markTimes(index, parts)
 
 	// The writes: one statement per table.
 	var stmts []stmt
 	var upd [][]any
 	for _, k := range keys {
 		if ps := parts[k]; ps != nil && ps.next != ps.origNext {
-			upd = append(upd, []any{k.topic, k.part, ps.next})
+			upd = append(upd, []any{k.topic, k.part, ps.next, ps.maxTS})
 		}
 	}
 	for lo := 0; lo < len(upd); lo += maxStmtRows {
-		from, args := s.rowSource(upd[lo:min(lo+maxStmtRows, len(upd))], "uuid", "integer", "bigint")
-		stmts = append(stmts, stmt{"UPDATE partitions SET next_offset = v.column3 FROM " + from +
+		from, args := s.rowSource(upd[lo:min(lo+maxStmtRows, len(upd))], "uuid", "integer", "bigint", "bigint")
+		stmts = append(stmts, stmt{"UPDATE partitions SET next_offset = v.column3, max_timestamp = v.column4 FROM " + from +
 			" WHERE partitions.topic_id = v.column1 AND partitions.part = v.column2", args})
 	}
 	for lo := 0; lo < len(index); lo += maxStmtRows {
 		src := make([][]any, 0, maxStmtRows)
-		for _, e := range index[lo:min(lo+maxStmtRows, len(index))] {
-			src = append(src, []any{e.Topic, e.Partition, e.BaseOffset, e.LastOffset, e.ByteOffset, e.ByteLength, e.MaxTimestamp})
+		for i, e := range index[lo:min(lo+maxStmtRows, len(index))] {
+			src = append(src, []any{e.Topic, e.Partition, e.BaseOffset, e.LastOffset, e.ByteOffset, e.ByteLength, e.MaxTimestamp, marks[lo+i]})
 		}
 		// Every row names the same object: it goes once, as a parameter
 		// of its own, not once per row.
-		from, args := s.rowSource(src, "uuid", "integer", "bigint", "bigint", "bigint", "bigint", "bigint")
-		stmts = append(stmts, stmt{"INSERT INTO index_entries (" + indexCols + ") SELECT v.column1, v.column2, v.column3, v.column4, ?, v.column5, v.column6, v.column7 FROM " + from,
+		from, args := s.rowSource(src, "uuid", "integer", "bigint", "bigint", "bigint", "bigint", "bigint", "smallint")
+		stmts = append(stmts, stmt{"INSERT INTO index_entries (" + indexCols + ", time_mark) SELECT v.column1, v.column2, v.column3, v.column4, ?, v.column5, v.column6, v.column7, v.column8 FROM " + from,
 			append([]any{c.Key}, args...)})
 	}
 	var prodRows [][]any

@@ -63,14 +63,24 @@ func (s *sqlStore) indexOne(ctx context.Context, op, q string, args ...any) (Ind
 	return e, true, nil
 }
 
+// lastMark is a subquery for the base offset of a partition's last time
+// mark (timemarks.go) satisfying cond, or -1.
+const lastMark = "COALESCE((SELECT base_offset FROM index_entries WHERE topic_id = ? AND part = ? AND time_mark = 1%s ORDER BY max_timestamp DESC LIMIT 1), -1)"
+
+// IndexByTimestamp scans in offset order from after the last time mark
+// below ts's span: no row up to that mark reaches ts.
 func (s *sqlStore) IndexByTimestamp(ctx context.Context, topic uuid.UUID, partition int32, ts int64) (IndexEntry, bool, error) {
 	return s.indexOne(ctx, fmt.Sprintf("index of %s/%d by timestamp", topic, partition),
-		indexSelect+" WHERE topic_id = ? AND part = ? AND max_timestamp >= ? ORDER BY base_offset LIMIT 1",
-		topic, partition, ts)
+		indexSelect+" WHERE topic_id = ? AND part = ? AND base_offset > "+fmt.Sprintf(lastMark, " AND max_timestamp < ?")+
+			" AND max_timestamp >= ? ORDER BY base_offset LIMIT 1",
+		topic, partition, topic, partition, timeSpanStart(ts), ts)
 }
 
+// IndexMaxTimestamp looks from the last time mark on: no earlier row has
+// a larger timestamp, and on a tie the later row wins.
 func (s *sqlStore) IndexMaxTimestamp(ctx context.Context, topic uuid.UUID, partition int32) (IndexEntry, bool, error) {
 	return s.indexOne(ctx, fmt.Sprintf("max timestamp of %s/%d", topic, partition),
-		indexSelect+" WHERE topic_id = ? AND part = ? ORDER BY max_timestamp DESC, base_offset DESC LIMIT 1",
-		topic, partition)
+		indexSelect+" WHERE topic_id = ? AND part = ? AND base_offset >= "+fmt.Sprintf(lastMark, "")+
+			" ORDER BY max_timestamp DESC, base_offset DESC LIMIT 1",
+		topic, partition, topic, partition)
 }

@@ -194,6 +194,10 @@ func (s *sqlStore) ReplaceIndex(ctx context.Context, r IndexReplacement, deleteA
 				return ErrConflict
 			}
 		}
+		marks, err := newTimeMarks(ctx, q, where, args, cur, r.New)
+		if err != nil {
+			return err
+		}
 		if _, err := q.exec(ctx, "DELETE FROM index_entries WHERE "+where, args...); err != nil {
 			return err
 		}
@@ -204,21 +208,21 @@ func (s *sqlStore) ReplaceIndex(ctx context.Context, r IndexReplacement, deleteA
 		}
 		for c := 0; c < len(r.New); c += maxStmtRows {
 			part := r.New[c:min(c+maxStmtRows, len(r.New))]
-			args := make([]any, 0, 9*len(part))
-			for _, e := range part {
+			args := make([]any, 0, 10*len(part))
+			for i, e := range part {
 				abs := 0
 				if e.Absolute {
 					abs = 1
 				}
-				args = append(args, r.Topic, r.Partition, e.BaseOffset, e.LastOffset, e.ObjectKey, e.ByteOffset, e.ByteLength, e.MaxTimestamp, abs)
+				args = append(args, r.Topic, r.Partition, e.BaseOffset, e.LastOffset, e.ObjectKey, e.ByteOffset, e.ByteLength, e.MaxTimestamp, abs, marks[c+i])
 			}
-			ph := placeholders(len(part), 9)
+			ph := placeholders(len(part), 10)
 			if s.d == dialectPostgres {
 				// absolute is boolean there; the ninth placeholder of each
 				// tuple gets a cast.
 				ph = boolTuples(len(part))
 			}
-			if _, err := q.exec(ctx, "INSERT INTO index_entries ("+indexReadCols+") VALUES "+ph, args...); err != nil {
+			if _, err := q.exec(ctx, "INSERT INTO index_entries ("+indexReadCols+", time_mark) VALUES "+ph, args...); err != nil {
 				return err
 			}
 		}
@@ -257,10 +261,10 @@ func (s *sqlStore) recordObject(ctx context.Context, q execer, o Object) error {
 	return nil
 }
 
-// boolTuples is placeholders(n, 9) with the last column cast from an
+// boolTuples is placeholders(n, 10) with the ninth column cast from an
 // integer to boolean, for PostgreSQL.
 func boolTuples(n int) string {
-	const tuple = "(?,?,?,?,?,?,?,?,?::integer::boolean)"
+	const tuple = "(?,?,?,?,?,?,?,?,?::integer::boolean,?)"
 	out := make([]byte, 0, n*(len(tuple)+1))
 	for i := range n {
 		if i > 0 {
