@@ -384,41 +384,6 @@ func (s *sqlStore) rowSource(rows [][]any, types ...string) (string, []any) {
 	return "unnest(" + strings.Join(casts, ", ") + ") AS v(" + strings.Join(names, ", ") + ")", args
 }
 
-// column is column c of rows as the slice pgx sends as a binary array of
-// type t: UUIDs as bytes and integers as int64, since a value pgx cannot
-// encode in binary falls back to text through a formatted error, which
-// cost a 1,000-partition commit 8% of its CPU.
-func column(rows [][]any, c int, t string) any {
-	switch t {
-	case "uuid":
-		col := make([][16]byte, len(rows))
-		for i, r := range rows {
-			col[i] = r[c].(uuid.UUID)
-		}
-		return col
-	case "text":
-		col := make([]string, len(rows))
-		for i, r := range rows {
-			col[i] = r[c].(string)
-		}
-		return col
-	}
-	col := make([]int64, len(rows))
-	for i, r := range rows {
-		switch v := r[c].(type) {
-		case int64:
-			col[i] = v
-		case int32:
-			col[i] = int64(v)
-		case int16:
-			col[i] = int64(v)
-		default:
-			panic(fmt.Sprintf("row source column %d: %T is not an integer", c, v))
-		}
-	}
-	return col
-}
-
 // producerRows reads the rows of table keyed by (producer_id, topic_id,
 // part) for keys, which are in lock order, with cols after the key
 // columns, locking them with lock (forUpdate's clause or nothing): in

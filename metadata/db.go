@@ -259,6 +259,7 @@ func openPostgres(ctx context.Context, url string) (*pgBackend, error) {
 	if err != nil {
 		return nil, err
 	}
+	cfg.AfterConnect = registerWireArrays
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, err
