@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 
@@ -179,7 +180,7 @@ func (s *sqlStore) CommitObject(ctx context.Context, c ObjectCommit) (CommitResu
 						k  tp
 						ps partState
 					)
-					if err := r.Scan(&k.topic, &k.part, &ps.start, &ps.next, &ps.maxTS); err != nil {
+					if err := r.Scan(uuidInto{&k.topic}, &k.part, &ps.start, &ps.next, &ps.maxTS); err != nil {
 						return err
 					}
 					ps.origNext = ps.next
@@ -193,7 +194,7 @@ func (s *sqlStore) CommitObject(ctx context.Context, c ObjectCommit) (CommitResu
 				ps      prodState
 				batches string
 			)
-			if err := r.Scan(&k.pid, &k.topic, &k.part, &ps.epoch, &batches); err != nil {
+			if err := r.Scan(&k.pid, uuidInto{&k.topic}, &k.part, &ps.epoch, &batches); err != nil {
 				return err
 			}
 			var err error
@@ -336,18 +337,27 @@ func (s *sqlStore) assign(c ObjectCommit, keys []tp, pkeys []prodKey, parts map[
 // appended groups a commit's index rows by partition, in the order the
 // runs name them.
 func appended(c ObjectCommit, index []IndexEntry, parts map[tp]*partState) []Appended {
-	at := map[tp]int{}
-	var out []Appended
-	for _, e := range index {
-		k := tp{e.Topic, e.Partition}
-		i, ok := at[k]
-		if !ok {
-			i = len(out)
-			at[k] = i
-			out = append(out, Appended{Topic: e.Topic, Partition: e.Partition, LogStartOffset: parts[k].start})
+	// The rows of one run are consecutive: each partition's rows are a
+	// piece of one copy of index, unless it has several runs.
+	rows := slices.Clone(index)
+	at := make(map[tp]int, len(c.Runs))
+	out := make([]Appended, 0, len(c.Runs))
+	for lo := 0; lo < len(rows); {
+		k := tp{rows[lo].Topic, rows[lo].Partition}
+		hi := lo + 1
+		for hi < len(rows) && rows[hi].Topic == k.topic && rows[hi].Partition == k.part {
+			hi++
 		}
-		e.ObjectSize = c.Size
-		out[i].Rows = append(out[i].Rows, e)
+		for j := lo; j < hi; j++ {
+			rows[j].ObjectSize = c.Size
+		}
+		if i, ok := at[k]; ok {
+			out[i].Rows = append(out[i].Rows, rows[lo:hi]...) // capped below: copies
+		} else {
+			at[k] = len(out)
+			out = append(out, Appended{Topic: k.topic, Partition: k.part, LogStartOffset: parts[k].start, Rows: rows[lo:hi:hi]})
+		}
+		lo = hi
 	}
 	for _, r := range c.Runs {
 		i, ok := at[tp{r.Topic, r.Partition}]

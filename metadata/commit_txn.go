@@ -90,7 +90,7 @@ func (tc *txnCommit) partReads(s *sqlStore) []read {
 			k   prodKey
 			row txnRow
 		)
-		if err := r.Scan(&k.pid, &k.topic, &k.part, &row.epoch, &row.first); err != nil {
+		if err := r.Scan(&k.pid, uuidInto{&k.topic}, &k.part, &row.epoch, &row.first); err != nil {
 			return err
 		}
 		tc.rows[k] = &row

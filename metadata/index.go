@@ -22,7 +22,7 @@ const indexSelect = "SELECT " + indexReadCols +
 
 func scanIndex(r row) (IndexEntry, error) {
 	var e IndexEntry
-	err := r.Scan(&e.Topic, &e.Partition, &e.BaseOffset, &e.LastOffset, &e.ObjectKey, &e.ByteOffset, &e.ByteLength, &e.MaxTimestamp, &e.Absolute, &e.ObjectSize)
+	err := r.Scan(uuidInto{&e.Topic}, &e.Partition, &e.BaseOffset, &e.LastOffset, &e.ObjectKey, &e.ByteOffset, &e.ByteLength, &e.MaxTimestamp, &e.Absolute, &e.ObjectSize)
 	return e, err
 }
 

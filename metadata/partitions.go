@@ -21,7 +21,7 @@ const lastStable = "(SELECT CASE WHEN u.lso < partitions.log_start_offset THEN p
 
 func scanPartition(r row) (PartitionState, error) {
 	var p PartitionState
-	err := r.Scan(&p.Topic, &p.Partition, &p.LogStartOffset, &p.NextOffset, &p.LastStableOffset)
+	err := r.Scan(uuidInto{&p.Topic}, &p.Partition, &p.LogStartOffset, &p.NextOffset, &p.LastStableOffset)
 	return p, err
 }
 
