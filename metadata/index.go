@@ -17,12 +17,18 @@ const indexReadCols = indexCols + ", absolute"
 
 // indexSelect selects what scanIndex reads from index_entries: the row and
 // its object's size, which tells readers whether to fetch the object whole.
-const indexSelect = "SELECT " + indexReadCols +
-	", COALESCE((SELECT size FROM objects WHERE objects.object_key = index_entries.object_key), 0) FROM index_entries"
+const indexSelect = "SELECT " + indexReadCols + indexSizeCol + " FROM index_entries"
 
-func scanIndex(r row) (IndexEntry, error) {
+// indexMarkedSelect is indexSelect and each row's time mark (timemarks.go).
+const indexMarkedSelect = "SELECT " + indexReadCols + indexSizeCol + ", time_mark FROM index_entries"
+
+const indexSizeCol = ", COALESCE((SELECT size FROM objects WHERE objects.object_key = index_entries.object_key), 0)"
+
+// scanIndex scans a row of indexSelect, or of indexMarkedSelect with the
+// mark's destination in extra.
+func scanIndex(r row, extra ...any) (IndexEntry, error) {
 	var e IndexEntry
-	err := r.Scan(uuidInto{&e.Topic}, &e.Partition, &e.BaseOffset, &e.LastOffset, &e.ObjectKey, &e.ByteOffset, &e.ByteLength, &e.MaxTimestamp, &e.Absolute, &e.ObjectSize)
+	err := r.Scan(append([]any{uuidInto{&e.Topic}, &e.Partition, &e.BaseOffset, &e.LastOffset, &e.ObjectKey, &e.ByteOffset, &e.ByteLength, &e.MaxTimestamp, &e.Absolute, &e.ObjectSize}, extra...)...)
 	return e, err
 }
 

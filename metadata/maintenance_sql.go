@@ -174,15 +174,19 @@ func (s *sqlStore) ReplaceIndex(ctx context.Context, r IndexReplacement, deleteA
 		if _, err := s.lockPartition(ctx, q, r.Topic, r.Partition); err != nil {
 			return err
 		}
-		var cur []IndexEntry
+		var (
+			cur    []IndexEntry
+			marked []bool
+		)
 		where, args := rowsFrom(r.Topic, r.Partition, lo)
 		where += " AND base_offset <= ?"
 		args = append(args, hi)
 		err := scanAll(ctx, q, func(rs rows) error {
-			e, err := scanIndex(rs)
-			cur = append(cur, e)
+			var mark int64
+			e, err := scanIndex(rs, &mark)
+			cur, marked = append(cur, e), append(marked, mark == 1)
 			return err
-		}, indexSelect+" WHERE "+where+" ORDER BY base_offset", args...)
+		}, indexMarkedSelect+" WHERE "+where+" ORDER BY base_offset", args...)
 		if err != nil {
 			return err
 		}
@@ -194,10 +198,7 @@ func (s *sqlStore) ReplaceIndex(ctx context.Context, r IndexReplacement, deleteA
 				return ErrConflict
 			}
 		}
-		marks, err := newTimeMarks(ctx, q, where, args, cur, r.New)
-		if err != nil {
-			return err
-		}
+		marks := newTimeMarks(cur, marked, r.New)
 		if _, err := q.exec(ctx, "DELETE FROM index_entries WHERE "+where, args...); err != nil {
 			return err
 		}

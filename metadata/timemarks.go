@@ -1,10 +1,6 @@
 package metadata
 
-import (
-	"context"
-	"fmt"
-	"math"
-)
+import "math"
 
 // Time marks: how ListOffsets by timestamp finds its row without an index
 // on every row's timestamp, which cost every commit as much as the rest of
@@ -58,22 +54,11 @@ func markTimes(index []IndexEntry, parts map[tp]*partState) []int64 {
 }
 
 // newTimeMarks returns the time_mark of each of repl, which replace old,
-// the rows matching where (under the partition's lock). A new row keeps a
-// mark of an old row it shares offsets with if its max_timestamp is still
-// at least that row's: it is then at least every earlier row's too. A
-// mark key compaction lowers is dropped; lookups then scan further, but
-// never past their row.
-func newTimeMarks(ctx context.Context, q execer, where string, args []any, old, repl []IndexEntry) ([]int64, error) {
-	marked := map[int64]bool{}
-	err := scanAll(ctx, q, func(r rows) error {
-		var base int64
-		err := r.Scan(&base)
-		marked[base] = true
-		return err
-	}, "SELECT base_offset FROM index_entries WHERE "+where+" AND time_mark = 1", args...)
-	if err != nil {
-		return nil, fmt.Errorf("read time marks: %w", err)
-	}
+// whose marks are marked. A new row keeps a mark of an old row it shares
+// offsets with if its max_timestamp is still at least that row's: it is
+// then at least every earlier row's too. A mark key compaction lowers is
+// dropped; lookups then scan further, but never past their row.
+func newTimeMarks(old []IndexEntry, marked []bool, repl []IndexEntry) []int64 {
 	// Both lists are in offset order and without overlaps.
 	marks := make([]int64, len(repl))
 	j := 0
@@ -82,11 +67,11 @@ func newTimeMarks(ctx context.Context, q execer, where string, args []any, old, 
 			j++
 		}
 		for k := j; k < len(old) && old[k].BaseOffset <= n.LastOffset; k++ {
-			if marked[old[k].BaseOffset] && n.MaxTimestamp >= old[k].MaxTimestamp {
+			if marked[k] && n.MaxTimestamp >= old[k].MaxTimestamp {
 				marks[i] = 1
 				break
 			}
 		}
 	}
-	return marks, nil
+	return marks
 }
