@@ -73,13 +73,21 @@ func (s *sqlStore) indexOne(ctx context.Context, op, q string, args ...any) (Ind
 // mark (timemarks.go) satisfying cond, or -1.
 const lastMark = "COALESCE((SELECT base_offset FROM index_entries WHERE topic_id = ? AND part = ? AND time_mark = 1%s ORDER BY max_timestamp DESC LIMIT 1), -1)"
 
+// firstMarkFrom is a subquery for the base offset of a partition's first
+// time mark whose timestamp reaches a timestamp, or the largest offset.
+const firstMarkFrom = "COALESCE((SELECT base_offset FROM index_entries WHERE topic_id = ? AND part = ? AND time_mark = 1 AND max_timestamp >= ? ORDER BY max_timestamp LIMIT 1), 9223372036854775807)"
+
 // IndexByTimestamp scans in offset order from after the last time mark
-// below ts's span: no row up to that mark reaches ts.
+// below ts's span (no row up to it reaches ts) through the first mark
+// that reaches ts (which does), and not at all when ts is past the
+// partition's running maximum: so a partition whose timestamps stopped
+// growing, or that has none (-1), is not scanned whole.
 func (s *sqlStore) IndexByTimestamp(ctx context.Context, topic uuid.UUID, partition int32, ts int64) (IndexEntry, bool, error) {
 	return s.indexOne(ctx, fmt.Sprintf("index of %s/%d by timestamp", topic, partition),
 		indexSelect+" WHERE topic_id = ? AND part = ? AND base_offset > "+fmt.Sprintf(lastMark, " AND max_timestamp < ?")+
-			" AND max_timestamp >= ? ORDER BY base_offset LIMIT 1",
-		topic, partition, topic, partition, timeSpanStart(ts), ts)
+			" AND base_offset <= "+firstMarkFrom+" AND max_timestamp >= ?"+
+			" AND ? <= (SELECT max_timestamp FROM partitions WHERE topic_id = ? AND part = ?) ORDER BY base_offset LIMIT 1",
+		topic, partition, topic, partition, timeSpanStart(ts), topic, partition, ts, ts, ts, topic, partition)
 }
 
 // IndexMaxTimestamp looks from the last time mark on: no earlier row has

@@ -2,6 +2,7 @@ package metadata_test
 
 import (
 	"database/sql"
+	"math"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -37,6 +38,12 @@ func TestTimestampLookupsMatchAScan(t *testing.T) {
 			t.Fatal(err)
 		}
 		checkTimeLookups(t, s, a.ID, base-1_000, end)
+
+		none := mustTopic(t, s, "no-timestamps", 1) // records without one: -1
+		for range 20 {
+			commitOne(t, s, none.ID, 0, plain(0, 10, 2, -1))
+		}
+		checkTimeLookups(t, s, none.ID, -3_000, 3_000)
 	})
 }
 
@@ -136,11 +143,11 @@ func merge(t *testing.T, s metadata.Store, e *env, old []metadata.IndexEntry, lo
 }
 
 // checkTimeLookups compares the lookups with a scan of the partition's
-// rows at every 50 ms from lo to hi.
+// rows at every 50 ms from lo to hi, and at the largest timestamp.
 func checkTimeLookups(t *testing.T, s metadata.Store, topic uuid.UUID, lo, hi int64) {
 	t.Helper()
 	rows := index(t, s, topic, 0)
-	var top metadata.IndexEntry
+	top := metadata.IndexEntry{MaxTimestamp: math.MinInt64}
 	for _, r := range rows {
 		if r.MaxTimestamp >= top.MaxTimestamp {
 			top = r
@@ -150,7 +157,11 @@ func checkTimeLookups(t *testing.T, s metadata.Store, topic uuid.UUID, lo, hi in
 	if err != nil || !ok || m.BaseOffset != top.BaseOffset {
 		t.Fatalf("IndexMaxTimestamp = row %d, %v, %v; a scan finds row %d (%d)", m.BaseOffset, ok, err, top.BaseOffset, top.MaxTimestamp)
 	}
+	probes := []int64{top.MaxTimestamp, top.MaxTimestamp + 1}
 	for ts := lo; ts <= hi; ts += 50 {
+		probes = append(probes, ts)
+	}
+	for _, ts := range probes {
 		want := -1
 		for i, r := range rows {
 			if r.MaxTimestamp >= ts {
