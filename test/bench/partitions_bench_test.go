@@ -11,13 +11,11 @@ import (
 	"io"
 	"math"
 	"net/http"
-	neturl "net/url"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -333,7 +331,10 @@ func wideCommits(b *testing.B, idempotent bool) []time.Duration {
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer dropDatabase(b, url, store)
+	defer func() {
+		store.Close()
+		testenv.DropPostgres(b, url)
+	}()
 	var ts []metadata.Topic
 	for i := range commitPartitions / manyPartitions {
 		t, err := store.CreateTopic(ctx, metadata.TopicSpec{Name: fmt.Sprintf("wide-%d", i), Partitions: manyPartitions, ReplicationFactor: 1})
@@ -363,28 +364,6 @@ func wideCommits(b *testing.B, idempotent bool) []time.Duration {
 		lats = append(lats, timedCommit(b, store, c))
 	}
 	return lats
-}
-
-// dropDatabase closes store and drops its database, at url on the test
-// server, with whatever maintenance it still had pending.
-func dropDatabase(b *testing.B, url string, store metadata.Store) {
-	b.Helper()
-	store.Close()
-	ctx := context.Background()
-	u, err := neturl.Parse(url)
-	if err != nil {
-		b.Fatal(err)
-	}
-	name := strings.TrimPrefix(u.Path, "/")
-	u.Path = "/postgres"
-	conn, err := pgx.Connect(ctx, u.String())
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, "DROP DATABASE "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)"); err != nil {
-		b.Fatalf("drop database %s: %v", name, err)
-	}
 }
 
 // timedCommit commits c and returns how long CommitObject took; a failed

@@ -39,17 +39,37 @@ func Postgres(t testing.TB) string {
 		t.Fatalf("PostgreSQL: %v", pgErr)
 	}
 	name := fmt.Sprintf("t%d_%d", os.Getpid(), pgDBs.Add(1))
+	pgAdmin(t, "CREATE DATABASE "+name)
+	return pgBase + "/" + name + pgURLSuffix
+}
+
+const pgURLSuffix = "?sslmode=disable"
+
+// DropPostgres drops the database at url, which Postgres returned,
+// disconnecting whoever still uses it: what it holds and whatever
+// maintenance it has pending go with it.
+func DropPostgres(t testing.TB, url string) {
+	t.Helper()
+	name, ok := strings.CutPrefix(strings.TrimSuffix(url, pgURLSuffix), pgBase+"/")
+	if !ok {
+		t.Fatalf("PostgreSQL: %s is not a database of the test server", url)
+	}
+	pgAdmin(t, "DROP DATABASE "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)")
+}
+
+// pgAdmin runs stmt on the test server's postgres database.
+func pgAdmin(t testing.TB, stmt string) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	conn, err := pgx.Connect(ctx, pgBase+"/postgres?sslmode=disable")
+	conn, err := pgx.Connect(ctx, pgBase+"/postgres"+pgURLSuffix)
 	if err != nil {
 		t.Fatalf("PostgreSQL: connect: %v", err)
 	}
 	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		t.Fatalf("PostgreSQL: create database %s: %v", name, err)
+	if _, err := conn.Exec(ctx, stmt); err != nil {
+		t.Fatalf("PostgreSQL: %s: %v", stmt, err)
 	}
-	return pgBase + "/" + name + "?sslmode=disable"
 }
 
 // pgBinDir finds the newest installed server's bin directory.
