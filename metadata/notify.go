@@ -87,10 +87,17 @@ var announcers = struct {
 // muted holds the stores whose commits announce nothing (see MuteNotifications).
 var muted sync.Map
 
-// MuteNotifications stops commits through s from telling other processes;
-// their long polls then see them only when they re-check on their own
-// timer. Only benchmarks call it, to print what notifications cost.
-func MuteNotifications(s Store) { muted.Store(s, true) }
+// MuteNotifications stops (mute) or restarts commits through s telling
+// other processes; muted, their long polls see them only when they
+// re-check on their own timer. Only benchmarks call it, to print what
+// notifications cost.
+func MuteNotifications(s Store, mute bool) {
+	if mute {
+		muted.Store(s, true)
+	} else {
+		muted.Delete(s)
+	}
+}
 
 // announce hands a done commit's object and what it appended to the
 // store's announcer, starting one if none runs.
