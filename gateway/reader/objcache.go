@@ -10,13 +10,17 @@ import (
 )
 
 // objectCache holds segment bytes in two parts, as W-TinyLFU does: an LRU
-// window that takes every new entry, and ristretto's main cache, which an
-// entry leaving the window is offered to. Ristretto admits an entry only
+// window that takes every new entry, and ristretto's main cache, which a
+// range leaving the window is offered to. Ristretto admits an entry only
 // if it has been asked for more often than the entries it would evict, and
 // an object just written or just read whole has hardly been asked for yet:
 // with ristretto alone, behind a full cache each consumer of an object's
 // partitions found the object missing and read it again (4.4 times the
-// objects' bytes with 4 consumers in the cold fetch benchmark).
+// objects' bytes with 4 consumers in the cold fetch benchmark). Whole
+// objects never reach it: their requests count the partitions that have
+// read them, not those still to come, so ristretto refused the objects
+// consumers still needed and kept those they were done with. An object
+// leaving the window is dropped.
 type objectCache struct {
 	main *ristretto.Cache[string, *entry]
 
@@ -67,13 +71,14 @@ func (e *entry) release() {
 	}
 }
 
-// newObjectCache holds at most maxBytes: half in the window and half in
-// the main cache. Kafka reads are mostly recent or sequential, which
-// favours recency: with a quarter in the window, consumers of one topic
-// that drifted a few objects apart still read some objects twice (37–44
-// GETs for 34–36 objects in the cold fetch benchmark); with half, once.
+// newObjectCache holds at most maxBytes: seven eighths in the window and
+// the rest in the main cache, for ranges. Kafka reads are mostly recent or
+// sequential, which favours recency: with a quarter in the window,
+// consumers of one topic that drifted a few objects apart still read some
+// objects twice (37–44 GETs for 34–36 objects in the cold fetch
+// benchmark); with half, 7–17 of 116 objects twice.
 func newObjectCache(maxBytes int64) (*objectCache, error) {
-	window := maxBytes / 2
+	window := maxBytes - maxBytes/8
 	main, err := ristretto.NewCache(&ristretto.Config[string, *entry]{
 		// About ten counters per expected entry; entries are ranges of
 		// tens of KiB up to whole objects of a few MiB.
@@ -116,12 +121,11 @@ func (c *objectCache) get(key string) (*entry, bool) {
 	return e, true
 }
 
-// add takes over the caller's hold on e and puts e in the window, moving
-// the least recently used entries out of it into the main cache, which
-// may refuse them.
+// add takes over the caller's hold on e and puts e in the window, passing
+// the least recently used entries out of it on to the main cache.
 func (c *objectCache) add(e *entry) {
 	if int64(cap(e.data)) > c.max {
-		c.offer(e)
+		c.pass(e)
 		return
 	}
 	c.mu.Lock()
@@ -141,14 +145,15 @@ func (c *objectCache) add(e *entry) {
 	}
 	c.mu.Unlock()
 	for _, old := range out {
-		c.offer(old)
+		c.pass(old)
 	}
 }
 
-// offer hands e, and the hold on it, to the main cache.
-func (c *objectCache) offer(e *entry) {
-	if !c.main.Set(e.key, e, int64(cap(e.data))) {
-		e.release() // dropped before admission was even tried
+// pass hands a range, and the hold on it, to the main cache, which may
+// refuse it, and drops a whole object.
+func (c *objectCache) pass(e *entry) {
+	if isWhole(e.key) || !c.main.Set(e.key, e, int64(cap(e.data))) {
+		e.release()
 	}
 }
 

@@ -12,7 +12,7 @@ import (
 // still there for the next reader: ristretto alone refuses it.
 func TestObjectCacheKeepsNewEntries(t *testing.T) {
 	t.Parallel()
-	c, err := newObjectCache(1 << 20) // window and main 512 KiB each
+	c, err := newObjectCache(1 << 20) // a window of 896 KiB, main 128 KiB
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,11 +46,12 @@ func TestObjectCacheKeepsNewEntries(t *testing.T) {
 // on to the main cache.
 func TestObjectCacheWindowIsLRU(t *testing.T) {
 	t.Parallel()
-	c, err := newObjectCache(2 << 10) // window 1 KiB
+	c, err := newObjectCache(8 << 10) // main 1 KiB
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.close()
+	c.max = 1 << 10 // a window of two entries, to watch their order
 	for _, step := range []struct {
 		add, get string
 		window   []string
@@ -91,7 +92,7 @@ func TestObjectCacheWindowIsLRU(t *testing.T) {
 // go of it, and never while one still holds it.
 func TestEntryRecycledByLastHolder(t *testing.T) {
 	t.Parallel()
-	c, err := newObjectCache(2 << 20) // window 1 MiB: one 1 MiB entry
+	c, err := newObjectCache(2 << 20) // a window of 1.75 MiB: one 1 MiB entry
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,7 +155,7 @@ func TestEntryReadersRaceEvictions(t *testing.T) {
 // buffer may make larger than its bytes.
 func TestCacheChargesCapacity(t *testing.T) {
 	t.Parallel()
-	c, err := newObjectCache(8 << 20) // a window of 4 MiB
+	c, err := newObjectCache(4 << 20) // a window of 3.5 MiB
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,5 +166,34 @@ func TestCacheChargesCapacity(t *testing.T) {
 	defer c.mu.Unlock()
 	if _, ok := c.entries["a"]; ok || c.size != 3<<20 {
 		t.Fatalf("window holds %d bytes (a in it: %v), want b's 3 MiB alone", c.size, ok)
+	}
+}
+
+// A whole object leaving the window is dropped, its buffer recycled, while
+// a range is offered to the main cache: ristretto would judge the object
+// by the readers done with it, not by those still to come.
+func TestObjectCacheDropsWholeObjects(t *testing.T) {
+	t.Parallel()
+	c, err := newObjectCache(8 << 10) // main 1 KiB
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.close()
+	c.max = 1 << 10 // a window of two entries
+	whole := newEntry(wholeKey("obj"), make([]byte, 512), false)
+	whole.acquire() // the test's own hold, to watch the cache's go
+	c.add(whole)
+	c.add(newEntry("obj@0+512", make([]byte, 512), false))
+	c.add(newEntry("next", make([]byte, 512), false))
+	c.add(newEntry("last", make([]byte, 512), false))
+	c.main.Wait()
+	if _, ok := c.main.Get(wholeKey("obj")); ok {
+		t.Error("a whole object that left the window is in the main cache")
+	}
+	if n := whole.refs.Load(); n != 1 {
+		t.Errorf("the whole object has %d holders after leaving the window, want 1 (the test)", n)
+	}
+	if _, ok := c.main.Get("obj@0+512"); !ok {
+		t.Error("a range that left the window is not in the main cache, which had room")
 	}
 }

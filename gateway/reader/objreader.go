@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -241,7 +242,11 @@ func (r *objectReader) readRows(ctx context.Context, rows []metadata.IndexEntry,
 	return stored, release, nil
 }
 
-func wholeKey(key string) string { return key + "@all" }
+const wholeSuffix = "@all"
+
+func wholeKey(key string) string { return key + wholeSuffix }
+
+func isWhole(cacheKey string) bool { return strings.HasSuffix(cacheKey, wholeSuffix) }
 
 func rangeKey(row metadata.IndexEntry) string {
 	return fmt.Sprintf("%s@%d+%d", row.ObjectKey, row.ByteOffset, row.ByteLength)
