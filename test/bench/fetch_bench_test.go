@@ -9,9 +9,6 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
-	"net"
-	"os/exec"
-	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -116,13 +113,13 @@ func BenchmarkColdFetchThroughput(b *testing.B) {
 	report(b, "cold fetch: CPU seconds with kgo consumers (%.2fs wall, %d cores): %s", elapsed.Seconds(), runtimeCores(), cpu)
 	report(b, "cold fetch: %s", cpuCeiling(cpu, float64(objBytes)/1e9, raw))
 	report(b, "cold fetch: %s", cpuFloor(b, "", cpu, float64(objBytes)/1e9, raw, ratio))
-	report(b, "cold fetch: %s", relayFloor(b, "", cpu.gateway/(float64(objBytes)/1e9), relay))
+	report(b, "cold fetch: %s", relayFloor(b, "", cpu.gateway/(float64(objBytes)/1e9), relay, fetchRelay))
 	report(b, "cold fetch: the gateway read %s for %.1f MB of objects", gets, float64(objBytes)/1e6)
 	report(b, "cold fetch, records not decoded: %.1f MB/s with %d fetch clients (%.1f MB of batches in %.2fs): ratio %.2f; CPU seconds: %s",
 		fetchMBps, readers, float64(rawBytes)/1e6, rawElapsed.Seconds(), fetchMBps/raw.median(), rawCPU)
 	report(b, "cold fetch, records not decoded: %s", cpuCeiling(rawCPU, float64(rawObjBytes)/1e9, raw))
 	report(b, "cold fetch, records not decoded: %s", cpuFloor(b, "undecoded-", rawCPU, float64(rawObjBytes)/1e9, raw, fetchMBps/raw.median()))
-	report(b, "cold fetch, records not decoded: %s", relayFloor(b, "undecoded-", rawCPU.gateway/(float64(rawObjBytes)/1e9), relay))
+	report(b, "cold fetch, records not decoded: %s", relayFloor(b, "undecoded-", rawCPU.gateway/(float64(rawObjBytes)/1e9), relay, fetchRelay))
 	report(b, "cold fetch: gateway peak RSS (VmHWM) %.1f MiB", float64(hwm)/1024)
 }
 
@@ -300,70 +297,6 @@ func bucketKeys(b *testing.B, bucketURL string) []string {
 func rawGetMBps(b *testing.B, bucketURL string, keys []string, bufs [][]byte) float64 {
 	n, elapsed := getAll(b, bucketURL, keys, bufs, nil)
 	return float64(n) / 1e6 / elapsed.Seconds()
-}
-
-// relayCPUPerGB is the floor of a cold fetch's CPU on this machine: what
-// a gateway that only received the objects' bytes and sent them on would
-// spend. len(bufs) workers GET the objects with the raw client, each into
-// its buffer, and write them to a loopback TCP connection that a `cat`
-// process drains; it returns this process's CPU seconds per GB, counted
-// as the raw client's are. On loopback a write also delivers the bytes
-// into the reader's socket, which a network would leave to the reader's
-// machine: the gateway pays that for its consumers too.
-func relayCPUPerGB(b *testing.B, bucketURL string, keys []string, bufs [][]byte) float64 {
-	b.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer ln.Close()
-	conns := make([]net.Conn, len(bufs))
-	drains := make([]*exec.Cmd, len(bufs))
-	for i := range conns {
-		if conns[i], err = net.Dial("tcp", ln.Addr().String()); err != nil {
-			b.Fatal(err)
-		}
-		drains[i] = drainProcess(b, ln)
-	}
-	runtime.GC()
-	cpu0 := sampleCPU(0)
-	n, _ := getAll(b, bucketURL, keys, bufs, func(w int, data []byte) error {
-		_, err := conns[w].Write(data)
-		return err
-	})
-	cpu := sampleCPU(0).sub(cpu0).clients
-	for i, c := range conns {
-		c.Close()
-		drains[i].Wait()
-	}
-	return cpu / (float64(n) / 1e9)
-}
-
-// drainProcess accepts a connection on ln and starts cat reading it.
-func drainProcess(b *testing.B, ln net.Listener) *exec.Cmd {
-	b.Helper()
-	in, err := ln.Accept()
-	if err != nil {
-		b.Fatal(err)
-	}
-	f, err := in.(*net.TCPConn).File()
-	in.Close()
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer f.Close() // cat has its own copy
-	cmd := exec.Command("cat")
-	cmd.Stdin = f
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	return cmd
-}
-
-// relayFloor compares the gateway's CPU per GB with the relay's.
-func relayFloor(b *testing.B, prefix string, gw, relay float64) string {
-	b.ReportMetric(gw/relay, prefix+"gw/relay-CPU")
-	return fmt.Sprintf("gateway %.2f CPU-s per GB, a relay that only GETs the objects and writes them to a loopback socket %.2f: %.2f× the relay", gw, relay, gw/relay)
 }
 
 // getAll GETs the objects at keys with the raw client, len(bufs) at a

@@ -95,6 +95,7 @@ func BenchmarkProduceThroughput(b *testing.B) {
 	objs, objBytes := bucketObjects(b, bucketURL)
 
 	raw.sample(3, func() float64 { return rawPutMBps(b, srv, rawData, throughputBytes) })
+	relay := relayPutCPUPerGB(b, srv, rawData, 2*throughputBytes)
 	mbps := float64(records*recordSize) / 1e6 / elapsed.Seconds()
 	ratio := mbps / raw.median()
 
@@ -112,6 +113,7 @@ func BenchmarkProduceThroughput(b *testing.B) {
 	report(b, "produce throughput: CPU seconds during the run (%.2fs wall, %d cores): %s", elapsed.Seconds(), runtimeCores(), cpu)
 	report(b, "produce throughput: %s", cpuCeiling(cpu, float64(records*recordSize)/1e9, raw))
 	report(b, "produce throughput: %s", cpuFloor(b, "", cpu, float64(records*recordSize)/1e9, raw, ratio))
+	report(b, "produce throughput: %s", relayFloor(b, "", cpu.gateway/(float64(records*recordSize)/1e9), relay, produceRelay))
 }
 
 // BenchmarkProduceLatency produces 2,000 records/s of 1 KiB for 10 s, one
