@@ -324,3 +324,30 @@ func TestFetchNegativePartitionMaxBytes(t *testing.T) {
 		t.Errorf("%d records, want the first batch's 2", n)
 	}
 }
+
+// Consumers of an object's partitions that are further apart than half
+// the cache, but not than its window, read it once between them, even
+// behind a main cache of entries read many times: partition 1's consumer
+// starts after partition 0's has read every object.
+func TestDriftingConsumersReadObjectsOnce(t *testing.T) {
+	const objects = 8 // about 200 KiB each, charged 256 KiB
+	env := newTestEnv(t)
+	for range objects {
+		env.commit(t, map[int32][]string{0: kibRecords[:100], 1: kibRecords[:100]})
+	}
+	bucket := &countingBucket{Bucket: env.bucket}
+	r := env.reader(t, bucket, 3<<20) // a window of 10 such objects
+	fillCache(r.objects.cache)
+	for _, p := range []int32{0, 1} {
+		for offset := int64(0); offset < objects*100; offset += 100 {
+			got, _, release := r.Fetch(t.Context(), []Want{{Topic: env.topic, Partition: p, Offset: offset, MaxBytes: 100 << 10}}, 100<<10)
+			if got[0].Err != nil || got[0].Count != 100 {
+				t.Fatalf("partition %d at %d: %d records, %v", p, offset, got[0].Count, got[0].Err)
+			}
+			release()
+		}
+	}
+	if gets, ranged := bucket.gets.Load(), bucket.ranged.Load(); gets != objects || ranged != 0 {
+		t.Errorf("two consumers made %d GETs and %d ranged GETs for %d objects, want %d and 0", gets, ranged, objects, objects)
+	}
+}
