@@ -3,9 +3,10 @@ package gateway
 // ListOffsets, versions 1–8.
 //
 // Answers earliest (-2, and -4 "earliest local", which is the same here
-// since everything is in the bucket), latest (-1), max timestamp (-3, v7+)
-// and by timestamp: the first offset whose record timestamp is >= the one
-// asked, or -1 when there is none. Under isolation_level=read_committed,
+// since everything is in the bucket), latest (-1), max timestamp (-3, v7+:
+// the first record holding the largest timestamp, as Kafka answers since
+// KAFKA-16310) and by timestamp: the first offset whose record timestamp
+// is >= the one asked, or -1 when there is none. Under isolation_level=read_committed,
 // latest is the last stable offset, as in Kafka.
 
 import (

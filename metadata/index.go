@@ -90,11 +90,12 @@ func (s *sqlStore) IndexByTimestamp(ctx context.Context, topic uuid.UUID, partit
 		topic, partition, topic, partition, timeSpanStart(ts), topic, partition, ts, ts, ts, topic, partition)
 }
 
-// IndexMaxTimestamp looks from the last time mark on: no earlier row has
-// a larger timestamp, and on a tie the later row wins.
+// IndexMaxTimestamp looks from the last time mark on: every earlier row
+// has a timestamp in an earlier second, so the earliest row holding the
+// largest timestamp is among those it scans.
 func (s *sqlStore) IndexMaxTimestamp(ctx context.Context, topic uuid.UUID, partition int32) (IndexEntry, bool, error) {
 	return s.indexOne(ctx, fmt.Sprintf("max timestamp of %s/%d", topic, partition),
 		indexSelect+" WHERE topic_id = ? AND part = ? AND base_offset >= "+fmt.Sprintf(lastMark, "")+
-			" ORDER BY max_timestamp DESC, base_offset DESC LIMIT 1",
+			" ORDER BY max_timestamp DESC, base_offset LIMIT 1",
 		topic, partition, topic, partition)
 }

@@ -52,7 +52,8 @@ type Store interface {
 	// max timestamp is >= ts, or ok=false when there is none.
 	IndexByTimestamp(ctx context.Context, topic uuid.UUID, partition int32, ts int64) (e IndexEntry, ok bool, err error)
 	// IndexMaxTimestamp returns the row holding the partition's largest
-	// timestamp (the latest such row on ties), or ok=false when empty.
+	// timestamp (the earliest such row on ties, as Kafka picks the
+	// earliest batch), or ok=false when empty.
 	IndexMaxTimestamp(ctx context.Context, topic uuid.UUID, partition int32) (e IndexEntry, ok bool, err error)
 
 	// AllocateProducerID hands out a cluster-unique producer id.

@@ -319,7 +319,7 @@ func TestIndexQueries(t *testing.T) {
 			}
 		}
 		m, ok, err := s.IndexMaxTimestamp(ctx, a.ID, 0)
-		if err != nil || !ok || m.BaseOffset != 90 || m.MaxTimestamp != 900 {
+		if err != nil || !ok || m.BaseOffset != 80 || m.MaxTimestamp != 900 {
 			t.Fatalf("IndexMaxTimestamp = %+v %v %v", m, ok, err)
 		}
 		if _, ok, err := s.IndexMaxTimestamp(ctx, a.ID, 1); ok || err != nil {

@@ -149,7 +149,7 @@ func checkTimeLookups(t *testing.T, s metadata.Store, topic uuid.UUID, lo, hi in
 	rows := index(t, s, topic, 0)
 	top := metadata.IndexEntry{MaxTimestamp: math.MinInt64}
 	for _, r := range rows {
-		if r.MaxTimestamp >= top.MaxTimestamp {
+		if r.MaxTimestamp > top.MaxTimestamp {
 			top = r
 		}
 	}

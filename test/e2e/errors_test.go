@@ -175,9 +175,10 @@ func TestBrokerErrors(t *testing.T) {
 		t.Run("DeleteRecordsAndTimestamps", func(t *testing.T) {
 			testenv.CreateTopics(t, c.Addr, 1, "offsets")
 			// Offsets 0-4 in one batch, 5-9 in another; the largest
-			// timestamp (9000) is at offset 2.
+			// timestamp (9000) is at offset 2, and again at offset 6:
+			// Kafka's MAX_TIMESTAMP answers the earliest.
 			b1 := rawBatch([]int64{1000, 2000, 9000, 3000, 4000}, []byte("0"), []byte("1"), []byte("2"), []byte("3"), []byte("4"))
-			b2 := rawBatch([]int64{5000, 6000, 7000, 8000, 8500}, []byte("5"), []byte("6"), []byte("7"), []byte("8"), []byte("9"))
+			b2 := rawBatch([]int64{5000, 9000, 7000, 8000, 8500}, []byte("5"), []byte("6"), []byte("7"), []byte("8"), []byte("9"))
 			for i, b := range [][]byte{b1, b2} {
 				r := produceRaw(t, cl, "offsets", 0, b)
 				if r.ErrorCode != 0 || r.BaseOffset != int64(5*i) {
