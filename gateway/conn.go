@@ -650,7 +650,7 @@ func (c *conn) writeLoop() {
 			bw.Reset(deadlineWriter{c.nc, c.g.writeTimeout})
 		}
 		var err error
-		buf, err = writeResponse(bw, buf, r)
+		buf, err = writeResponse(bw, deadlineWriter{c.nc, c.g.writeTimeout}, buf, r)
 		if err != nil {
 			c.fail()
 			continue
@@ -676,6 +676,32 @@ func (w deadlineWriter) Write(p []byte) (int, error) {
 	return w.nc.Write(p)
 }
 
+// writeGroup is about the most a write of a spliced fetch response's
+// pieces carries under one deadline (one piece may carry more).
+const writeGroup = 1 << 20
+
+// writePieces writes pieces with writev, a writeGroup at a time, each
+// under its own deadline. Through the bufio.Writer, each
+// cached row after a small piece was cut in two: up to 8 KiB copied into
+// the buffer and written alone, then the rest; a cold fetch made three
+// writes per partition and spent 3% of its CPU copying.
+func (w deadlineWriter) writePieces(pieces [][]byte) error {
+	for len(pieces) > 0 {
+		n, size := 0, 0
+		for n < len(pieces) && size < writeGroup {
+			size += len(pieces[n])
+			n++
+		}
+		w.nc.SetWriteDeadline(time.Now().Add(w.timeout))
+		group := net.Buffers(pieces[:n])
+		if _, err := group.WriteTo(w.nc); err != nil {
+			return err
+		}
+		pieces = pieces[n:]
+	}
+	return nil
+}
+
 func (c *conn) fail() {
 	c.cancel()
 	c.nc.Close()
@@ -685,9 +711,10 @@ func (c *conn) fail() {
 const maxKeptBuffer = 1 << 20
 
 // writeResponse encodes r into buf, or around the records of a fetch
-// (see fetchwrite.go), writes it to bw, releases the buffers r's records
+// (see fetchwrite.go), writes it to bw, or a spliced fetch's pieces
+// after what bw holds straight to w, releases the buffers r's records
 // were in, and returns buf to keep for the next response.
-func writeResponse(bw *bufio.Writer, buf []byte, r *reply) ([]byte, error) {
+func writeResponse(bw *bufio.Writer, w deadlineWriter, buf []byte, r *reply) ([]byte, error) {
 	if r.raw != nil {
 		_, err := bw.Write(binary.BigEndian.AppendUint32(buf[:0], uint32(len(r.raw))))
 		if err == nil {
@@ -707,9 +734,16 @@ func writeResponse(bw *bufio.Writer, buf []byte, r *reply) ([]byte, error) {
 		pieces = [][]byte{buf}
 	}
 	var err error
-	for _, p := range pieces {
-		if _, err = bw.Write(p); err != nil {
-			break
+	if _, tcp := w.nc.(*net.TCPConn); tcp && len(pieces) > 1 {
+		if err = bw.Flush(); err == nil {
+			err = w.writePieces(pieces)
+		}
+	} else {
+		// TLS would seal each small piece in a record of its own.
+		for _, p := range pieces {
+			if _, err = bw.Write(p); err != nil {
+				break
+			}
 		}
 	}
 	if r.release != nil {

@@ -1,11 +1,15 @@
 package gateway
 
 import (
+	"bufio"
 	"bytes"
+	"io"
 	"math/rand/v2"
+	"net"
 	"runtime"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/caudal/caudal/gateway/reader"
 	"github.com/google/uuid"
@@ -181,5 +185,55 @@ func TestDroppedFetchResponseReleased(t *testing.T) {
 	}
 	if n := released.Load(); n != 1 {
 		t.Errorf("records let go of %d times, want once", n)
+	}
+}
+
+// Over TCP a spliced response goes out with writev, a writeGroup at a
+// time, after what the connection's buffer already held: the client reads
+// the replies whole and in order, also when the records span several
+// groups and a group holds more than writev takes at once.
+func TestSplicedResponseWrittenAfterBufferedReplies(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	client, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	server, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer server.Close()
+
+	small := &reply{corr: 1, key: kmsg.ApiVersions.Int16(), resp: kmsg.NewPtrApiVersionsResponse()}
+	resp, want, release, _ := splicedResponse(t, 100, 3*writeGroup/2, splicedMin, writeGroup)
+	defer release()
+	fetch := &reply{corr: 2, key: kmsg.Fetch.Int16(), resp: resp, header: true}
+	wantBytes := append(appendResponse(nil, small), appendResponse(nil, &reply{corr: 2, key: kmsg.Fetch.Int16(), resp: want, header: true})...)
+
+	got := make(chan []byte)
+	go func() {
+		b, _ := io.ReadAll(client)
+		got <- b
+	}()
+	w := deadlineWriter{server, 10 * time.Second}
+	bw := bufio.NewWriterSize(w, connBufferSize)
+	var buf []byte
+	for _, r := range []*reply{small, fetch} {
+		if buf, err = writeResponse(bw, w, buf, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := bw.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	server.Close()
+	if b := <-got; !bytes.Equal(b, wantBytes) {
+		t.Fatalf("the client read %d bytes, not the %d of the two replies in order", len(b), len(wantBytes))
 	}
 }
