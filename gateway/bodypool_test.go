@@ -107,21 +107,7 @@ func TestRecycledProduceBodiesKeepTheirBatches(t *testing.T) {
 // one write grows to hold them at once, not in rounds that copy it each
 // time; a connection that is not a socket grows with what it read.
 func TestBodyRoomCountsUnreadBytes(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	client, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
-	server, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer server.Close()
+	client, server := tcpPair(t)
 	const sent = 64 << 10
 	if _, err := client.Write(make([]byte, sent)); err != nil {
 		t.Fatal(err)
@@ -146,4 +132,25 @@ func TestBodyRoomCountsUnreadBytes(t *testing.T) {
 	if got := c.bodyRoom(bufio.NewReader(piped), 4*minChunk, maxRequestBytes); got != 4*minChunk*bodyGrowth {
 		t.Errorf("room on a pipe after %d bytes read: %d, want %d", 4*minChunk, got, 4*minChunk*bodyGrowth)
 	}
+}
+
+// tcpPair is both ends of a loopback TCP connection, closed when t ends.
+func tcpPair(t testing.TB) (client, server net.Conn) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	client, err = net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { client.Close() })
+	server, err = ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { server.Close() })
+	return client, server
 }

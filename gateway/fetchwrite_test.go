@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"io"
 	"math/rand/v2"
-	"net"
 	"runtime"
 	"sync/atomic"
 	"testing"
@@ -194,21 +193,7 @@ func TestDroppedFetchResponseReleased(t *testing.T) {
 // groups and a group holds more than writev takes at once.
 func TestSplicedResponseWrittenAfterBufferedReplies(t *testing.T) {
 	t.Parallel()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	client, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
-	server, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer server.Close()
+	client, server := tcpPair(t)
 
 	small := &reply{corr: 1, key: kmsg.ApiVersions.Int16(), resp: kmsg.NewPtrApiVersionsResponse()}
 	resp, want, release, _ := splicedResponse(t, 100, 3*writeGroup/2, splicedMin, writeGroup)
@@ -223,7 +208,10 @@ func TestSplicedResponseWrittenAfterBufferedReplies(t *testing.T) {
 	}()
 	w := deadlineWriter{server, 10 * time.Second}
 	bw := bufio.NewWriterSize(w, connBufferSize)
-	var buf []byte
+	var (
+		buf []byte
+		err error
+	)
 	for _, r := range []*reply{small, fetch} {
 		if buf, err = writeResponse(bw, w, buf, r); err != nil {
 			t.Fatal(err)
