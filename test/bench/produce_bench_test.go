@@ -65,8 +65,8 @@ const (
 // collections (settleHeap): a gateway that has run for a while has its
 // read cache full and its heap mapped. A new process maps ~700 MiB of
 // fresh pages on the way there, and on sandboxed machines (gVisor) each
-// first touch of a 4 KiB page costs ~13 µs (12 µs on the Firecracker
-// VMs), which alone made a fresh gateway 25–40% slower than a warm one.
+// first touch of a 4 KiB page costs ~13 µs (12 µs on the AMD EPYC
+// Firecracker VMs), which alone made a fresh gateway 25–40% slower than a warm one.
 func BenchmarkProduceThroughput(b *testing.B) {
 	const clients = 4
 	srv := testenv.MinIO(b)
