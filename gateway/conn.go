@@ -624,6 +624,7 @@ func (c *conn) writeLoop() {
 		bw = nil
 	}
 	defer flush()
+	w := deadlineWriter{c.nc, c.g.writeTimeout}
 	var buf []byte
 	for r := range c.out {
 		select {
@@ -647,10 +648,10 @@ func (c *conn) writeLoop() {
 		}
 		if bw == nil {
 			bw = writeBuffers.Get().(*bufio.Writer)
-			bw.Reset(deadlineWriter{c.nc, c.g.writeTimeout})
+			bw.Reset(w)
 		}
 		var err error
-		buf, err = writeResponse(bw, deadlineWriter{c.nc, c.g.writeTimeout}, buf, r)
+		buf, err = writeResponse(bw, w, buf, r)
 		if err != nil {
 			c.fail()
 			continue
