@@ -8,7 +8,6 @@ package bench
 import (
 	"context"
 	"fmt"
-	"io"
 	"math"
 	"net/http"
 	"strconv"
@@ -132,16 +131,11 @@ func waitHTTP(b *testing.B, httpAddr string) {
 	}
 }
 
-// gatewayMemory forces a garbage collection in the gateway (its pprof heap
-// endpoint with gc=1), then reads its RSS and go_memstats_heap_inuse_bytes.
+// gatewayMemory forces a garbage collection in the gateway
+// (collectGateway), then reads its RSS and go_memstats_heap_inuse_bytes.
 func gatewayMemory(b *testing.B, pid int, httpAddr string) memory {
 	b.Helper()
-	resp, err := http.Get("http://" + httpAddr + "/debug/pprof/heap?gc=1")
-	if err != nil {
-		b.Fatalf("force a GC in the gateway: %v", err)
-	}
-	io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
+	collectGateway(b, httpAddr)
 	heap := scrapeMetrics(b, httpAddr)["go_memstats_heap_inuse_bytes"]
 	return memory{rss: procStatusKB(pid, "VmRSS") << 10, heap: int64(heap)}
 }

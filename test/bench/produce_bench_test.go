@@ -894,8 +894,8 @@ func runtimeCores() int { return runtime.NumCPU() }
 // collection, as they do once a gateway's heap has cycled through its
 // goal. Without it the gateway of a benchmark still grows its heap
 // through fresh pages during the run, each one faulted in at 12 µs on
-// this project's Firecracker VMs: 5,400–9,600 faults in
-// BenchmarkProduceThroughput's measured GiB, 0.06–0.12 CPU-s per GB that
+// the AMD EPYC Firecracker VMs: 5,800–10,300 faults in
+// BenchmarkProduceThroughput's measured GiB, 0.07–0.12 CPU-s per GB that
 // a gateway pays once in its life. testing collects this process's
 // garbage before each benchmark too, and the relays before theirs. work,
 // nil for none, should allocate what the run will.
