@@ -3,12 +3,16 @@ package metadata_test
 import (
 	"fmt"
 	"math/rand/v2"
+	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/caudal/caudal/metadata"
+	"github.com/caudal/caudal/test/testclock"
 )
 
 // TestConcurrentCommits runs 8 writers × 1000 commits, each touching 2–4 of
@@ -116,4 +120,56 @@ func TestConcurrentCommits(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestSQLiteWritersTakeTurns: a handle whose four writers commit without
+// pause must not keep a second handle on the same file waiting. SQLite's
+// own busy wait polls, and lost to the in-process hand-off for seconds
+// (thousands of the busy handle's commits); the write lock queues them.
+// The test counts the busy handle's commits during each of the other's.
+func TestSQLiteWritersTakeTurns(t *testing.T) {
+	t.Parallel()
+	e := &env{url: "sqlite://" + filepath.Join(t.TempDir(), "metadata.db"), clock: testclock.New(time.UnixMilli(1_700_000_000_000))}
+	busy, other := e.open(t), e.open(t)
+	run := metadata.PartitionRun{Topic: mustTopic(t, busy, "t", 1).ID, Batches: []metadata.BatchAppend{plain(0, 10, 1, 1)}}
+	commit := func(s metadata.Store, key string) {
+		if _, err := s.CommitObject(ctx, metadata.ObjectCommit{Key: key, Size: 10, Runs: []metadata.PartitionRun{run}}); err != nil {
+			t.Errorf("commit %s: %v", key, err)
+		}
+	}
+	var (
+		busyCommits atomic.Int64
+		stop        = make(chan struct{})
+		wg          sync.WaitGroup
+	)
+	for w := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				commit(busy, fmt.Sprintf("busy-%d-%d", w, i))
+				busyCommits.Add(1)
+			}
+		}()
+	}
+	for busyCommits.Load() < 20 { // the four are under way
+		time.Sleep(time.Millisecond)
+	}
+	var most int64
+	for i := range 100 {
+		before := busyCommits.Load()
+		commit(other, fmt.Sprintf("other-%d", i))
+		most = max(most, busyCommits.Load()-before)
+	}
+	close(stop)
+	wg.Wait()
+	t.Logf("at most %d of the busy handle's commits during one of the other's (%d in all)", most, busyCommits.Load())
+	if most > 10 {
+		t.Errorf("the busy handle committed %d times while the other waited for one commit", most)
+	}
 }

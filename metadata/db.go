@@ -120,8 +120,9 @@ func runPhases(ctx context.Context, q execer, reads []read, writes func() ([]stm
 // ---- SQLite ----
 
 type sqliteBackend struct {
-	w *sql.DB // one connection: writers queue in-process instead of spinning on SQLITE_BUSY
-	r *sql.DB // readers (WAL lets them run beside the writer)
+	w    *sql.DB    // one connection: writers queue in-process instead of spinning on SQLITE_BUSY
+	r    *sql.DB    // readers (WAL lets them run beside the writer)
+	lock *writeLock // held by every use of w, so other handles' writers get their turn
 }
 
 // sqliteSync is the synchronous pragma every SQLite connection runs with.
@@ -141,8 +142,13 @@ const sqliteBusyTimeout = 10 * time.Second
 func openSQLite(path, sync string) (*sqliteBackend, error) {
 	q := "?_txlock=immediate&_pragma=busy_timeout(" + strconv.FormatInt(sqliteBusyTimeout.Milliseconds(), 10) + ")&_pragma=journal_mode(WAL)" +
 		"&_pragma=synchronous(" + sync + ")&_pragma=foreign_keys(1)"
+	lock, err := openWriteLock(path)
+	if err != nil {
+		return nil, err
+	}
 	w, err := sql.Open("sqlite", path+q)
 	if err != nil {
+		lock.close()
 		return nil, err
 	}
 	w.SetMaxOpenConns(1)
@@ -150,16 +156,21 @@ func openSQLite(path, sync string) (*sqliteBackend, error) {
 	r, err := sql.Open("sqlite", path+q)
 	if err != nil {
 		w.Close()
+		lock.close()
 		return nil, err
 	}
 	r.SetMaxOpenConns(4)
-	return &sqliteBackend{w: w, r: r}, nil
+	return &sqliteBackend{w: w, r: r, lock: lock}, nil
 }
 
 func (b *sqliteBackend) dialect() dialect { return dialectSQLite }
-func (b *sqliteBackend) close()           { b.r.Close(); b.w.Close() }
+func (b *sqliteBackend) close()           { b.r.Close(); b.w.Close(); b.lock.close() }
 
 func (b *sqliteBackend) exec(ctx context.Context, q string, args ...any) (int64, error) {
+	if err := b.lock.acquire(ctx); err != nil {
+		return 0, err
+	}
+	defer b.lock.release()
 	return sqlExec(ctx, b.w, q, args)
 }
 func (b *sqliteBackend) query(ctx context.Context, q string, args ...any) (rows, error) {
@@ -173,6 +184,10 @@ func (b *sqliteBackend) execAll(ctx context.Context, stmts []stmt) error {
 }
 
 func (b *sqliteBackend) inTx(ctx context.Context, fn func(execer) error) error {
+	if err := b.lock.acquire(ctx); err != nil {
+		return err
+	}
+	defer b.lock.release()
 	tx, err := b.w.BeginTx(ctx, nil) // BEGIN IMMEDIATE (_txlock)
 	if err != nil {
 		return err
@@ -192,6 +207,9 @@ func (b *sqliteBackend) lockAndWrite(ctx context.Context, attempt func() ([]read
 }
 
 func (b *sqliteBackend) unavailable(err error) bool {
+	if errors.Is(err, errWriteLockTimeout) {
+		return true
+	}
 	var se *sqlite.Error
 	if errors.As(err, &se) {
 		switch se.Code() & 0xff {

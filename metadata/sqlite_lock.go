@@ -1,0 +1,163 @@
+package metadata
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"syscall"
+	"time"
+)
+
+// writeLock queues the write transactions of every handle on one SQLite
+// file, in this process and in others (a gateway and `caudal worker`, or a
+// test that looks behind a gateway's back).
+//
+// SQLite's own wait for a locked file is a poll that sleeps up to 100 ms
+// between tries. A handle with several writers passes the lock from one to
+// the next within microseconds, so a second handle's polls kept finding it
+// taken until its busy timeout ran out: TestConcurrentCommits failed so in
+// CI (writer 6 of 8 got SQLITE_BUSY after 10 s), and in 1 of 3 runs here
+// with both cores busy. flock waiters sleep in the kernel instead, and are
+// woken when the lock is let go.
+//
+// flock alone is not fair either: a woken waiter must still run to take
+// the lock, and the handle that let it go can take it back first (up to
+// 71 of its commits during one of another handle's, in the test). So a
+// writer first takes a gate lock and holds it while it waits for the
+// write lock. At most one writer waits for the write lock, and a handle
+// that just let it go queues at the gate behind the writers already there.
+//
+// The locks are files beside the database (PATH-writer, PATH-writer-gate),
+// never the database itself, whose byte-range locks are SQLite's.
+type writeLock struct {
+	gate, write int // file descriptors
+	// turn admits one writer of this handle at a time: flock belongs to
+	// the open file, so goroutines sharing a descriptor would all pass it.
+	turn chan struct{}
+	wait time.Duration // sqliteBusyTimeout but in tests
+}
+
+// errWriteLockTimeout is a write that waited out the busy timeout for
+// the file's write lock, as SQLITE_BUSY would have.
+var errWriteLockTimeout = errors.New("sqlite write lock: timed out waiting for another writer")
+
+func openWriteLock(dbPath string) (*writeLock, error) {
+	l := &writeLock{turn: make(chan struct{}, 1), wait: sqliteBusyTimeout}
+	var err error
+	if l.write, err = openLockFile(dbPath + "-writer"); err != nil {
+		return nil, err
+	}
+	if l.gate, err = openLockFile(dbPath + "-writer-gate"); err != nil {
+		syscall.Close(l.write)
+		return nil, err
+	}
+	return l, nil
+}
+
+func openLockFile(path string) (int, error) {
+	fd, err := syscall.Open(path, syscall.O_RDWR|syscall.O_CREAT|syscall.O_CLOEXEC, 0o644)
+	if err != nil {
+		return -1, fmt.Errorf("open sqlite lock file %s: %w", path, err)
+	}
+	return fd, nil
+}
+
+// acquire waits for the write lock for at most l.wait; the caller calls
+// release when its transaction has ended.
+func (l *writeLock) acquire(ctx context.Context) error {
+	timeout := time.NewTimer(l.wait)
+	defer timeout.Stop()
+	select {
+	case l.turn <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-timeout.C:
+		return errWriteLockTimeout
+	}
+	atGate, err := l.tryLock()
+	if err == nil {
+		return nil
+	}
+	if !errors.Is(err, syscall.EWOULDBLOCK) {
+		<-l.turn
+		return err
+	}
+	got := make(chan error, 1)
+	go func() { got <- l.queue(atGate) }()
+	select {
+	case err := <-got:
+		if err != nil {
+			<-l.turn
+		}
+		return err
+	case <-ctx.Done():
+		go l.abandon(got)
+		return ctx.Err()
+	case <-timeout.C:
+		go l.abandon(got)
+		return errWriteLockTimeout
+	}
+}
+
+// tryLock takes the gate and the write lock without waiting. When only
+// the write lock is taken, it keeps the gate (atGate) for queue.
+func (l *writeLock) tryLock() (atGate bool, err error) {
+	if err := flock(l.gate, syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		return false, err
+	}
+	if err := flock(l.write, syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return true, err
+		}
+		flock(l.gate, syscall.LOCK_UN)
+		return false, err
+	}
+	flock(l.gate, syscall.LOCK_UN)
+	return false, nil
+}
+
+// queue waits at the gate unless it holds it already, then for the write
+// lock, and opens the gate to the next writer.
+func (l *writeLock) queue(atGate bool) error {
+	if !atGate {
+		if err := flock(l.gate, syscall.LOCK_EX); err != nil {
+			return err
+		}
+	}
+	defer flock(l.gate, syscall.LOCK_UN)
+	return flock(l.write, syscall.LOCK_EX)
+}
+
+// abandon lets go of a lock its waiter stopped waiting for. The handle's
+// turn is held until then, or the next writer's flock on the same file
+// would pass at once and this unlock would take the lock from under it.
+func (l *writeLock) abandon(got <-chan error) {
+	if <-got == nil {
+		flock(l.write, syscall.LOCK_UN)
+	}
+	<-l.turn
+}
+
+func (l *writeLock) release() {
+	flock(l.write, syscall.LOCK_UN)
+	<-l.turn
+}
+
+func (l *writeLock) close() {
+	syscall.Close(l.write)
+	syscall.Close(l.gate)
+}
+
+// flock is syscall.Flock, tried again when a signal interrupts the wait,
+// with the failure said.
+func flock(fd, how int) error {
+	for {
+		err := syscall.Flock(fd, how)
+		if err == nil {
+			return nil
+		}
+		if err != syscall.EINTR {
+			return fmt.Errorf("flock sqlite lock file: %w", err)
+		}
+	}
+}
