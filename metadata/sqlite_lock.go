@@ -28,9 +28,12 @@ import (
 // that just let it go queues at the gate behind the writers already there.
 //
 // The locks are files beside the database (PATH-writer, PATH-writer-gate),
-// never the database itself, whose byte-range locks are SQLite's.
+// never the database itself, whose byte-range locks are SQLite's. On a
+// file system without flock (some FUSE and network mounts) the handle's
+// writers still take turns, and other handles are left to SQLite's wait.
 type writeLock struct {
-	gate, write int // file descriptors
+	gate, write int  // file descriptors
+	files       bool // flock works on them
 	// turn admits one writer of this handle at a time: flock belongs to
 	// the open file, so goroutines sharing a descriptor would all pass it.
 	turn chan struct{}
@@ -50,6 +53,13 @@ func openWriteLock(dbPath string) (*writeLock, error) {
 	if l.gate, err = openLockFile(dbPath + "-writer-gate"); err != nil {
 		syscall.Close(l.write)
 		return nil, err
+	}
+	switch err := flock(l.gate, syscall.LOCK_SH|syscall.LOCK_NB); {
+	case err == nil:
+		flock(l.gate, syscall.LOCK_UN)
+		l.files = true
+	case errors.Is(err, syscall.EWOULDBLOCK): // another writer waits at the gate
+		l.files = true
 	}
 	return l, nil
 }
@@ -73,6 +83,9 @@ func (l *writeLock) acquire(ctx context.Context) error {
 		return ctx.Err()
 	case <-timeout.C:
 		return errWriteLockTimeout
+	}
+	if !l.files {
+		return nil
 	}
 	atGate, err := l.tryLock()
 	if err == nil {
@@ -139,7 +152,9 @@ func (l *writeLock) abandon(got <-chan error) {
 }
 
 func (l *writeLock) release() {
-	flock(l.write, syscall.LOCK_UN)
+	if l.files {
+		flock(l.write, syscall.LOCK_UN)
+	}
 	<-l.turn
 }
 
@@ -148,11 +163,14 @@ func (l *writeLock) close() {
 	syscall.Close(l.gate)
 }
 
-// flock is syscall.Flock, tried again when a signal interrupts the wait,
-// with the failure said.
+// flockSys is syscall.Flock, but in the test of a file system without it.
+var flockSys = syscall.Flock
+
+// flock is flockSys, tried again when a signal interrupts the wait, with
+// the failure said.
 func flock(fd, how int) error {
 	for {
-		err := syscall.Flock(fd, how)
+		err := flockSys(fd, how)
 		if err == nil {
 			return nil
 		}

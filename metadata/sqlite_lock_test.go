@@ -5,6 +5,8 @@ import (
 	"errors"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -25,11 +27,12 @@ func openTestLocks(t *testing.T, n int) []*writeLock {
 }
 
 // TestWriteLockExcludes: writers of three handles on one file, several
-// per handle, are never inside at once.
+// per handle, are never inside at once. The counts are atomic because the
+// race detector cannot see the exclusion flock gives across handles.
 func TestWriteLockExcludes(t *testing.T) {
 	t.Parallel()
 	var (
-		inside, most int // guarded by the lock under test
+		inside, most atomic.Int32
 		wg           sync.WaitGroup
 	)
 	for _, l := range openTestLocks(t, 3) {
@@ -42,18 +45,19 @@ func TestWriteLockExcludes(t *testing.T) {
 						t.Error(err)
 						return
 					}
-					inside++
-					most = max(most, inside)
+					if n := inside.Add(1); n > 1 {
+						most.Store(n)
+					}
 					time.Sleep(50 * time.Microsecond) // long enough for a second writer to come in
-					inside--
+					inside.Add(-1)
 					l.release()
 				}
 			}()
 		}
 	}
 	wg.Wait()
-	if most != 1 {
-		t.Fatalf("%d writers inside at once", most)
+	if n := most.Load(); n > 1 {
+		t.Fatalf("%d writers inside at once", n)
 	}
 }
 
@@ -136,4 +140,29 @@ func BenchmarkWriteLock(b *testing.B) {
 		}
 		l.release()
 	}
+}
+
+// TestWriteLockWithoutFlock: on a file system whose flock fails, a handle
+// opens, and its own writers still take turns.
+func TestWriteLockWithoutFlock(t *testing.T) {
+	// Not parallel: it swaps the package's flock, and the parallel tests
+	// start only once the sequential ones are done.
+	flockSys = func(int, int) error { return syscall.ENOLCK }
+	defer func() { flockSys = syscall.Flock }()
+	l := openTestLocks(t, 1)[0]
+	if l.files {
+		t.Fatal("lock files in use though flock fails")
+	}
+	if err := l.acquire(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	l.wait = 20 * time.Millisecond
+	if err := l.acquire(context.Background()); !errors.Is(err, errWriteLockTimeout) {
+		t.Fatalf("second writer of the handle: %v, want %v", err, errWriteLockTimeout)
+	}
+	l.release()
+	if err := l.acquire(context.Background()); err != nil {
+		t.Fatalf("after release: %v", err)
+	}
+	l.release()
 }
