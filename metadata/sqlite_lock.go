@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"syscall"
 	"time"
 )
@@ -32,7 +33,9 @@ import (
 // file system without flock (some FUSE and network mounts) the handle's
 // writers still take turns, and other handles are left to SQLite's wait.
 type writeLock struct {
-	gate, write int  // file descriptors
+	// Through os.File, a waiter given up on and still in flock keeps its
+	// descriptor from being closed and reused until the call returns.
+	gate, write *os.File
 	files       bool // flock works on them
 	// turn admits one writer of this handle at a time: flock belongs to
 	// the open file, so goroutines sharing a descriptor would all pass it.
@@ -51,7 +54,7 @@ func openWriteLock(dbPath string) (*writeLock, error) {
 		return nil, err
 	}
 	if l.gate, err = openLockFile(dbPath + "-writer-gate"); err != nil {
-		syscall.Close(l.write)
+		l.write.Close()
 		return nil, err
 	}
 	switch err := flock(l.gate, syscall.LOCK_SH|syscall.LOCK_NB); {
@@ -64,12 +67,12 @@ func openWriteLock(dbPath string) (*writeLock, error) {
 	return l, nil
 }
 
-func openLockFile(path string) (int, error) {
-	fd, err := syscall.Open(path, syscall.O_RDWR|syscall.O_CREAT|syscall.O_CLOEXEC, 0o644)
+func openLockFile(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
-		return -1, fmt.Errorf("open sqlite lock file %s: %w", path, err)
+		return nil, fmt.Errorf("open sqlite lock file: %w", err)
 	}
-	return fd, nil
+	return f, nil
 }
 
 // acquire waits for the write lock for at most l.wait; the caller calls
@@ -159,23 +162,29 @@ func (l *writeLock) release() {
 }
 
 func (l *writeLock) close() {
-	syscall.Close(l.write)
-	syscall.Close(l.gate)
+	l.write.Close()
+	l.gate.Close()
 }
 
 // flockSys is syscall.Flock, but in the test of a file system without it.
 var flockSys = syscall.Flock
 
-// flock is flockSys, tried again when a signal interrupts the wait, with
-// the failure said.
-func flock(fd, how int) error {
-	for {
-		err := flockSys(fd, how)
-		if err == nil {
-			return nil
-		}
-		if err != syscall.EINTR {
-			return fmt.Errorf("flock sqlite lock file: %w", err)
-		}
+// flock is flockSys on f, tried again when a signal interrupts the wait,
+// with the failure said.
+func flock(f *os.File, how int) error {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return fmt.Errorf("flock %s: %w", f.Name(), err)
 	}
+	var ferr error
+	if err := rc.Control(func(fd uintptr) {
+		for ferr = flockSys(int(fd), how); ferr == syscall.EINTR; ferr = flockSys(int(fd), how) {
+		}
+	}); err != nil {
+		return fmt.Errorf("flock %s: %w", f.Name(), err)
+	}
+	if ferr != nil {
+		return fmt.Errorf("flock %s: %w", f.Name(), ferr)
+	}
+	return nil
 }

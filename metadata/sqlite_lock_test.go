@@ -166,3 +166,28 @@ func TestWriteLockWithoutFlock(t *testing.T) {
 	}
 	l.release()
 }
+
+// TestWriteLockClosedWhileGivenUp: a handle closed while a waiter it gave
+// up on still waits does not keep the lock from the others once that
+// waiter gets it.
+func TestWriteLockClosedWhileGivenUp(t *testing.T) {
+	t.Parallel()
+	ls := openTestLocks(t, 2)
+	holder, closed := ls[0], ls[1]
+	if err := holder.acquire(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	if err := closed.acquire(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("acquire while held: %v", err)
+	}
+	closed.close() // its given-up waiter is still in flock
+	holder.release()
+	for range 2 {
+		if err := holder.acquire(context.Background()); err != nil {
+			t.Fatalf("acquire after the other handle closed: %v", err)
+		}
+		holder.release()
+	}
+}
