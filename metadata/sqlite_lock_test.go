@@ -64,22 +64,25 @@ func TestWriteLockExcludes(t *testing.T) {
 // TestWriteLockGivenUp: a writer that stops waiting, because its context
 // ends or its busy timeout runs out, gets no lock, and the lock its
 // waiting goroutine takes later is let go, for its own handle's writers
-// and for the others'.
+// and for the others', also when its handle is closed while it waits.
 func TestWriteLockGivenUp(t *testing.T) {
 	t.Parallel()
+	deadline := func(t *testing.T, _ *writeLock) (context.Context, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+		t.Cleanup(cancel)
+		return ctx, context.DeadlineExceeded
+	}
 	for _, c := range []struct {
-		name string
-		give func(t *testing.T, l *writeLock) (context.Context, error)
+		name  string
+		give  func(t *testing.T, l *writeLock) (context.Context, error)
+		close bool // the quitter's handle, while its waiter is in flock
 	}{
-		{"context", func(t *testing.T, _ *writeLock) (context.Context, error) {
-			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
-			t.Cleanup(cancel)
-			return ctx, context.DeadlineExceeded
-		}},
+		{"context", deadline, false},
 		{"busy timeout", func(_ *testing.T, l *writeLock) (context.Context, error) {
 			l.wait = 20 * time.Millisecond
 			return context.Background(), errWriteLockTimeout
-		}},
+		}, false},
+		{"context, handle closed", deadline, true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
@@ -93,8 +96,13 @@ func TestWriteLockGivenUp(t *testing.T) {
 				t.Fatalf("acquire while held: %v, want %v", err, want)
 			}
 			quitter.wait = sqliteBusyTimeout
+			next := []*writeLock{holder, quitter, holder}
+			if c.close {
+				quitter.close()
+				next = []*writeLock{holder, holder}
+			}
 			holder.release()
-			for _, l := range []*writeLock{holder, quitter, holder} {
+			for _, l := range next {
 				if err := l.acquire(context.Background()); err != nil {
 					t.Fatalf("acquire after the quitter gave up: %v", err)
 				}
@@ -165,29 +173,4 @@ func TestWriteLockWithoutFlock(t *testing.T) {
 		t.Fatalf("after release: %v", err)
 	}
 	l.release()
-}
-
-// TestWriteLockClosedWhileGivenUp: a handle closed while a waiter it gave
-// up on still waits does not keep the lock from the others once that
-// waiter gets it.
-func TestWriteLockClosedWhileGivenUp(t *testing.T) {
-	t.Parallel()
-	ls := openTestLocks(t, 2)
-	holder, closed := ls[0], ls[1]
-	if err := holder.acquire(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
-	defer cancel()
-	if err := closed.acquire(ctx); !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("acquire while held: %v", err)
-	}
-	closed.close() // its given-up waiter is still in flock
-	holder.release()
-	for range 2 {
-		if err := holder.acquire(context.Background()); err != nil {
-			t.Fatalf("acquire after the other handle closed: %v", err)
-		}
-		holder.release()
-	}
 }
