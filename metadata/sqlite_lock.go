@@ -115,8 +115,9 @@ func (l *writeLock) acquire(ctx context.Context) error {
 	}
 }
 
-// tryLock takes the gate and the write lock without waiting. When only
-// the write lock is taken, it keeps the gate (atGate) for queue.
+// tryLock takes the gate and the write lock without waiting. When it got
+// the gate but the write lock is taken, it keeps the gate (atGate) for
+// queue to wait on the write lock.
 func (l *writeLock) tryLock() (atGate bool, err error) {
 	if err := flock(l.gate, syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		return false, err
