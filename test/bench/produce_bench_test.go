@@ -803,26 +803,28 @@ func procStatusKB(pid int, field string) int64 {
 // enough to dominate a gateway that maps fresh memory for every object.
 type cpuSample struct {
 	gateway, clients, minio, postgres float64
-	faults                            int64
+	// The gateway's minor page faults and context switches: on the VMs
+	// this runs on each costs about as much as copying 10–50 KiB.
+	faults, switches int64
 }
 
 func (s cpuSample) sub(o cpuSample) cpuSample {
-	return cpuSample{s.gateway - o.gateway, s.clients - o.clients, s.minio - o.minio, s.postgres - o.postgres, s.faults - o.faults}
+	return cpuSample{s.gateway - o.gateway, s.clients - o.clients, s.minio - o.minio, s.postgres - o.postgres, s.faults - o.faults, s.switches - o.switches}
 }
 
 func (s cpuSample) add(o cpuSample) cpuSample {
-	return cpuSample{s.gateway + o.gateway, s.clients + o.clients, s.minio + o.minio, s.postgres + o.postgres, s.faults + o.faults}
+	return cpuSample{s.gateway + o.gateway, s.clients + o.clients, s.minio + o.minio, s.postgres + o.postgres, s.faults + o.faults, s.switches + o.switches}
 }
 
 func (s cpuSample) scale(f float64) cpuSample {
-	return cpuSample{s.gateway * f, s.clients * f, s.minio * f, s.postgres * f, int64(float64(s.faults) * f)}
+	return cpuSample{s.gateway * f, s.clients * f, s.minio * f, s.postgres * f, int64(float64(s.faults) * f), int64(float64(s.switches) * f)}
 }
 
 func (s cpuSample) total() float64 { return s.gateway + s.clients + s.minio + s.postgres }
 
 func (s cpuSample) String() string {
-	return fmt.Sprintf("gateway %.1f, kgo clients+bench %.1f, minio %.1f, postgres %.1f; gateway minor faults %d (%.0f MiB of pages)",
-		s.gateway, s.clients, s.minio, s.postgres, s.faults, float64(s.faults)/256)
+	return fmt.Sprintf("gateway %.1f, kgo clients+bench %.1f, minio %.1f, postgres %.1f; gateway minor faults %d (%.0f MiB of pages), context switches %d",
+		s.gateway, s.clients, s.minio, s.postgres, s.faults, float64(s.faults)/256, s.switches)
 }
 
 // sampleCPU counts only the processes this benchmark started: the
@@ -830,7 +832,7 @@ func (s cpuSample) String() string {
 // by their pids (other work on the machine runs its own).
 func sampleCPU(gatewayPid int) cpuSample {
 	var s cpuSample
-	s.gateway, s.faults = procCPU(gatewayPid), procMinorFaults(gatewayPid)
+	s.gateway, s.faults, s.switches = procCPU(gatewayPid), procMinorFaults(gatewayPid), procSwitches(gatewayPid)
 	var ru syscall.Rusage
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	s.clients = float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
@@ -865,6 +867,27 @@ func procCPU(pid int) float64 {
 
 // procMinorFaults is a process's minor page faults (field 10).
 func procMinorFaults(pid int) int64 { return int64(procStat(pid, 10)) }
+
+// procSwitches is the context switches of all of a process's threads
+// (its /proc status counts only the main thread's), 0 if unreadable.
+// Threads that exited are not counted; Go's runtime keeps its threads.
+func procSwitches(pid int) int64 {
+	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/status", pid))
+	var n int64
+	for _, t := range tasks {
+		data, err := os.ReadFile(t)
+		if err != nil {
+			continue
+		}
+		for line := range strings.Lines(string(data)) {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.HasSuffix(k, "ctxt_switches") {
+				c, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+				n += c
+			}
+		}
+	}
+	return n
+}
 
 // procStat is field n (from 1) of /proc/<pid>/stat, 0 if unreadable.
 func procStat(pid, n int) float64 {
