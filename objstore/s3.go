@@ -67,6 +67,7 @@ func openS3(ctx context.Context, u *url.URL, opt s3Options) (*s3Bucket, error) {
 	}
 	q := u.Query()
 	var endpoint, region string
+	plain := false // HTTP, not HTTPS, to the store
 	for name, vals := range q {
 		if len(vals) != 1 {
 			return nil, fmt.Errorf("bucket URL %s: parameter %q given %d times", u.Redacted(), name, len(vals))
@@ -78,6 +79,7 @@ func openS3(ctx context.Context, u *url.URL, opt s3Options) (*s3Bucket, error) {
 			if err != nil || (e.Scheme != "http" && e.Scheme != "https") || e.Host == "" {
 				return nil, fmt.Errorf("bucket URL %s: endpoint %q is not an http:// or https:// URL", u.Redacted(), endpoint)
 			}
+			plain = e.Scheme == "http"
 		case "region":
 			region = vals[0]
 		default:
@@ -93,7 +95,7 @@ func openS3(ctx context.Context, u *url.URL, opt s3Options) (*s3Bucket, error) {
 			t.MaxIdleConns = 4 * s3MaxIdleConnsPerHost
 			t.MaxIdleConnsPerHost = s3MaxIdleConnsPerHost
 			t.ResponseHeaderTimeout = time.Minute
-			t.DialContext = vectorDial(t.DialContext)
+			t.DialContext = vectorDial(t.DialContext, plain)
 		})
 	opts := []func(*config.LoadOptions) error{
 		config.WithHTTPClient(buildable),

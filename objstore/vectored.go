@@ -80,20 +80,36 @@ func (b *sendBody) Close() error {
 	return nil
 }
 
-// vectorDial wraps dial's connections in vectorConn.
-func vectorDial(dial func(ctx context.Context, network, addr string) (net.Conn, error)) func(ctx context.Context, network, addr string) (net.Conn, error) {
+// vectorDial wraps dial's connections in vectorConn; plain says the
+// transport speaks HTTP on them, not TLS.
+func vectorDial(dial func(ctx context.Context, network, addr string) (net.Conn, error), plain bool) func(ctx context.Context, network, addr string) (net.Conn, error) {
 	return func(ctx context.Context, network, addr string) (net.Conn, error) {
 		c, err := dial(ctx, network, addr)
 		if err != nil {
 			return nil, err
 		}
-		return vectorConn{c}, nil
+		vc := vectorConn{Conn: c}
+		if plain {
+			vc.lowat = newRcvLowat(c)
+		}
+		return vc, nil
 	}
 }
 
 // vectorConn writes a sendBody, which net/http copies to it through an
-// io.LimitedReader of the request's length, with writev.
-type vectorConn struct{ net.Conn }
+// io.LimitedReader of the request's length, with writev, and raises its
+// receive low-water mark for long reads (lowat.go).
+type vectorConn struct {
+	net.Conn
+	lowat *rcvLowat // nil over TLS
+}
+
+func (c vectorConn) Read(p []byte) (int, error) {
+	if c.lowat != nil {
+		c.lowat.expect(len(p))
+	}
+	return c.Conn.Read(p)
+}
 
 func (c vectorConn) ReadFrom(r io.Reader) (int64, error) {
 	lr, ok := r.(*io.LimitedReader)

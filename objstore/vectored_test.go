@@ -61,7 +61,7 @@ func TestVectoredSend(t *testing.T) {
 				c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
 				conn = &writesConn{Conn: c}
 				return conn, err
-			})}
+			}, false)}
 			defer tr.CloseIdleConnections()
 			body := newPartsReader(parts)
 			ctx := t.Context()

@@ -103,8 +103,9 @@ func relayPutCPUPerGB(b *testing.B, srv *testenv.MinIOServer, data [][]byte, tot
 	return cpu / (float64(perWorker*len(data)*rawObjectSize) / 1e9)
 }
 
-// socketProcesses opens n loopback TCP connections and starts, for each,
-// the process peer returns, given the other end of the connection.
+// socketProcesses opens n loopback TCP connections, read as lowatConns,
+// and starts, for each, the process peer returns, given the other end of
+// the connection.
 func socketProcesses(b *testing.B, n int, peer func(sock *os.File) *exec.Cmd) []net.Conn {
 	b.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -117,6 +118,7 @@ func socketProcesses(b *testing.B, n int, peer func(sock *os.File) *exec.Cmd) []
 		if conns[i], err = net.Dial("tcp", ln.Addr().String()); err != nil {
 			b.Fatal(err)
 		}
+		conns[i] = newLowatConn(conns[i])
 		in, err := ln.Accept()
 		if err != nil {
 			b.Fatal(err)

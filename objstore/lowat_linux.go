@@ -1,0 +1,7 @@
+package objstore
+
+import "syscall"
+
+func setRcvLowat(fd uintptr, n int) {
+	_ = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVLOWAT, n)
+}
