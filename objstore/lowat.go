@@ -24,6 +24,8 @@ import (
 // with kgo consumers and from 0.92 to 0.74 undecoded; a raw client's GETs
 // fell from 0.44 to 0.27.
 const (
+	// Above the transport's read buffer (s3.go), which net/http fills
+	// with whatever comes.
 	lowatMin = 64 << 10
 	lowatMax = 1 << 20
 )

@@ -95,6 +95,9 @@ func openS3(ctx context.Context, u *url.URL, opt s3Options) (*s3Bucket, error) {
 			t.MaxIdleConns = 4 * s3MaxIdleConnsPerHost
 			t.MaxIdleConnsPerHost = s3MaxIdleConnsPerHost
 			t.ResponseHeaderTimeout = time.Minute
+			// Reads through this buffer must stay under lowatMin, which
+			// marks only the reads that a body's length promises (lowat.go).
+			t.ReadBufferSize = 4 << 10
 			t.DialContext = vectorDial(t.DialContext, plain)
 		})
 	opts := []func(*config.LoadOptions) error{
