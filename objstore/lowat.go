@@ -60,7 +60,11 @@ func (l *rcvLowat) expect(n int) {
 	if want == l.cur {
 		return
 	}
-	l.cur = want
-	// A mark that fails to change leaves reads as they were: woken early.
-	_ = l.raw.Control(func(fd uintptr) { setRcvLowat(fd, want) })
+	// cur follows the socket: a mark that failed to rise leaves reads
+	// woken early, and one that failed to fall is tried again before the
+	// next read rather than believed.
+	var err error
+	if l.raw.Control(func(fd uintptr) { err = setRcvLowat(fd, want) }) == nil && err == nil {
+		l.cur = want
+	}
 }

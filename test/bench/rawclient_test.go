@@ -111,8 +111,10 @@ func (c lowatConn) Read(p []byte) (int, error) {
 		want = min(len(p), 1<<20)
 	}
 	if want != *c.mark {
-		*c.mark = want
-		c.raw.Control(func(fd uintptr) { syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVLOWAT, want) })
+		var err error
+		if c.raw.Control(func(fd uintptr) { err = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVLOWAT, want) }) == nil && err == nil {
+			*c.mark = want // only a mark the socket took
+		}
 	}
 	return c.Conn.Read(p)
 }
